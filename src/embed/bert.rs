@@ -1,0 +1,298 @@
+//! A sentence-transformers BERT-family encoder on candle.
+//!
+//! Loads `config.json` (BERT), `tokenizer.json`, `model.safetensors` and the
+//! pooling module's `config.json` (found through `modules.json`, usually
+//! `1_Pooling/`), so MiniLM, bge-small and e5-small folders all work.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+use super::{EmbedError, Embedder, EmbedderIdentity};
+
+/// Texts per forward pass. Inputs are sorted by length first, so each batch
+/// pads to a similar length; 32 keeps the attention tensors small in memory.
+const BATCH_SIZE: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    Mean,
+    Cls,
+    Max,
+    MeanSqrtLen,
+    LastToken,
+}
+
+/// sentence-transformers' `Pooling` module configuration.
+#[derive(Debug, Default, Deserialize)]
+struct PoolingConfig {
+    #[serde(default)]
+    pooling_mode_cls_token: bool,
+    #[serde(default)]
+    pooling_mode_mean_tokens: bool,
+    #[serde(default)]
+    pooling_mode_max_tokens: bool,
+    #[serde(default)]
+    pooling_mode_mean_sqrt_len_tokens: bool,
+    #[serde(default)]
+    pooling_mode_lasttoken: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModuleEntry {
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SentenceBertConfig {
+    max_seq_length: Option<usize>,
+}
+
+pub struct SentenceEncoder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    pooling: Pooling,
+    max_tokens: usize,
+    identity: EmbedderIdentity,
+    device: Device,
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, EmbedError> {
+    let bytes = std::fs::read(path).map_err(|source| EmbedError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| EmbedError::Corrupt {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })
+}
+
+/// The model's name: `ORG/NAME` inside a Hugging Face cache, else the folder.
+fn model_name(dir: &Path) -> String {
+    for ancestor in dir.ancestors() {
+        let name = ancestor.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if let Some(repo) = name.strip_prefix("models--") {
+            return repo.replacen("--", "/", 1);
+        }
+    }
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("embedder")
+        .to_string()
+}
+
+fn read_pooling(dir: &Path) -> Result<Pooling, EmbedError> {
+    let modules = dir.join("modules.json");
+    let pooling_dir = if modules.is_file() {
+        let entries: Vec<ModuleEntry> = read_json(&modules)?;
+        entries
+            .into_iter()
+            .find(|m| m.kind.ends_with("Pooling"))
+            .map(|m| dir.join(m.path))
+            .unwrap_or_else(|| dir.join("1_Pooling"))
+    } else {
+        dir.join("1_Pooling")
+    };
+    let path = pooling_dir.join("config.json");
+    if !path.is_file() {
+        // sentence-transformers wraps a plain transformer with mean pooling.
+        return Ok(Pooling::Mean);
+    }
+    let c: PoolingConfig = read_json(&path)?;
+    let modes = [
+        (c.pooling_mode_mean_tokens, Pooling::Mean),
+        (c.pooling_mode_cls_token, Pooling::Cls),
+        (c.pooling_mode_max_tokens, Pooling::Max),
+        (c.pooling_mode_mean_sqrt_len_tokens, Pooling::MeanSqrtLen),
+        (c.pooling_mode_lasttoken, Pooling::LastToken),
+    ];
+    let chosen: Vec<Pooling> = modes.iter().filter(|(on, _)| *on).map(|(_, p)| *p).collect();
+    match chosen.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(EmbedError::Unsupported {
+            path,
+            detail: "no pooling mode is enabled".into(),
+        }),
+        many => Err(EmbedError::Unsupported {
+            path,
+            detail: format!("concatenated pooling modes {many:?} are not supported"),
+        }),
+    }
+}
+
+impl SentenceEncoder {
+    /// Load a sentence-transformers folder on the CPU.
+    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        let _span = tracing::info_span!("load_embedder", dir = %dir.display()).entered();
+        let config_path = dir.join("config.json");
+        let config: Config = read_json(&config_path)?;
+        let raw_config: serde_json::Value = read_json(&config_path)?;
+        if let Some(kind) = raw_config.get("model_type").and_then(|v| v.as_str()) {
+            if !matches!(kind, "bert" | "roberta" | "xlm-roberta" | "camembert") {
+                return Err(EmbedError::Unsupported {
+                    path: config_path,
+                    detail: format!("model_type {kind:?} is not BERT-family"),
+                });
+            }
+        }
+        let max_positions = raw_config
+            .get("max_position_embeddings")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(512) as usize;
+        let st_config = dir.join("sentence_bert_config.json");
+        let max_tokens = if st_config.is_file() {
+            read_json::<SentenceBertConfig>(&st_config)?.max_seq_length
+        } else {
+            None
+        }
+        .unwrap_or(max_positions)
+        .min(max_positions);
+
+        let tokenizer_path = dir.join("tokenizer.json");
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| EmbedError::Corrupt {
+            path: tokenizer_path.clone(),
+            detail: e.to_string(),
+        })?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_tokens,
+                ..Default::default()
+            }))
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
+        let pad_token = tokenizer.id_to_token(pad_id).unwrap_or_else(|| "[PAD]".into());
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            pad_id,
+            pad_token,
+            ..Default::default()
+        }));
+
+        let weights_path = dir.join("model.safetensors");
+        let weights = std::fs::read(&weights_path).map_err(|source| EmbedError::Io {
+            path: weights_path.clone(),
+            source,
+        })?;
+        let weights_sha256 = hex::encode(Sha256::digest(&weights));
+        let device = Device::Cpu;
+        let corrupt = |e: candle_core::Error| EmbedError::Corrupt {
+            path: weights_path.clone(),
+            detail: e.to_string(),
+        };
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device).map_err(corrupt)?;
+        let model = BertModel::load(vb, &config).map_err(corrupt)?;
+        let dimension = raw_config
+            .get("hidden_size")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as usize;
+        Ok(SentenceEncoder {
+            model,
+            tokenizer,
+            pooling: read_pooling(dir)?,
+            max_tokens,
+            identity: EmbedderIdentity {
+                name: model_name(dir),
+                dimension,
+                weights_sha256,
+            },
+            device,
+        })
+    }
+
+    pub fn pooling(&self) -> Pooling {
+        self.pooling
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let rows = encodings.len();
+        let len = encodings[0].get_ids().len();
+        let flat = |f: fn(&tokenizers::Encoding) -> &[u32]| -> Vec<u32> {
+            encodings.iter().flat_map(|e| f(e).iter().copied()).collect()
+        };
+        let ids = Tensor::from_vec(flat(|e| e.get_ids()), (rows, len), &self.device)?;
+        let mask = Tensor::from_vec(flat(|e| e.get_attention_mask()), (rows, len), &self.device)?;
+        let type_ids = ids.zeros_like()?;
+        let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?; // [rows, len, dim]
+        let mask_f = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // [rows, len, 1]
+        let pooled = match self.pooling {
+            Pooling::Mean | Pooling::MeanSqrtLen => {
+                let summed = hidden.broadcast_mul(&mask_f)?.sum(1)?;
+                let counts = mask_f.sum(1)?.clamp(1e-9, f64::MAX)?;
+                let divisor = if self.pooling == Pooling::Mean {
+                    counts
+                } else {
+                    counts.sqrt()?
+                };
+                summed.broadcast_div(&divisor)?
+            }
+            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
+            Pooling::Max => {
+                // Padding must never win the max: push it far below any value.
+                let penalty = ((mask_f.ones_like()? - &mask_f)? * 1e9)?;
+                hidden.broadcast_sub(&penalty)?.max(1)?
+            }
+            Pooling::LastToken => {
+                let rows_out: Vec<Tensor> = encodings
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        let last = e.get_attention_mask().iter().filter(|&&m| m == 1).count().max(1) - 1;
+                        hidden.get(i)?.get(last)
+                    })
+                    .collect::<Result<_, _>>()?;
+                Tensor::stack(&rows_out, 0)?
+            }
+        };
+        let norms = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+        Ok(pooled.broadcast_div(&norms)?.to_vec2::<f32>()?)
+    }
+}
+
+impl Embedder for SentenceEncoder {
+    fn identity(&self) -> &EmbedderIdentity {
+        &self.identity
+    }
+
+    fn max_tokens(&self) -> usize {
+        self.max_tokens
+    }
+
+    fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _span = tracing::debug_span!("embed", n = texts.len()).entered();
+        // Batch by length: sort, embed in slices, restore input order.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(BATCH_SIZE) {
+            let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+            for (&i, v) in batch.iter().zip(self.embed_batch(&batch_texts)?) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Where a sentence-transformers folder keeps its weights (for messages).
+pub fn weights_path(dir: &Path) -> PathBuf {
+    dir.join("model.safetensors")
+}

@@ -1,0 +1,73 @@
+//! Chunk embeddings: text in, one L2-normalised vector per text out.
+//!
+//! The [`Embedder`] trait is what the engine sees; [`bert::SentenceEncoder`]
+//! implements it with candle for any BERT-family sentence-transformers folder,
+//! computing what `SentenceTransformer.encode(normalize_embeddings=True)`
+//! computes: the whole encoder, then the folder's pooling, then L2 norm.
+//! (Token embeddings — `embeddings.word_embeddings.weight` — are a part of
+//! the model used inside the encoder; Quarry never stores them.)
+//!
+//! Invariant: embed loads weights from a local folder it is given; it never
+//! searches for models, and knows nothing of storage or indexes.
+
+pub mod bert;
+
+use serde::{Deserialize, Serialize};
+
+pub use bert::SentenceEncoder;
+
+/// What identifies the vectors an embedder makes: a library remembers this
+/// and refuses to mix vectors from two embedders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedderIdentity {
+    pub name: String,
+    pub dimension: usize,
+    /// sha256 of the weights file.
+    pub weights_sha256: String,
+}
+
+impl std::fmt::Display for EmbedderIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}-d, weights {})",
+            self.name,
+            self.dimension,
+            &self.weights_sha256[..12.min(self.weights_sha256.len())]
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid model file ({detail}); it may be corrupt or truncated: run `models/fetch` again or point --embedder at a good copy")]
+    Corrupt {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+    #[error("unsupported embedding model at {path}: {detail}")]
+    Unsupported {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+    #[error("tokenizer failed: {0}")]
+    Tokenizer(String),
+    #[error("encoder failed: {0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+/// An embedding model Quarry can index and search with.
+pub trait Embedder: Send + Sync {
+    fn identity(&self) -> &EmbedderIdentity;
+    /// The model's window in word pieces, special tokens included.
+    fn max_tokens(&self) -> usize;
+    fn tokenizer(&self) -> &tokenizers::Tokenizer;
+    /// One unit-length vector per text, in input order. Texts longer than
+    /// the window are truncated, as sentence-transformers does.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}

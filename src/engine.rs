@@ -1,0 +1,873 @@
+//! The API boundary: a [`Library`] is one folder holding a catalog and the
+//! indexes derived from it; it ingests files and answers searches.
+//!
+//! Ingest is a pipeline (after meilisearch's indexer): an extract thread
+//! (read, hash, parse, chunk) → bounded channel → an embed thread → bounded
+//! channel → one writer (this thread) that owns the catalog transactions and
+//! the lexical index writer. Each file is committed to the catalog in its own
+//! transaction, so a kill loses at most the files in flight, and the next
+//! `add` redoes exactly those.
+//!
+//! The dense index is only ever updated from the catalog ([`Library::refresh`]:
+//! vectors of chunks newer than the graph's newest, plus the live-id filter),
+//! so a search in this or another process always sees what the catalog holds.
+//!
+//! Invariant: only the engine wires ingest, chunk, embed, store and index
+//! together; it knows nothing of terminals or windows.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::chunk::{Chunk, ChunkError, Chunker};
+use crate::embed::{EmbedError, Embedder, EmbedderIdentity};
+use crate::index::fusion::{fuse, FusionConfig};
+use crate::index::lexical::{LexicalIndex, LexicalWriter};
+use crate::index::vector::VectorIndex;
+use crate::index::IndexError;
+use crate::ingest::{self, ExtractError, Extracted};
+use crate::models::ModelError;
+use crate::store::{lexical_title, Catalog, DocStatus, DocumentRow, FileFacts, NewChunk, NewDocument, StoreError};
+
+const CATALOG_FILE: &str = "catalog.sqlite";
+const LEXICAL_DIR: &str = "lexical";
+const DENSE_DIR: &str = "dense";
+/// How often the lexical index commits during an ingest: a commit costs an
+/// fsync and a segment, so not per file; a kill loses at most this much
+/// lexical work, which the next open reconciles from the catalog.
+const LEXICAL_COMMIT_EVERY: Duration = Duration::from_secs(2);
+/// Rebuild the HNSW graph when dead vectors exceed this share of live ones.
+const DEAD_VECTOR_RATIO: f64 = 0.25;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Chunk(#[from] ChunkError),
+    #[error("cannot use library folder {path}: {source}")]
+    LibraryDir { path: PathBuf, source: std::io::Error },
+    #[error(
+        "this library was indexed with {library}, but the current embedder is {current}; \
+         run `quarry reembed` to re-embed its {chunks} chunks with the current model, \
+         or pass --embedder pointing at the library's model"
+    )]
+    EmbedderMismatch {
+        library: EmbedderIdentity,
+        current: EmbedderIdentity,
+        chunks: u64,
+    },
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// The platform's data folder for the default library.
+pub fn default_library_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "quarry")
+        .map(|d| d.data_dir().join("library"))
+        .unwrap_or_else(|| PathBuf::from(".quarry-library"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Added,
+    Updated,
+    Unchanged,
+    Failed,
+    Removed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub outcome: Outcome,
+    pub chunks: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AddReport {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub removed: usize,
+    pub chunks_embedded: usize,
+    pub cancelled: bool,
+    pub files: Vec<FileReport>,
+}
+
+impl AddReport {
+    fn push(&mut self, report: FileReport) {
+        match report.outcome {
+            Outcome::Added => self.added += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Removed => self.removed += 1,
+        }
+        self.files.push(report);
+    }
+}
+
+/// Ingest progress, for bars and UIs.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// The walk found `total` files to look at.
+    Planned { total: usize },
+    /// A file is done (`done` of `total`).
+    File { done: usize, total: usize, report: &'a FileReport },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SearchOptions {
+    pub k: usize,
+    /// Candidates taken from each retriever before fusion.
+    pub candidates: usize,
+    pub fusion: FusionConfig,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            k: 10,
+            candidates: 50,
+            fusion: FusionConfig::default(),
+        }
+    }
+}
+
+/// A ranked passage with where it came from and why it was found.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub rank: usize,
+    pub chunk_id: u64,
+    pub path: String,
+    pub title: Option<String>,
+    pub page: Option<u32>,
+    pub section: Option<String>,
+    /// Byte span in the document's extracted text.
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    /// Fused score.
+    pub score: f32,
+    pub dense_rank: Option<usize>,
+    pub dense_score: Option<f32>,
+    pub lexical_rank: Option<usize>,
+    pub lexical_score: Option<f32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LibraryInfo {
+    pub dir: PathBuf,
+    pub embedder: EmbedderIdentity,
+    pub documents: usize,
+    pub chunks: u64,
+    pub generation: u64,
+    pub lexical_generation: Option<u64>,
+    pub dense_vectors: usize,
+    pub mismatch: Option<EmbedderIdentity>,
+}
+
+struct DenseState {
+    index: VectorIndex,
+    /// Sorted live chunk ids (hnsw_rs filters by binary search).
+    live: Vec<usize>,
+    generation: Option<u64>,
+}
+
+pub struct Library {
+    dir: PathBuf,
+    embedder: Arc<dyn Embedder>,
+    chunker: Chunker,
+    /// Writes (ingest, remove) use this connection ...
+    writer: Mutex<Catalog>,
+    /// ... and searches this one: WAL lets them run at the same time.
+    reader: Mutex<Catalog>,
+    lexical: LexicalIndex,
+    dense: RwLock<DenseState>,
+    /// Set when the catalog's vectors come from another embedder.
+    mismatch: RwLock<Option<EmbedderIdentity>>,
+}
+
+/// One file's work on its way through the pipeline.
+enum Prepared {
+    Unchanged { path: String, facts: FileFacts },
+    Failed { path: String, facts: Option<FileFacts>, format: Option<&'static str>, error: String, vanished: bool },
+    Ready { path: String, facts: FileFacts, extracted: Extracted, chunks: Vec<Chunk>, vectors: Vec<Vec<f32>> },
+}
+
+struct Planned {
+    path: PathBuf,
+    key: String,
+    facts: FileFacts,
+    stored: Option<DocumentRow>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn file_facts(meta: &std::fs::Metadata) -> FileFacts {
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    FileFacts {
+        size: meta.len(),
+        mtime_ns,
+        content_sha256: None,
+    }
+}
+
+/// The catalog key of a path: absolute, `.`/`..` resolved, symlinks kept.
+fn path_key(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn is_hidden(entry: &walkdir::DirEntry) -> bool {
+    entry.depth() > 0 && entry.file_name().to_str().is_some_and(|n| n.starts_with('.'))
+}
+
+impl Library {
+    /// Open (or create) the library in `dir` for `embedder`. A library
+    /// written by another embedder opens, reports the mismatch, and refuses
+    /// to add or search until [`Library::reembed`].
+    pub fn open(dir: &Path, embedder: Arc<dyn Embedder>) -> EngineResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| EngineError::LibraryDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let catalog_path = dir.join(CATALOG_FILE);
+        let writer = Catalog::open(&catalog_path)?;
+        let reader = Catalog::open(&catalog_path)?;
+        let current = embedder.identity().clone();
+        let mismatch = match writer.embedder()? {
+            None => {
+                writer.set_embedder(&current)?;
+                None
+            }
+            Some(stored) if stored == current => None,
+            Some(stored) => Some(stored),
+        };
+        let chunker = Chunker::new(embedder.tokenizer(), embedder.max_tokens())?;
+        let lexical = LexicalIndex::open(&dir.join(LEXICAL_DIR))?;
+        let dense = DenseState {
+            index: VectorIndex::new(current.dimension, 0),
+            live: Vec::new(),
+            generation: None,
+        };
+        let library = Library {
+            dir: dir.to_path_buf(),
+            embedder,
+            chunker,
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            lexical,
+            dense: RwLock::new(dense),
+            mismatch: RwLock::new(mismatch),
+        };
+        if library.mismatch()?.is_none() {
+            library.load_dense()?;
+            library.refresh()?;
+        }
+        library.sync_lexical_if_free()?;
+        Ok(library)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    fn mismatch(&self) -> EngineResult<Option<EngineError>> {
+        let guard = self.mismatch.read().unwrap_or_else(|p| p.into_inner());
+        Ok(match &*guard {
+            None => None,
+            Some(library) => Some(EngineError::EmbedderMismatch {
+                library: library.clone(),
+                current: self.embedder.identity().clone(),
+                chunks: lock(&self.reader).chunk_count()?,
+            }),
+        })
+    }
+
+    fn ensure_same_embedder(&self) -> EngineResult<()> {
+        match self.mismatch()? {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Load the dense dump if it belongs to this embedder; else rebuild it.
+    fn load_dense(&self) -> EngineResult<()> {
+        let identity = self.embedder.identity();
+        let root = self.dir.join(DENSE_DIR);
+        let loaded = match VectorIndex::load(&root) {
+            Ok(Some((index, manifest)))
+                if manifest.embedder_sha256 == identity.weights_sha256 && manifest.dimension == identity.dimension =>
+            {
+                Some(index)
+            }
+            Ok(Some(_)) => {
+                tracing::info!("dense index was built by another embedder; rebuilding from the catalog");
+                None
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!("dense index unreadable ({e}); rebuilding from the catalog");
+                None
+            }
+        };
+        let mut dense = self.dense.write().unwrap_or_else(|p| p.into_inner());
+        dense.index = loaded.unwrap_or_else(|| VectorIndex::new(identity.dimension, 0));
+        dense.generation = None;
+        Ok(())
+    }
+
+    /// Bring the dense index up to the catalog: insert vectors of chunks
+    /// newer than the graph's newest, and refresh the live-id filter.
+    pub fn refresh(&self) -> EngineResult<()> {
+        let (generation, delta, live) = {
+            let reader = lock(&self.reader);
+            let generation = reader.generation()?;
+            let dense = self.dense.read().unwrap_or_else(|p| p.into_inner());
+            if dense.generation == Some(generation) {
+                return Ok(());
+            }
+            let delta = reader.vectors_after(dense.index.max_chunk_id())?;
+            let live = reader.chunk_ids()?;
+            (generation, delta, live)
+        };
+        let mut dense = self.dense.write().unwrap_or_else(|p| p.into_inner());
+        dense.index.insert(&delta);
+        dense.live = live.into_iter().map(|id| id as usize).collect();
+        dense.generation = Some(generation);
+        Ok(())
+    }
+
+    /// Rebuild the graph from the catalog when dead vectors pile up, then
+    /// persist it stamped with the catalog generation.
+    fn compact_and_save_dense(&self) -> EngineResult<()> {
+        self.refresh()?;
+        let identity = self.embedder.identity();
+        let mut dense = self.dense.write().unwrap_or_else(|p| p.into_inner());
+        let live = dense.live.len();
+        let dead = dense.index.len().saturating_sub(live);
+        if dead as f64 > DEAD_VECTOR_RATIO * live as f64 + 64.0 {
+            tracing::info!(dead, live, "rebuilding the dense index without dead vectors");
+            let vectors = lock(&self.reader).vectors_after(0)?;
+            let mut fresh = VectorIndex::new(identity.dimension, vectors.len());
+            fresh.insert(&vectors);
+            dense.index = fresh;
+        }
+        let generation = dense.generation.unwrap_or(0);
+        dense.index.save(&self.dir.join(DENSE_DIR), generation, &identity.weights_sha256)?;
+        Ok(())
+    }
+
+    /// Make the lexical index hold exactly the catalog's chunks, if it is
+    /// behind and no other process is writing.
+    fn sync_lexical_if_free(&self) -> EngineResult<()> {
+        let generation = lock(&self.reader).generation()?;
+        if self.lexical.generation()? == Some(generation) {
+            return Ok(());
+        }
+        match self.lexical.writer() {
+            Ok(mut writer) => self.reconcile_lexical(&mut writer),
+            Err(IndexError::WriterBusy) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn reconcile_lexical(&self, writer: &mut LexicalWriter) -> EngineResult<()> {
+        let catalog = lock(&self.writer);
+        let generation = catalog.generation()?;
+        if self.lexical.generation()? == Some(generation) {
+            return Ok(());
+        }
+        let indexed: HashSet<u64> = self.lexical.chunk_ids()?.into_iter().collect();
+        let live = catalog.chunk_ids()?;
+        let live_set: HashSet<u64> = live.iter().copied().collect();
+        let mut removed = 0;
+        for &id in indexed.difference(&live_set) {
+            writer.delete(id);
+            removed += 1;
+        }
+        let missing: Vec<u64> = live.into_iter().filter(|id| !indexed.contains(id)).collect();
+        for part in missing.chunks(1000) {
+            for (id, title, text) in catalog.lexical_rows(part)? {
+                writer.add(id, &title, &text)?;
+            }
+        }
+        writer.commit(generation)?;
+        tracing::info!(added = missing.len(), removed, generation, "lexical index reconciled with the catalog");
+        Ok(())
+    }
+
+    /// Index files and folders (recursively). Every file gets an outcome;
+    /// failures are reported per file and never stop the batch.
+    pub fn add(&self, inputs: &[PathBuf], observe: &(dyn Fn(Progress) + Sync), cancel: &AtomicBool) -> EngineResult<AddReport> {
+        self.ensure_same_embedder()?;
+        let mut lexical = self.lexical.writer()?;
+        self.reconcile_lexical(&mut lexical)?;
+        let mut report = AddReport::default();
+        let (plan, vanished) = self.plan(inputs, &mut report)?;
+        let total = plan.len() + vanished.len() + report.files.len();
+        observe(Progress::Planned { total });
+        for r in &report.files {
+            observe(Progress::File { done: 0, total, report: r });
+        }
+        for key in vanished {
+            self.write_removal(&key, &mut lexical, &mut report)?;
+        }
+
+        let (extracted_tx, extracted_rx) = crossbeam_channel::bounded::<Prepared>(4);
+        let (embedded_tx, embedded_rx) = crossbeam_channel::bounded::<Prepared>(2);
+        let result = std::thread::scope(|scope| -> EngineResult<()> {
+            scope.spawn(move || {
+                for item in plan {
+                    if cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if extracted_tx.send(self.prepare(item)).is_err() {
+                        break;
+                    }
+                }
+            });
+            scope.spawn(move || {
+                for item in extracted_rx {
+                    let item = match item {
+                        Prepared::Ready { path, facts, extracted, chunks, .. } => {
+                            let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+                            match self.embedder.embed(&texts) {
+                                Ok(vectors) => Prepared::Ready { path, facts, extracted, chunks, vectors },
+                                Err(e) => Prepared::Failed {
+                                    path,
+                                    format: Some(extracted.format.as_str()),
+                                    facts: Some(facts),
+                                    error: format!("embedding failed: {e}"),
+                                    vanished: false,
+                                },
+                            }
+                        }
+                        other => other,
+                    };
+                    if embedded_tx.send(item).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut last_commit = Instant::now();
+            for item in embedded_rx {
+                let file = self.write(item, &mut lexical)?;
+                report.chunks_embedded += if matches!(file.outcome, Outcome::Added | Outcome::Updated) { file.chunks } else { 0 };
+                report.push(file);
+                observe(Progress::File {
+                    done: report.files.len(),
+                    total,
+                    report: report.files.last().expect("just pushed"),
+                });
+                if last_commit.elapsed() >= LEXICAL_COMMIT_EVERY {
+                    lexical.commit(lock(&self.writer).generation()?)?;
+                    last_commit = Instant::now();
+                }
+            }
+            Ok(())
+        });
+        // Commit what was written even if the writer stopped on an error.
+        lexical.commit(lock(&self.writer).generation()?)?;
+        result?;
+        report.cancelled = cancel.load(Ordering::Relaxed);
+        self.compact_and_save_dense()?;
+        Ok(report)
+    }
+
+    /// Walk the inputs: files to look at, catalog paths that vanished, and
+    /// failures of the walk itself (missing inputs, unreadable folders).
+    fn plan(&self, inputs: &[PathBuf], report: &mut AddReport) -> EngineResult<(Vec<Planned>, Vec<String>)> {
+        let catalog = lock(&self.writer);
+        let mut files: Vec<(PathBuf, std::fs::Metadata)> = Vec::new();
+        let mut vanished = Vec::new();
+        let mut seen = HashSet::new();
+        for input in inputs {
+            let key = path_key(input);
+            let key_str = key.to_string_lossy().to_string();
+            let meta = match std::fs::metadata(&key) {
+                Ok(m) => m,
+                Err(e) => {
+                    let known: Vec<String> = catalog
+                        .document(&key_str)?
+                        .map(|d| d.path)
+                        .into_iter()
+                        .chain(catalog.paths_under(&key_str)?)
+                        .collect();
+                    if known.is_empty() {
+                        report.push(FileReport {
+                            path: key_str,
+                            outcome: Outcome::Failed,
+                            chunks: 0,
+                            error: Some(format!("cannot read: {e}")),
+                        });
+                    } else {
+                        vanished.extend(known);
+                    }
+                    continue;
+                }
+            };
+            if meta.is_file() {
+                if seen.insert(key.clone()) {
+                    files.push((key, meta));
+                }
+                continue;
+            }
+            catalog.add_root(&key_str)?;
+            let walker = walkdir::WalkDir::new(&key).follow_links(false).sort_by_file_name();
+            for entry in walker.into_iter().filter_entry(|e| !is_hidden(e)) {
+                match entry {
+                    Ok(entry) => {
+                        // Follow links to files, never to folders (no cycles).
+                        let Ok(meta) = std::fs::metadata(entry.path()) else { continue };
+                        if meta.is_file() && seen.insert(entry.path().to_path_buf()) {
+                            files.push((entry.path().to_path_buf(), meta));
+                        }
+                    }
+                    Err(e) => {
+                        let path = e.path().map(|p| p.to_string_lossy().to_string()).unwrap_or_else(|| key_str.clone());
+                        let reason = e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string());
+                        report.push(FileReport {
+                            path,
+                            outcome: Outcome::Failed,
+                            chunks: 0,
+                            error: Some(format!("cannot read folder: {reason}")),
+                        });
+                    }
+                }
+            }
+            for known in catalog.paths_under(&key_str)? {
+                if !seen.contains(Path::new(&known)) && !Path::new(&known).exists() {
+                    vanished.push(known);
+                }
+            }
+        }
+        let mut plan = Vec::with_capacity(files.len());
+        for (path, meta) in files {
+            let key = path.to_string_lossy().to_string();
+            let facts = file_facts(&meta);
+            let stored = catalog.document(&key)?;
+            if let Some(doc) = &stored {
+                let same_stat = doc.size == facts.size && doc.mtime_ns == facts.mtime_ns;
+                if same_stat && doc.status == DocStatus::Indexed {
+                    report.push(FileReport {
+                        path: key,
+                        outcome: Outcome::Unchanged,
+                        chunks: doc.chunk_count as usize,
+                        error: None,
+                    });
+                    continue;
+                }
+                if same_stat && doc.status == DocStatus::Failed {
+                    // Same bytes as last time: the same failure, without re-parsing.
+                    report.push(FileReport {
+                        path: key,
+                        outcome: Outcome::Failed,
+                        chunks: 0,
+                        error: doc.error.clone(),
+                    });
+                    continue;
+                }
+            }
+            plan.push(Planned { path, key, facts, stored });
+        }
+        Ok((plan, vanished))
+    }
+
+    /// Read, hash, extract and chunk one file (runs on the extract thread).
+    fn prepare(&self, item: Planned) -> Prepared {
+        let Planned { path, key, mut facts, stored } = item;
+        let bytes = match ingest::read_file(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                return Prepared::Failed {
+                    vanished: matches!(e, ExtractError::Vanished),
+                    path: key,
+                    facts: Some(facts),
+                    format: None,
+                    error: e.to_string(),
+                }
+            }
+        };
+        let sha = hex::encode(Sha256::digest(&bytes));
+        facts.content_sha256 = Some(sha.clone());
+        if let Some(doc) = &stored {
+            if doc.status == DocStatus::Indexed && doc.content_sha256.as_deref() == Some(sha.as_str()) {
+                return Prepared::Unchanged { path: key, facts };
+            }
+        }
+        let fail = |facts: FileFacts, format: Option<&'static str>, error: String| Prepared::Failed {
+            path: key.clone(),
+            facts: Some(facts),
+            format,
+            error,
+            vanished: false,
+        };
+        let extracted = match ingest::extract(&path, &bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                let format = ingest::detect(&path, &bytes).ok().map(|f| f.as_str());
+                return fail(facts, format, e.to_string());
+            }
+        };
+        match self.chunker.chunk(&extracted) {
+            Ok(chunks) => Prepared::Ready { path: key, facts, extracted, chunks, vectors: Vec::new() },
+            Err(e) => fail(facts, Some(extracted.format.as_str()), e.to_string()),
+        }
+    }
+
+    /// Commit one prepared file to the catalog and the lexical index.
+    fn write(&self, item: Prepared, lexical: &mut LexicalWriter) -> EngineResult<FileReport> {
+        match item {
+            Prepared::Unchanged { path, facts } => {
+                let catalog = lock(&self.writer);
+                catalog.touch(&path, &facts)?;
+                let chunks = catalog.document(&path)?.map_or(0, |d| d.chunk_count as usize);
+                Ok(FileReport { path, outcome: Outcome::Unchanged, chunks, error: None })
+            }
+            Prepared::Failed { path, vanished: true, .. } => {
+                let known = lock(&self.writer).document(&path)?.is_some();
+                if known {
+                    let mut report = AddReport::default();
+                    self.write_removal(&path, lexical, &mut report)?;
+                    return Ok(report.files.pop().expect("removal reported"));
+                }
+                Ok(FileReport {
+                    path,
+                    outcome: Outcome::Failed,
+                    chunks: 0,
+                    error: Some(ExtractError::Vanished.to_string()),
+                })
+            }
+            Prepared::Failed { path, facts, format, error, .. } => {
+                if let Some(facts) = facts {
+                    let effect = lock(&self.writer).record_failure(&path, &facts, format, &error)?;
+                    for id in effect.removed_chunks {
+                        lexical.delete(id);
+                    }
+                }
+                Ok(FileReport { path, outcome: Outcome::Failed, chunks: 0, error: Some(error) })
+            }
+            Prepared::Ready { path, facts, extracted, chunks, vectors } => {
+                let new_chunks: Vec<NewChunk> = chunks
+                    .iter()
+                    .zip(&vectors)
+                    .map(|(c, v)| NewChunk {
+                        ordinal: c.ordinal,
+                        start: c.start,
+                        end: c.end,
+                        page: c.page,
+                        section: c.section.as_deref(),
+                        text: &c.text,
+                        token_count: c.token_count,
+                        vector: v,
+                    })
+                    .collect();
+                let doc = NewDocument {
+                    path: &path,
+                    facts: &facts,
+                    format: extracted.format.as_str(),
+                    title: extracted.title.as_deref(),
+                    text: &extracted.text,
+                    pages: &extracted.pages,
+                    sections: &extracted.sections,
+                };
+                let mut catalog = lock(&self.writer);
+                let existed = catalog.document(&path)?.is_some_and(|d| d.status == DocStatus::Indexed);
+                let effect = catalog.replace_document(&doc, &new_chunks)?;
+                drop(catalog);
+                for id in &effect.removed_chunks {
+                    lexical.delete(*id);
+                }
+                let title = lexical_title(&path, extracted.title.as_deref());
+                for (id, c) in effect.added_chunks.iter().zip(&chunks) {
+                    lexical.add(*id, &title, &c.text)?;
+                }
+                Ok(FileReport {
+                    path,
+                    outcome: if existed { Outcome::Updated } else { Outcome::Added },
+                    chunks: chunks.len(),
+                    error: None,
+                })
+            }
+        }
+    }
+
+    fn write_removal(&self, path: &str, lexical: &mut LexicalWriter, report: &mut AddReport) -> EngineResult<()> {
+        let effect = lock(&self.writer).remove_document(path)?;
+        if let Some(effect) = effect {
+            for id in &effect.removed_chunks {
+                lexical.delete(*id);
+            }
+            report.push(FileReport {
+                path: path.to_string(),
+                outcome: Outcome::Removed,
+                chunks: effect.removed_chunks.len(),
+                error: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Remove documents (or every document under a folder) from all stores.
+    pub fn remove(&self, inputs: &[PathBuf]) -> EngineResult<AddReport> {
+        let mut lexical = self.lexical.writer()?;
+        self.reconcile_lexical(&mut lexical)?;
+        let mut report = AddReport::default();
+        for input in inputs {
+            let key = path_key(input).to_string_lossy().to_string();
+            let mut targets = lock(&self.writer).paths_under(&key)?;
+            targets.push(key.clone());
+            let before = report.files.len();
+            for path in targets {
+                self.write_removal(&path, &mut lexical, &mut report)?;
+            }
+            if report.files.len() == before {
+                report.push(FileReport {
+                    path: key,
+                    outcome: Outcome::Failed,
+                    chunks: 0,
+                    error: Some("not in the library".into()),
+                });
+            }
+        }
+        lexical.commit(lock(&self.writer).generation()?)?;
+        if self.ensure_same_embedder().is_ok() {
+            self.compact_and_save_dense()?;
+        }
+        Ok(report)
+    }
+
+    /// Hybrid search: dense top-n and BM25 top-n, fused, best `k` returned.
+    pub fn search(&self, query: &str, options: &SearchOptions) -> EngineResult<Vec<SearchHit>> {
+        self.ensure_same_embedder()?;
+        if query.trim().is_empty() || options.k == 0 {
+            return Ok(Vec::new());
+        }
+        self.refresh()?;
+        let n = options.candidates.max(options.k);
+        let query_vector = self.embedder.embed(&[query])?.pop().unwrap_or_default();
+        let dense = {
+            let state = self.dense.read().unwrap_or_else(|p| p.into_inner());
+            state.index.search(&query_vector, n, &state.live)
+        };
+        let lexical = self.lexical.search(query, n)?;
+        let fused = fuse(&dense, &lexical, &options.fusion);
+        // Hydrate from the catalog; a hit the catalog no longer holds (a
+        // lexical entry of a chunk deleted by a concurrent writer) is dropped.
+        let ids: Vec<u64> = fused.iter().take(options.k * 2 + 10).map(|f| f.chunk_id).collect();
+        let records = lock(&self.reader).chunks(&ids)?;
+        let by_id: std::collections::HashMap<u64, _> = records.into_iter().map(|r| (r.chunk_id, r)).collect();
+        Ok(fused
+            .into_iter()
+            .filter_map(|f| by_id.get(&f.chunk_id).map(|r| (f, r)))
+            .take(options.k)
+            .enumerate()
+            .map(|(i, (f, r))| SearchHit {
+                rank: i + 1,
+                chunk_id: r.chunk_id,
+                path: r.path.clone(),
+                title: r.title.clone(),
+                page: r.page,
+                section: r.section.clone(),
+                start: r.start,
+                end: r.end,
+                text: r.text.clone(),
+                score: f.score,
+                dense_rank: f.dense_rank,
+                dense_score: f.dense_score,
+                lexical_rank: f.lexical_rank,
+                lexical_score: f.lexical_score,
+            })
+            .collect())
+    }
+
+    pub fn documents(&self) -> EngineResult<Vec<DocumentRow>> {
+        Ok(lock(&self.reader).documents()?)
+    }
+
+    /// A document's extracted text (for showing a citation in context).
+    pub fn document_text(&self, document_id: i64) -> EngineResult<Option<String>> {
+        Ok(lock(&self.reader).document_text(document_id)?.map(|(text, _, _)| text))
+    }
+
+    pub fn info(&self) -> EngineResult<LibraryInfo> {
+        let reader = lock(&self.reader);
+        let dense = self.dense.read().unwrap_or_else(|p| p.into_inner());
+        Ok(LibraryInfo {
+            dir: self.dir.clone(),
+            embedder: self.embedder.identity().clone(),
+            documents: reader.documents()?.len(),
+            chunks: reader.chunk_count()?,
+            generation: reader.generation()?,
+            lexical_generation: self.lexical.generation()?,
+            dense_vectors: dense.index.len(),
+            mismatch: self.mismatch.read().unwrap_or_else(|p| p.into_inner()).clone(),
+        })
+    }
+
+    /// Re-embed every chunk with the current embedder (after a model
+    /// change), in one catalog transaction, then rebuild the dense index.
+    pub fn reembed(&self, progress: &dyn Fn(u64, u64)) -> EngineResult<u64> {
+        let total = lock(&self.reader).chunk_count()?;
+        let mut done = 0u64;
+        let identity = self.embedder.identity().clone();
+        let count = lock(&self.writer).replace_all_vectors(
+            &identity,
+            |rows| {
+                let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
+                let vectors = self.embedder.embed(&texts).map_err(|e| e.to_string())?;
+                done += rows.len() as u64;
+                progress(done, total);
+                Ok(vectors)
+            },
+            256,
+        )?;
+        *self.mismatch.write().unwrap_or_else(|p| p.into_inner()) = None;
+        {
+            let mut dense = self.dense.write().unwrap_or_else(|p| p.into_inner());
+            dense.index = VectorIndex::new(identity.dimension, count as usize);
+            dense.generation = None;
+        }
+        self.compact_and_save_dense()?;
+        Ok(count)
+    }
+}

@@ -1,0 +1,237 @@
+//! Dense retrieval: an HNSW graph (hnsw_rs, cosine) over chunk vectors.
+//!
+//! HNSW cannot delete, so the graph may hold vectors of chunks the catalog has
+//! since removed; searches pass the live chunk ids as a filter, and the
+//! engine rebuilds the graph when too many dead ones accumulate.
+//!
+//! On disk: `dense/CURRENT.json` names the dump directory and records the
+//! catalog generation, the highest chunk id dumped and the embedder; a dump is
+//! written into a fresh directory and CURRENT.json is replaced atomically, so a
+//! kill mid-save leaves the previous dump in force.
+
+use std::path::{Path, PathBuf};
+
+use hnsw_rs::prelude::{AnnT, DistCosine, Hnsw, HnswIo};
+use serde::{Deserialize, Serialize};
+
+use super::IndexError;
+
+/// Graph degree: 16 links per node is the usual recall/memory balance for
+/// a few hundred dimensions.
+const MAX_CONNECTIONS: usize = 16;
+const MAX_LAYERS: usize = 16;
+/// Build-time beam: higher gives a better graph, slower inserts.
+const EF_CONSTRUCTION: usize = 200;
+/// Search beam floor; raised to 2k for large k.
+const EF_SEARCH: usize = 96;
+const MANIFEST: &str = "CURRENT.json";
+const BASENAME: &str = "quarry";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Manifest {
+    /// Dump directory, relative to the dense root; `None` when empty.
+    pub dump: Option<String>,
+    pub basename: String,
+    pub generation: u64,
+    pub max_chunk_id: u64,
+    pub len: usize,
+    pub dimension: usize,
+    pub embedder_sha256: String,
+}
+
+pub struct VectorIndex {
+    hnsw: Hnsw<'static, f32, DistCosine>,
+    dimension: usize,
+    max_chunk_id: u64,
+    len: usize,
+}
+
+impl VectorIndex {
+    pub fn new(dimension: usize, capacity: usize) -> Self {
+        VectorIndex {
+            hnsw: Hnsw::new(MAX_CONNECTIONS, capacity.max(1024), MAX_LAYERS, EF_CONSTRUCTION, DistCosine),
+            dimension,
+            max_chunk_id: 0,
+            len: 0,
+        }
+    }
+
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    /// Vectors in the graph, live or dead.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The highest chunk id inserted: anything above it is new to the graph.
+    pub fn max_chunk_id(&self) -> u64 {
+        self.max_chunk_id
+    }
+
+    pub fn insert(&mut self, items: &[(u64, Vec<f32>)]) {
+        let items: Vec<(&Vec<f32>, usize)> = items
+            .iter()
+            .filter(|(_, v)| v.len() == self.dimension)
+            .map(|(id, v)| (v, *id as usize))
+            .collect();
+        if items.is_empty() {
+            return;
+        }
+        self.hnsw.parallel_insert(&items);
+        self.len += items.len();
+        if let Some(max) = items.iter().map(|(_, id)| *id as u64).max() {
+            self.max_chunk_id = self.max_chunk_id.max(max);
+        }
+    }
+
+    /// Top-`k` live chunks by cosine similarity (1 − cosine distance).
+    /// `live` is the sorted list of chunk ids the catalog holds.
+    pub fn search(&self, query: &[f32], k: usize, live: &Vec<usize>) -> Vec<(u64, f32)> {
+        if self.len == 0 || query.len() != self.dimension {
+            return Vec::new();
+        }
+        let ef = EF_SEARCH.max(2 * k);
+        self.hnsw
+            .search_filter(query, k, ef, Some(live))
+            .into_iter()
+            .map(|n| (n.d_id as u64, 1.0 - n.distance))
+            .collect()
+    }
+
+    /// Dump the graph and switch CURRENT.json to it.
+    pub fn save(&self, root: &Path, generation: u64, embedder_sha256: &str) -> Result<(), IndexError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| IndexError::Io { path, source }
+        };
+        std::fs::create_dir_all(root).map_err(io(root))?;
+        let dump = if self.len == 0 {
+            None
+        } else {
+            let name = format!("gen-{generation}-{}", std::process::id());
+            let dir = root.join(&name);
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+            let written = self.hnsw.file_dump(&dir, BASENAME).map_err(|e| IndexError::Vector {
+                path: dir.clone(),
+                detail: e.to_string(),
+            })?;
+            sync_dir_files(&dir);
+            Some((name, written))
+        };
+        let manifest = Manifest {
+            dump: dump.as_ref().map(|(d, _)| d.clone()),
+            basename: dump.map(|(_, b)| b).unwrap_or_else(|| BASENAME.into()),
+            generation,
+            max_chunk_id: self.max_chunk_id,
+            len: self.len,
+            dimension: self.dimension,
+            embedder_sha256: embedder_sha256.to_string(),
+        };
+        let tmp = root.join(format!("{MANIFEST}.tmp"));
+        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+        write_synced(&tmp, &json).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, root.join(MANIFEST)).map_err(io(root))?;
+        // Older dumps are garbage now.
+        if let Ok(entries) = std::fs::read_dir(root) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.starts_with("gen-") && Some(&name) != manifest.dump.as_ref() {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Load the dump CURRENT.json names; `Ok(None)` when there is none.
+    pub fn load(root: &Path) -> Result<Option<(Self, Manifest)>, IndexError> {
+        let manifest_path = root.join(MANIFEST);
+        let Ok(bytes) = std::fs::read(&manifest_path) else {
+            return Ok(None);
+        };
+        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| IndexError::Vector {
+            path: manifest_path.clone(),
+            detail: e.to_string(),
+        })?;
+        let Some(dump) = &manifest.dump else {
+            let mut empty = VectorIndex::new(manifest.dimension, 0);
+            empty.max_chunk_id = manifest.max_chunk_id;
+            return Ok(Some((empty, manifest)));
+        };
+        let dir: PathBuf = root.join(dump);
+        // hnsw_rs ties a loaded graph's lifetime to its loader; the loader is
+        // small and lives as long as the index anyway, so give it 'static.
+        let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir, &manifest.basename)));
+        let hnsw = loader.load_hnsw::<f32, DistCosine>().map_err(|e| IndexError::Vector {
+            path: dir.clone(),
+            detail: e.to_string(),
+        })?;
+        let index = VectorIndex {
+            hnsw,
+            dimension: manifest.dimension,
+            max_chunk_id: manifest.max_chunk_id,
+            len: manifest.len,
+        };
+        Ok(Some((index, manifest)))
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+fn sync_dir_files(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if let Ok(f) = std::fs::File::open(e.path()) {
+                let _ = f.sync_all();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Properties: search finds the nearest live vector; dead ids are
+    //! filtered; a saved graph loads back and answers the same.
+    use super::*;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn search_filter_save_load() {
+        let mut index = VectorIndex::new(3, 10);
+        index.insert(&[
+            (1, unit(&[1.0, 0.0, 0.0])),
+            (2, unit(&[0.9, 0.1, 0.0])),
+            (5, unit(&[0.0, 1.0, 0.0])),
+        ]);
+        let q = unit(&[1.0, 0.05, 0.0]);
+        let all = vec![1, 2, 5];
+        let hits = index.search(&q, 2, &all);
+        assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(hits[0].1 > 0.99);
+        let without_1 = vec![2, 5];
+        assert_eq!(index.search(&q, 1, &without_1)[0].0, 2);
+
+        let tmp = tempfile::tempdir().unwrap();
+        index.save(tmp.path(), 7, "abc").unwrap();
+        let (loaded, manifest) = VectorIndex::load(tmp.path()).unwrap().unwrap();
+        assert_eq!(manifest.generation, 7);
+        assert_eq!(manifest.max_chunk_id, 5);
+        assert_eq!(loaded.search(&q, 2, &all), hits);
+    }
+}

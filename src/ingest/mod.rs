@@ -1,0 +1,376 @@
+//! Files in, text with positions out.
+//!
+//! [`read_file`] reads a file's bytes within a size limit; [`extract`] detects
+//! the format from content and extension and turns the bytes into one
+//! [`Extracted`] text with page spans and section headings, so that every
+//! later byte offset (chunk spans, citations) points into that one string.
+//!
+//! Every failure is an [`ExtractError`] naming what is wrong with *this file*;
+//! a parser panic is caught here and becomes [`ExtractError::ParserPanic`].
+//!
+//! Invariant: ingest knows nothing of models, chunking, storage or indexes.
+
+mod docx;
+mod html;
+mod markdown;
+mod pdf;
+
+use std::io::Read;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Files larger than this are refused before reading (memory bound).
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+/// Extracted text larger than this is refused (a chunked and embedded
+/// document of this size would take hours on a laptop CPU).
+pub const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Pdf,
+    Docx,
+    Html,
+    Markdown,
+    Text,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Pdf => "pdf",
+            Format::Docx => "docx",
+            Format::Html => "html",
+            Format::Markdown => "markdown",
+            Format::Text => "text",
+        }
+    }
+}
+
+/// A page's byte range in [`Extracted::text`]; pages are numbered from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageSpan {
+    pub page: u32,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A heading and the byte offset in [`Extracted::text`] where it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Section {
+    pub start: usize,
+    pub title: String,
+}
+
+/// The text of one document with the positions citations need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    pub format: Format,
+    pub title: Option<String>,
+    pub text: String,
+    /// Empty for formats without pages.
+    pub pages: Vec<PageSpan>,
+    pub sections: Vec<Section>,
+}
+
+impl Extracted {
+    fn unpaged(format: Format, text: String, sections: Vec<Section>) -> Self {
+        let title = sections.first().map(|s| s.title.clone());
+        Extracted {
+            format,
+            title,
+            text,
+            pages: Vec::new(),
+            sections,
+        }
+    }
+
+    /// The page holding byte `offset`, if the format has pages.
+    pub fn page_at(&self, offset: usize) -> Option<u32> {
+        page_at(&self.pages, offset)
+    }
+
+    /// The title of the section holding byte `offset`.
+    pub fn section_at(&self, offset: usize) -> Option<&str> {
+        let idx = self.sections.partition_point(|s| s.start <= offset);
+        idx.checked_sub(1).map(|i| self.sections[i].title.as_str())
+    }
+}
+
+/// The page whose span holds `offset` (or the last page starting before it,
+/// for offsets in the separator between pages).
+pub fn page_at(pages: &[PageSpan], offset: usize) -> Option<u32> {
+    let idx = pages.partition_point(|p| p.start <= offset);
+    idx.checked_sub(1).map(|i| pages[i].page)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("empty file")]
+    Empty,
+    #[error("too large: {size} bytes (limit {limit})")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("file disappeared before it could be read")]
+    Vanished,
+    #[error("cannot read file: {0}")]
+    Unreadable(std::io::Error),
+    #[error("not a document: {0}")]
+    NotADocument(String),
+    #[error("unsupported format: {0}")]
+    Unsupported(String),
+    #[error("encrypted PDF: password-protected files cannot be read")]
+    Encrypted,
+    #[error("PDF has no text layer ({pages} page(s) of images, e.g. a scan); OCR is not supported")]
+    NoTextLayer { pages: usize },
+    #[error("contains no readable text")]
+    NoText,
+    #[error("corrupt or malformed {format}: {detail}")]
+    Corrupt { format: &'static str, detail: String },
+    #[error("refused: archive would expand to {declared} bytes from {compressed} (zip bomb?)")]
+    ZipBomb { declared: u64, compressed: u64 },
+    #[error("the {format} parser crashed on this file: {message}")]
+    ParserPanic { format: &'static str, message: String },
+}
+
+/// Read a file's bytes, refusing empty and oversized files before allocating.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, ExtractError> {
+    let io_err = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => ExtractError::Vanished,
+        _ => ExtractError::Unreadable(e),
+    };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let size = file.metadata().map_err(io_err)?.len();
+    if size == 0 {
+        return Err(ExtractError::Empty);
+    }
+    if size > MAX_FILE_BYTES {
+        return Err(ExtractError::TooLarge {
+            size,
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    // `take` guards against a file that grows while we read it.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    Ok(bytes)
+}
+
+/// Detect the format of `bytes` (named `path`) and extract its text.
+pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, ExtractError> {
+    if bytes.is_empty() {
+        return Err(ExtractError::Empty);
+    }
+    let format = detect(path, bytes)?;
+    // Parsers of untrusted files can panic (pdf-extract does on odd fonts);
+    // a panic must become this file's failure, not the batch's.
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| match format {
+        Format::Pdf => pdf::extract(bytes),
+        Format::Docx => docx::extract(bytes),
+        Format::Html => Ok(html::extract(&decode_text(bytes)?)),
+        Format::Markdown => Ok(markdown::extract(decode_text(bytes)?)),
+        Format::Text => Ok(Extracted::unpaged(
+            Format::Text,
+            decode_text(bytes)?,
+            Vec::new(),
+        )),
+    }));
+    let extracted = match result {
+        Ok(r) => r?,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            return Err(ExtractError::ParserPanic {
+                format: format.as_str(),
+                message,
+            });
+        }
+    };
+    if extracted.text.len() > MAX_TEXT_BYTES {
+        return Err(ExtractError::TooLarge {
+            size: extracted.text.len() as u64,
+            limit: MAX_TEXT_BYTES as u64,
+        });
+    }
+    if extracted.text.trim().is_empty() {
+        return Err(match format {
+            Format::Pdf => ExtractError::NoTextLayer {
+                pages: extracted.pages.len(),
+            },
+            _ => ExtractError::NoText,
+        });
+    }
+    Ok(extracted)
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// Content first, extension second: a PDF renamed `.txt` is still a PDF, and
+/// a `.pdf` that is not one is reported as such.
+pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format, ExtractError> {
+    let ext = extension(path);
+    if bytes.starts_with(b"%PDF-") || find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_some() {
+        return Ok(Format::Pdf);
+    }
+    let sniffed = infer::get(bytes);
+    if ext == "pdf" {
+        let what = sniffed.map_or("no PDF header", |k| k.mime_type());
+        return Err(ExtractError::Corrupt {
+            format: "PDF",
+            detail: format!("file is named .pdf but is not a PDF ({what})"),
+        });
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return match ext.as_str() {
+            "docx" => Ok(Format::Docx),
+            "xlsx" | "pptx" | "odt" | "ods" | "odp" | "epub" => {
+                Err(ExtractError::Unsupported(format!(".{ext} documents")))
+            }
+            _ if find(bytes, b"word/document.xml").is_some() => Ok(Format::Docx),
+            _ => Err(ExtractError::NotADocument("a zip archive".into())),
+        };
+    }
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(ExtractError::Unsupported(
+            "legacy Microsoft Office (.doc/.xls/.ppt) files; save as .docx".into(),
+        ));
+    }
+    if let Some(kind) = sniffed {
+        if kind.matcher_type() != infer::MatcherType::Text {
+            return Err(ExtractError::NotADocument(format!("{} data", kind.mime_type())));
+        }
+    }
+    if looks_binary(bytes) {
+        return Err(ExtractError::NotADocument("binary data".into()));
+    }
+    Ok(match ext.as_str() {
+        "html" | "htm" | "xhtml" => Format::Html,
+        "md" | "markdown" | "mdown" | "mkd" => Format::Markdown,
+        _ if looks_like_html(bytes) => Format::Html,
+        _ => Format::Text,
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// NUL bytes, or many control characters, in the first 8 KiB mean binary.
+fn looks_binary(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return true;
+    }
+    let controls = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
+        .count();
+    controls * 10 > head.len()
+}
+
+fn looks_like_html(bytes: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    head.starts_with("<!doctype html") || head.starts_with("<html")
+}
+
+/// UTF-8 (with or without BOM), UTF-16 with BOM, else Latin-1: every byte
+/// sequence decodes, so a legacy-encoded text file still indexes.
+fn decode_text(bytes: &[u8]) -> Result<String, ExtractError> {
+    let text = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        String::from_utf8_lossy(rest).into_owned()
+    } else if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        let le = bytes[0] == 0xFF;
+        let units: Vec<u16> = bytes[2..]
+            .chunks_exact(2)
+            .map(|c| {
+                if le {
+                    u16::from_le_bytes([c[0], c[1]])
+                } else {
+                    u16::from_be_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_string(),
+            // ISO-8859-1 maps each byte to the code point of the same value.
+            Err(_) => bytes.iter().map(|&b| b as char).collect(),
+        }
+    };
+    Ok(text.replace("\r\n", "\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Properties: detection trusts content over extension; binary and empty
+    //! input are named; text decoding never fails; page/section lookup.
+    use super::*;
+
+    fn detect_str(name: &str, bytes: &[u8]) -> String {
+        match detect(Path::new(name), bytes) {
+            Ok(f) => f.as_str().to_string(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn detection() {
+        assert_eq!(detect_str("a.txt", b"%PDF-1.4 ..."), "pdf");
+        assert_eq!(detect_str("a.md", b"# Title\n"), "markdown");
+        assert_eq!(detect_str("a", b"<!DOCTYPE html><p>x"), "html");
+        assert_eq!(detect_str("main.rs", b"fn main() {}\n"), "text");
+        assert!(detect_str("a.pdf", b"hello").contains("not a PDF"));
+        assert!(detect_str("a.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").contains("image/png"));
+        assert!(detect_str("a.bin", b"\x01\x02\0\x03abc").contains("binary"));
+        assert!(detect_str("a.zip", b"PK\x03\x04rest").contains("zip archive"));
+        assert!(detect_str("a.doc", &[0xD0, 0xCF, 0x11, 0xE0, 1, 2]).contains("legacy"));
+    }
+
+    #[test]
+    fn empty_and_whitespace() {
+        assert!(matches!(extract(Path::new("a.txt"), b""), Err(ExtractError::Empty)));
+        assert!(matches!(
+            extract(Path::new("a.txt"), b"  \n\t "),
+            Err(ExtractError::NoText)
+        ));
+    }
+
+    #[test]
+    fn decoding() {
+        assert_eq!(decode_text(b"caf\xe9").unwrap(), "café");
+        assert_eq!(decode_text("\u{feff}hé\r\n".as_bytes()).unwrap(), "hé\n");
+        assert_eq!(decode_text(b"\xFF\xFEh\0i\0").unwrap(), "hi");
+    }
+
+    #[test]
+    fn positions() {
+        let e = Extracted {
+            format: Format::Pdf,
+            title: None,
+            text: "aaaa\n\nbbbb".into(),
+            pages: vec![
+                PageSpan { page: 1, start: 0, end: 4 },
+                PageSpan { page: 2, start: 6, end: 10 },
+            ],
+            sections: vec![Section { start: 6, title: "B".into() }],
+        };
+        assert_eq!(e.page_at(0), Some(1));
+        assert_eq!(e.page_at(5), Some(1));
+        assert_eq!(e.page_at(7), Some(2));
+        assert_eq!(e.section_at(2), None);
+        assert_eq!(e.section_at(8), Some("B"));
+    }
+}

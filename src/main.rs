@@ -1,0 +1,257 @@
+//! The `quarry` command line: clap for arguments, indicatif for progress,
+//! anyhow at this edge only. Errors print as one line with their cause chain
+//! and exit 1; `--json` makes every command print one JSON object.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use quarry::embed::SentenceEncoder;
+use quarry::engine::default_library_dir;
+use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry::{FusionConfig, Library, Outcome, Progress, SearchOptions};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "quarry", version, about = "Private, offline search over your own documents")]
+struct Cli {
+    /// Library folder (catalog and indexes).
+    #[arg(long, global = true, env = "QUARRY_LIBRARY")]
+    library: Option<PathBuf>,
+    /// Embedding model: a sentence-transformers folder (default: all-MiniLM-L6-v2, found
+    /// via QUARRY_MODELS, the repository's models/ or the Hugging Face cache).
+    #[arg(long, global = true, env = "QUARRY_EMBEDDER")]
+    embedder: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Index files and folders (recursively); re-adding skips unchanged files.
+    Add {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Hybrid (dense + BM25) search for passages.
+    Search {
+        query: String,
+        /// Number of passages.
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+        /// Weight of the dense ranking in reciprocal rank fusion.
+        #[arg(long, default_value_t = FusionConfig::default().dense_weight)]
+        dense_weight: f32,
+        /// Weight of the BM25 ranking in reciprocal rank fusion.
+        #[arg(long, default_value_t = FusionConfig::default().lexical_weight)]
+        lexical_weight: f32,
+        /// The k constant of reciprocal rank fusion.
+        #[arg(long, default_value_t = FusionConfig::default().rrf_k)]
+        rrf_k: f32,
+    },
+    /// List the library's documents with status, reason and chunk count.
+    Docs,
+    /// Remove documents (or everything under a folder) from the library.
+    Remove {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Re-embed every passage with the current embedding model.
+    Reembed,
+    /// Show the library's folder, embedder and sizes.
+    Info,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("QUARRY_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match run() {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed pipe (`quarry docs | head`) is not an error.
+            if err.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("quarry: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_library(cli: &Cli) -> anyhow::Result<Library> {
+    let search = ModelSearch::from_env(cli.embedder.clone());
+    let model_dir = search.find_embedder(DEFAULT_EMBEDDER)?;
+    let embedder = SentenceEncoder::load(&model_dir)?;
+    let dir = cli.library.clone().unwrap_or_else(default_library_dir);
+    Library::open(&dir, Arc::new(embedder)).with_context(|| format!("opening library {}", dir.display()))
+}
+
+fn progress_bar(len: u64, json: bool) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {elapsed} {wide_msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn print(value: &serde_json::Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let mut out = std::io::stdout().lock();
+    match &cli.command {
+        Command::Add { paths } => {
+            let library = open_library(&cli)?;
+            let bar = progress_bar(0, cli.json);
+            let observe = |p: Progress| match p {
+                Progress::Planned { total } => bar.set_length(total as u64),
+                Progress::File { done, report, .. } => {
+                    bar.set_position(done as u64);
+                    bar.set_message(report.path.clone());
+                }
+            };
+            let cancel = AtomicBool::new(false);
+            let report = library.add(paths, &observe, &cancel)?;
+            bar.finish_and_clear();
+            if cli.json {
+                print(&serde_json::to_value(&report)?)?;
+            } else {
+                for f in report.files.iter().filter(|f| f.outcome == Outcome::Failed) {
+                    writeln!(out, "failed: {}: {}", f.path, f.error.as_deref().unwrap_or("unknown error"))?;
+                }
+                writeln!(
+                    out,
+                    "{} added, {} updated, {} unchanged, {} failed, {} removed ({} passages embedded)",
+                    report.added, report.updated, report.unchanged, report.failed, report.removed, report.chunks_embedded
+                )?;
+            }
+        }
+        Command::Search { query, k, dense_weight, lexical_weight, rrf_k } => {
+            let library = open_library(&cli)?;
+            let options = SearchOptions {
+                k: *k,
+                fusion: FusionConfig { rrf_k: *rrf_k, dense_weight: *dense_weight, lexical_weight: *lexical_weight },
+                ..SearchOptions::default()
+            };
+            let hits = library.search(query, &options)?;
+            if cli.json {
+                print(&json!({ "query": query, "results": hits }))?;
+            } else if hits.is_empty() {
+                writeln!(out, "no passages found")?;
+            } else {
+                for h in &hits {
+                    let page = h.page.map(|p| format!(" p.{p}")).unwrap_or_default();
+                    let rank = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
+                    writeln!(
+                        out,
+                        "{}. {}{}  (score {:.4}; dense #{}, lexical #{})",
+                        h.rank, h.path, page, h.score, rank(h.dense_rank), rank(h.lexical_rank)
+                    )?;
+                    let snippet: String = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let snippet: String = snippet.chars().take(300).collect();
+                    writeln!(out, "   {snippet}\n")?;
+                }
+            }
+        }
+        Command::Docs => {
+            let library = open_library_any_embedder(&cli)?;
+            let docs = library.documents()?;
+            if cli.json {
+                print(&json!({ "documents": docs }))?;
+            } else if docs.is_empty() {
+                writeln!(out, "the library is empty; add documents with `quarry add PATH`")?;
+            } else {
+                for d in &docs {
+                    let reason = d.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+                    let status = serde_json::to_value(d.status)?.as_str().unwrap_or("").to_string();
+                    writeln!(out, "{:8} {:4} chunks  {}{}", status, d.chunk_count, d.path, reason)?;
+                }
+            }
+        }
+        Command::Remove { paths } => {
+            let library = open_library_any_embedder(&cli)?;
+            let report = library.remove(paths)?;
+            if cli.json {
+                print(&serde_json::to_value(&report)?)?;
+            } else {
+                for f in &report.files {
+                    match f.outcome {
+                        Outcome::Removed => writeln!(out, "removed {} ({} passages)", f.path, f.chunks)?,
+                        _ => writeln!(out, "{}: {}", f.path, f.error.as_deref().unwrap_or(""))?,
+                    }
+                }
+            }
+            if report.failed > 0 && report.removed == 0 {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Reembed => {
+            let library = open_library_any_embedder(&cli)?;
+            let bar = progress_bar(0, cli.json);
+            let count = library.reembed(&|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            let embedder = library.embedder().identity().clone();
+            if cli.json {
+                print(&json!({ "reembedded": count, "embedder": embedder }))?;
+            } else {
+                writeln!(out, "re-embedded {count} passages with {embedder}")?;
+            }
+        }
+        Command::Info => {
+            let library = open_library_any_embedder(&cli)?;
+            let info = library.info()?;
+            if cli.json {
+                print(&serde_json::to_value(&info)?)?;
+            } else {
+                writeln!(out, "library   {}", info.dir.display())?;
+                writeln!(out, "embedder  {}", info.embedder)?;
+                if let Some(other) = &info.mismatch {
+                    writeln!(out, "WARNING   indexed with {other}; run `quarry reembed`")?;
+                }
+                writeln!(out, "documents {}\nchunks    {}", info.documents, info.chunks)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Commands that do not embed work on a library of any embedder (and say
+/// so when it is not the current one).
+fn open_library_any_embedder(cli: &Cli) -> anyhow::Result<Library> {
+    let library = open_library(cli)?;
+    if let Some(other) = library.info()?.mismatch {
+        if !cli.json {
+            eprintln!(
+                "quarry: note: this library was indexed with {other}, not {}; run `quarry reembed` to re-embed it",
+                library.embedder().identity()
+            );
+        }
+    }
+    Ok(library)
+}
