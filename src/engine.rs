@@ -32,7 +32,9 @@ use crate::index::vector::VectorIndex;
 use crate::index::IndexError;
 use crate::ingest::{self, ExtractError, Extracted};
 use crate::models::ModelError;
-use crate::store::{lexical_title, Catalog, DocStatus, DocumentRow, FileFacts, NewChunk, NewDocument, StoreError};
+use crate::store::{
+    lexical_title, Catalog, DocStatus, DocumentRow, FileFacts, NewChunk, NewDocument, StoreError,
+};
 
 const CATALOG_FILE: &str = "catalog.sqlite";
 const LEXICAL_DIR: &str = "lexical";
@@ -129,7 +131,11 @@ pub enum Progress<'a> {
     /// The walk found `total` files to look at.
     Planned { total: usize },
     /// A file is done (`done` of `total`).
-    File { done: usize, total: usize, report: &'a FileReport },
+    File {
+        done: usize,
+        total: usize,
+        report: &'a FileReport,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -206,9 +212,24 @@ pub struct Library {
 
 /// One file's work on its way through the pipeline.
 enum Prepared {
-    Unchanged { path: String, facts: FileFacts },
-    Failed { path: String, facts: Option<FileFacts>, format: Option<&'static str>, error: String, vanished: bool },
-    Ready { path: String, facts: FileFacts, extracted: Extracted, chunks: Vec<Chunk>, vectors: Vec<Vec<f32>> },
+    Unchanged {
+        path: String,
+        facts: FileFacts,
+    },
+    Failed {
+        path: String,
+        facts: Option<FileFacts>,
+        format: Option<&'static str>,
+        error: String,
+        vanished: bool,
+    },
+    Ready {
+        path: String,
+        facts: FileFacts,
+        extracted: Extracted,
+        chunks: Vec<Chunk>,
+        vectors: Vec<Vec<f32>>,
+    },
 }
 
 struct Planned {
@@ -335,7 +356,8 @@ impl Library {
         let root = self.dir.join(DENSE_DIR);
         let loaded = match VectorIndex::load(&root) {
             Ok(Some((index, manifest)))
-                if manifest.embedder_sha256 == identity.weights_sha256 && manifest.dimension == identity.dimension =>
+                if manifest.embedder_sha256 == identity.weights_sha256
+                    && manifest.dimension == identity.dimension =>
             {
                 Some(index)
             }
@@ -392,7 +414,9 @@ impl Library {
             dense.index = fresh;
         }
         let generation = dense.generation.unwrap_or(0);
-        dense.index.save(&self.dir.join(DENSE_DIR), generation, &identity.weights_sha256)?;
+        dense
+            .index
+            .save(&self.dir.join(DENSE_DIR), generation, &identity.weights_sha256)?;
         Ok(())
     }
 
@@ -431,13 +455,23 @@ impl Library {
             }
         }
         writer.commit(generation)?;
-        tracing::info!(added = missing.len(), removed, generation, "lexical index reconciled with the catalog");
+        tracing::info!(
+            added = missing.len(),
+            removed,
+            generation,
+            "lexical index reconciled with the catalog"
+        );
         Ok(())
     }
 
     /// Index files and folders (recursively). Every file gets an outcome;
     /// failures are reported per file and never stop the batch.
-    pub fn add(&self, inputs: &[PathBuf], observe: &(dyn Fn(Progress) + Sync), cancel: &AtomicBool) -> EngineResult<AddReport> {
+    pub fn add(
+        &self,
+        inputs: &[PathBuf],
+        observe: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+    ) -> EngineResult<AddReport> {
         self.ensure_same_embedder()?;
         let mut lexical = self.lexical.writer()?;
         self.reconcile_lexical(&mut lexical)?;
@@ -446,7 +480,11 @@ impl Library {
         let total = plan.len() + vanished.len() + report.files.len();
         observe(Progress::Planned { total });
         for r in &report.files {
-            observe(Progress::File { done: 0, total, report: r });
+            observe(Progress::File {
+                done: 0,
+                total,
+                report: r,
+            });
         }
         for key in vanished {
             self.write_removal(&key, &mut lexical, &mut report)?;
@@ -468,10 +506,22 @@ impl Library {
             scope.spawn(move || {
                 for item in extracted_rx {
                     let item = match item {
-                        Prepared::Ready { path, facts, extracted, chunks, .. } => {
+                        Prepared::Ready {
+                            path,
+                            facts,
+                            extracted,
+                            chunks,
+                            ..
+                        } => {
                             let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
                             match self.embedder.embed(&texts) {
-                                Ok(vectors) => Prepared::Ready { path, facts, extracted, chunks, vectors },
+                                Ok(vectors) => Prepared::Ready {
+                                    path,
+                                    facts,
+                                    extracted,
+                                    chunks,
+                                    vectors,
+                                },
                                 Err(e) => Prepared::Failed {
                                     path,
                                     format: Some(extracted.format.as_str()),
@@ -491,7 +541,11 @@ impl Library {
             let mut last_commit = Instant::now();
             for item in embedded_rx {
                 let file = self.write(item, &mut lexical)?;
-                report.chunks_embedded += if matches!(file.outcome, Outcome::Added | Outcome::Updated) { file.chunks } else { 0 };
+                report.chunks_embedded += if matches!(file.outcome, Outcome::Added | Outcome::Updated) {
+                    file.chunks
+                } else {
+                    0
+                };
                 report.push(file);
                 observe(Progress::File {
                     done: report.files.len(),
@@ -552,19 +606,29 @@ impl Library {
                 continue;
             }
             catalog.add_root(&key_str)?;
-            let walker = walkdir::WalkDir::new(&key).follow_links(false).sort_by_file_name();
+            let walker = walkdir::WalkDir::new(&key)
+                .follow_links(false)
+                .sort_by_file_name();
             for entry in walker.into_iter().filter_entry(|e| !is_hidden(e)) {
                 match entry {
                     Ok(entry) => {
                         // Follow links to files, never to folders (no cycles).
-                        let Ok(meta) = std::fs::metadata(entry.path()) else { continue };
+                        let Ok(meta) = std::fs::metadata(entry.path()) else {
+                            continue;
+                        };
                         if meta.is_file() && seen.insert(entry.path().to_path_buf()) {
                             files.push((entry.path().to_path_buf(), meta));
                         }
                     }
                     Err(e) => {
-                        let path = e.path().map(|p| p.to_string_lossy().to_string()).unwrap_or_else(|| key_str.clone());
-                        let reason = e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string());
+                        let path = e
+                            .path()
+                            .map(|p| p.to_string_lossy().to_string())
+                            .unwrap_or_else(|| key_str.clone());
+                        let reason = e
+                            .io_error()
+                            .map(|io| io.to_string())
+                            .unwrap_or_else(|| e.to_string());
                         report.push(FileReport {
                             path,
                             outcome: Outcome::Failed,
@@ -607,14 +671,24 @@ impl Library {
                     continue;
                 }
             }
-            plan.push(Planned { path, key, facts, stored });
+            plan.push(Planned {
+                path,
+                key,
+                facts,
+                stored,
+            });
         }
         Ok((plan, vanished))
     }
 
     /// Read, hash, extract and chunk one file (runs on the extract thread).
     fn prepare(&self, item: Planned) -> Prepared {
-        let Planned { path, key, mut facts, stored } = item;
+        let Planned {
+            path,
+            key,
+            mut facts,
+            stored,
+        } = item;
         let bytes = match ingest::read_file(&path) {
             Ok(b) => b,
             Err(e) => {
@@ -649,7 +723,13 @@ impl Library {
             }
         };
         match self.chunker.chunk(&extracted) {
-            Ok(chunks) => Prepared::Ready { path: key, facts, extracted, chunks, vectors: Vec::new() },
+            Ok(chunks) => Prepared::Ready {
+                path: key,
+                facts,
+                extracted,
+                chunks,
+                vectors: Vec::new(),
+            },
             Err(e) => fail(facts, Some(extracted.format.as_str()), e.to_string()),
         }
     }
@@ -661,9 +741,16 @@ impl Library {
                 let catalog = lock(&self.writer);
                 catalog.touch(&path, &facts)?;
                 let chunks = catalog.document(&path)?.map_or(0, |d| d.chunk_count as usize);
-                Ok(FileReport { path, outcome: Outcome::Unchanged, chunks, error: None })
+                Ok(FileReport {
+                    path,
+                    outcome: Outcome::Unchanged,
+                    chunks,
+                    error: None,
+                })
             }
-            Prepared::Failed { path, vanished: true, .. } => {
+            Prepared::Failed {
+                path, vanished: true, ..
+            } => {
                 let known = lock(&self.writer).document(&path)?.is_some();
                 if known {
                     let mut report = AddReport::default();
@@ -677,16 +764,33 @@ impl Library {
                     error: Some(ExtractError::Vanished.to_string()),
                 })
             }
-            Prepared::Failed { path, facts, format, error, .. } => {
+            Prepared::Failed {
+                path,
+                facts,
+                format,
+                error,
+                ..
+            } => {
                 if let Some(facts) = facts {
                     let effect = lock(&self.writer).record_failure(&path, &facts, format, &error)?;
                     for id in effect.removed_chunks {
                         lexical.delete(id);
                     }
                 }
-                Ok(FileReport { path, outcome: Outcome::Failed, chunks: 0, error: Some(error) })
+                Ok(FileReport {
+                    path,
+                    outcome: Outcome::Failed,
+                    chunks: 0,
+                    error: Some(error),
+                })
             }
-            Prepared::Ready { path, facts, extracted, chunks, vectors } => {
+            Prepared::Ready {
+                path,
+                facts,
+                extracted,
+                chunks,
+                vectors,
+            } => {
                 let new_chunks: Vec<NewChunk> = chunks
                     .iter()
                     .zip(&vectors)
@@ -711,7 +815,9 @@ impl Library {
                     sections: &extracted.sections,
                 };
                 let mut catalog = lock(&self.writer);
-                let existed = catalog.document(&path)?.is_some_and(|d| d.status == DocStatus::Indexed);
+                let existed = catalog
+                    .document(&path)?
+                    .is_some_and(|d| d.status == DocStatus::Indexed);
                 let effect = catalog.replace_document(&doc, &new_chunks)?;
                 drop(catalog);
                 for id in &effect.removed_chunks {
@@ -731,7 +837,12 @@ impl Library {
         }
     }
 
-    fn write_removal(&self, path: &str, lexical: &mut LexicalWriter, report: &mut AddReport) -> EngineResult<()> {
+    fn write_removal(
+        &self,
+        path: &str,
+        lexical: &mut LexicalWriter,
+        report: &mut AddReport,
+    ) -> EngineResult<()> {
         let effect = lock(&self.writer).remove_document(path)?;
         if let Some(effect) = effect {
             for id in &effect.removed_chunks {
@@ -793,7 +904,11 @@ impl Library {
         let fused = fuse(&dense, &lexical, &options.fusion);
         // Hydrate from the catalog; a hit the catalog no longer holds (a
         // lexical entry of a chunk deleted by a concurrent writer) is dropped.
-        let ids: Vec<u64> = fused.iter().take(options.k * 2 + 10).map(|f| f.chunk_id).collect();
+        let ids: Vec<u64> = fused
+            .iter()
+            .take(options.k * 2 + 10)
+            .map(|f| f.chunk_id)
+            .collect();
         let records = lock(&self.reader).chunks(&ids)?;
         let by_id: std::collections::HashMap<u64, _> = records.into_iter().map(|r| (r.chunk_id, r)).collect();
         Ok(fused
@@ -826,7 +941,9 @@ impl Library {
 
     /// A document's extracted text (for showing a citation in context).
     pub fn document_text(&self, document_id: i64) -> EngineResult<Option<String>> {
-        Ok(lock(&self.reader).document_text(document_id)?.map(|(text, _, _)| text))
+        Ok(lock(&self.reader)
+            .document_text(document_id)?
+            .map(|stored| stored.text))
     }
 
     pub fn info(&self) -> EngineResult<LibraryInfo> {

@@ -18,7 +18,11 @@ use quarry::{FusionConfig, Library, Outcome, Progress, SearchOptions};
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "quarry", version, about = "Private, offline search over your own documents")]
+#[command(
+    name = "quarry",
+    version,
+    about = "Private, offline search over your own documents"
+)]
 struct Cli {
     /// Library folder (catalog and indexes).
     #[arg(long, global = true, env = "QUARRY_LIBRARY")]
@@ -140,20 +144,40 @@ fn run() -> anyhow::Result<ExitCode> {
                 print(&serde_json::to_value(&report)?)?;
             } else {
                 for f in report.files.iter().filter(|f| f.outcome == Outcome::Failed) {
-                    writeln!(out, "failed: {}: {}", f.path, f.error.as_deref().unwrap_or("unknown error"))?;
+                    writeln!(
+                        out,
+                        "failed: {}: {}",
+                        f.path,
+                        f.error.as_deref().unwrap_or("unknown error")
+                    )?;
                 }
                 writeln!(
                     out,
                     "{} added, {} updated, {} unchanged, {} failed, {} removed ({} passages embedded)",
-                    report.added, report.updated, report.unchanged, report.failed, report.removed, report.chunks_embedded
+                    report.added,
+                    report.updated,
+                    report.unchanged,
+                    report.failed,
+                    report.removed,
+                    report.chunks_embedded
                 )?;
             }
         }
-        Command::Search { query, k, dense_weight, lexical_weight, rrf_k } => {
+        Command::Search {
+            query,
+            k,
+            dense_weight,
+            lexical_weight,
+            rrf_k,
+        } => {
             let library = open_library(&cli)?;
             let options = SearchOptions {
                 k: *k,
-                fusion: FusionConfig { rrf_k: *rrf_k, dense_weight: *dense_weight, lexical_weight: *lexical_weight },
+                fusion: FusionConfig {
+                    rrf_k: *rrf_k,
+                    dense_weight: *dense_weight,
+                    lexical_weight: *lexical_weight,
+                },
                 ..SearchOptions::default()
             };
             let hits = library.search(query, &options)?;
@@ -168,7 +192,12 @@ fn run() -> anyhow::Result<ExitCode> {
                     writeln!(
                         out,
                         "{}. {}{}  (score {:.4}; dense #{}, lexical #{})",
-                        h.rank, h.path, page, h.score, rank(h.dense_rank), rank(h.lexical_rank)
+                        h.rank,
+                        h.path,
+                        page,
+                        h.score,
+                        rank(h.dense_rank),
+                        rank(h.lexical_rank)
                     )?;
                     let snippet: String = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
                     let snippet: String = snippet.chars().take(300).collect();
@@ -187,7 +216,11 @@ fn run() -> anyhow::Result<ExitCode> {
                 for d in &docs {
                     let reason = d.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
                     let status = serde_json::to_value(d.status)?.as_str().unwrap_or("").to_string();
-                    writeln!(out, "{:8} {:4} chunks  {}{}", status, d.chunk_count, d.path, reason)?;
+                    writeln!(
+                        out,
+                        "{:8} {:4} chunks  {}{}",
+                        status, d.chunk_count, d.path, reason
+                    )?;
                 }
             }
         }

@@ -180,7 +180,10 @@ mod tests {
         };
         let msg = search.find_embedder(DEFAULT_EMBEDDER).unwrap_err().to_string();
         assert!(msg.contains("nowhere"), "{msg}");
-        assert!(msg.contains("models--sentence-transformers--all-MiniLM-L6-v2"), "{msg}");
+        assert!(
+            msg.contains("models--sentence-transformers--all-MiniLM-L6-v2"),
+            "{msg}"
+        );
         assert!(msg.contains("models/fetch"), "{msg}");
     }
 
@@ -193,6 +196,9 @@ mod tests {
             ..Default::default()
         };
         let msg = search.find_embedder("x/y").unwrap_err().to_string();
-        assert!(msg.contains("tokenizer.json") && msg.contains("model.safetensors"), "{msg}");
+        assert!(
+            msg.contains("tokenizer.json") && msg.contains("model.safetensors"),
+            "{msg}"
+        );
     }
 }

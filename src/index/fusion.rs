@@ -40,7 +40,10 @@ pub struct Fused {
 /// single rank, then by chunk id, so the order is deterministic.
 pub fn fuse(dense: &[(u64, f32)], lexical: &[(u64, f32)], config: &FusionConfig) -> Vec<Fused> {
     let mut by_id: std::collections::HashMap<u64, Fused> = std::collections::HashMap::new();
-    let lists = [(dense, config.dense_weight, true), (lexical, config.lexical_weight, false)];
+    let lists = [
+        (dense, config.dense_weight, true),
+        (lexical, config.lexical_weight, false),
+    ];
     for (list, weight, is_dense) in lists {
         for (i, &(id, score)) in list.iter().enumerate() {
             let hit = by_id.entry(id).or_insert_with(|| Fused {
@@ -65,7 +68,11 @@ pub fn fuse(dense: &[(u64, f32)], lexical: &[(u64, f32)], config: &FusionConfig)
         }
     }
     let mut out: Vec<Fused> = by_id.into_values().collect();
-    let best_rank = |f: &Fused| f.dense_rank.unwrap_or(usize::MAX).min(f.lexical_rank.unwrap_or(usize::MAX));
+    let best_rank = |f: &Fused| {
+        f.dense_rank
+            .unwrap_or(usize::MAX)
+            .min(f.lexical_rank.unwrap_or(usize::MAX))
+    };
     out.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -95,7 +102,8 @@ mod tests {
             lexical_weight: 3.0,
             ..Default::default()
         };
-        assert_eq!(order(&dense, &lexical, lexical_heavy), vec![3, 4, 2, 1]);
+        // 2: 1/62 + 3/63 = 0.0638 > 4: 3/62 = 0.0484 > 1: 1/61; the weight lifts 4 over 1.
+        assert_eq!(order(&dense, &lexical, lexical_heavy), vec![3, 2, 4, 1]);
         let dense_only = FusionConfig {
             lexical_weight: 0.0,
             ..Default::default()

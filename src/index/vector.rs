@@ -49,7 +49,13 @@ pub struct VectorIndex {
 impl VectorIndex {
     pub fn new(dimension: usize, capacity: usize) -> Self {
         VectorIndex {
-            hnsw: Hnsw::new(MAX_CONNECTIONS, capacity.max(1024), MAX_LAYERS, EF_CONSTRUCTION, DistCosine),
+            hnsw: Hnsw::new(
+                MAX_CONNECTIONS,
+                capacity.max(1024),
+                MAX_LAYERS,
+                EF_CONSTRUCTION,
+                DistCosine,
+            ),
             dimension,
             max_chunk_id: 0,
             len: 0,
@@ -118,10 +124,13 @@ impl VectorIndex {
             let dir = root.join(&name);
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-            let written = self.hnsw.file_dump(&dir, BASENAME).map_err(|e| IndexError::Vector {
-                path: dir.clone(),
-                detail: e.to_string(),
-            })?;
+            let written = self
+                .hnsw
+                .file_dump(&dir, BASENAME)
+                .map_err(|e| IndexError::Vector {
+                    path: dir.clone(),
+                    detail: e.to_string(),
+                })?;
             sync_dir_files(&dir);
             Some((name, written))
         };
@@ -169,10 +178,12 @@ impl VectorIndex {
         // hnsw_rs ties a loaded graph's lifetime to its loader; the loader is
         // small and lives as long as the index anyway, so give it 'static.
         let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir, &manifest.basename)));
-        let hnsw = loader.load_hnsw::<f32, DistCosine>().map_err(|e| IndexError::Vector {
-            path: dir.clone(),
-            detail: e.to_string(),
-        })?;
+        let hnsw = loader
+            .load_hnsw::<f32, DistCosine>()
+            .map_err(|e| IndexError::Vector {
+                path: dir.clone(),
+                detail: e.to_string(),
+            })?;
         let index = VectorIndex {
             hnsw,
             dimension: manifest.dimension,

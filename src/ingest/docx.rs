@@ -30,12 +30,8 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Extracted, ExtractError> {
         .map_err(|_| corrupt("no word/document.xml inside"))?;
     let declared = entry.size();
     let compressed = entry.compressed_size().max(1);
-    if declared > MAX_XML_BYTES || (declared > 16 * 1024 * 1024 && declared / compressed > MAX_RATIO)
-    {
-        return Err(ExtractError::ZipBomb {
-            declared,
-            compressed,
-        });
+    if declared > MAX_XML_BYTES || (declared > 16 * 1024 * 1024 && declared / compressed > MAX_RATIO) {
+        return Err(ExtractError::ZipBomb { declared, compressed });
     }
     // The declared size can lie: bound the actual inflation too.
     let mut xml = Vec::with_capacity(declared as usize);
@@ -71,7 +67,11 @@ fn paragraphs(xml: &[u8]) -> Result<Extracted, ExtractError> {
                 b"tab" => paragraph.push('\t'),
                 b"br" | b"cr" => paragraph.push('\n'),
                 b"pStyle" => {
-                    if let Some(val) = e.attributes().flatten().find(|a| a.key.local_name().as_ref() == b"val") {
+                    if let Some(val) = e
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref() == b"val")
+                    {
                         let style = String::from_utf8_lossy(&val.value).to_ascii_lowercase();
                         heading = style.starts_with("heading") || style == "title";
                     }

@@ -9,14 +9,39 @@ use super::{Extracted, Format, Section};
 
 /// Elements whose content is never document text.
 const SKIPPED: &[&str] = &[
-    "script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form",
-    "button", "svg", "iframe", "canvas", "select", "head",
+    "script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "button", "svg",
+    "iframe", "canvas", "select", "head",
 ];
 /// Elements that start a new line of text.
 const BLOCKS: &[&str] = &[
-    "p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table",
-    "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "br", "hr", "figure", "figcaption",
-    "address", "details", "summary",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "tr",
+    "table",
+    "blockquote",
+    "pre",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "br",
+    "hr",
+    "figure",
+    "figcaption",
+    "address",
+    "details",
+    "summary",
 ];
 
 pub(super) fn extract(source: &str) -> Extracted {
@@ -93,7 +118,10 @@ impl Writer {
         }
         let collapsed = collapse(raw);
         if collapsed.is_empty() {
-            if raw.chars().any(char::is_whitespace) && !self.text.ends_with([' ', '\n']) && !self.text.is_empty() {
+            if raw.chars().any(char::is_whitespace)
+                && !self.text.ends_with([' ', '\n'])
+                && !self.text.is_empty()
+            {
                 self.text.push(' ');
             }
             return;
@@ -149,7 +177,13 @@ mod tests {
         let e = extract(page);
         assert_eq!(e.title.as_deref(), Some("Pump notes"));
         assert_eq!(e.text, "Seals\n\nThe impeller seal lasts 2000 hours.\none\ntwo");
-        assert_eq!(e.sections, vec![Section { start: 0, title: "Seals".into() }]);
+        assert_eq!(
+            e.sections,
+            vec![Section {
+                start: 0,
+                title: "Seals".into()
+            }]
+        );
         for absent in ["tracking", "color", "Menu", "Copyright"] {
             assert!(!e.text.contains(absent), "{absent} leaked into {:?}", e.text);
         }

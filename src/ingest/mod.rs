@@ -172,11 +172,7 @@ pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, ExtractError> {
         Format::Docx => docx::extract(bytes),
         Format::Html => Ok(html::extract(&decode_text(bytes)?)),
         Format::Markdown => Ok(markdown::extract(decode_text(bytes)?)),
-        Format::Text => Ok(Extracted::unpaged(
-            Format::Text,
-            decode_text(bytes)?,
-            Vec::new(),
-        )),
+        Format::Text => Ok(Extracted::unpaged(Format::Text, decode_text(bytes)?, Vec::new())),
     }));
     let extracted = match result {
         Ok(r) => r?,
@@ -341,7 +337,10 @@ mod tests {
 
     #[test]
     fn empty_and_whitespace() {
-        assert!(matches!(extract(Path::new("a.txt"), b""), Err(ExtractError::Empty)));
+        assert!(matches!(
+            extract(Path::new("a.txt"), b""),
+            Err(ExtractError::Empty)
+        ));
         assert!(matches!(
             extract(Path::new("a.txt"), b"  \n\t "),
             Err(ExtractError::NoText)
@@ -362,10 +361,21 @@ mod tests {
             title: None,
             text: "aaaa\n\nbbbb".into(),
             pages: vec![
-                PageSpan { page: 1, start: 0, end: 4 },
-                PageSpan { page: 2, start: 6, end: 10 },
+                PageSpan {
+                    page: 1,
+                    start: 0,
+                    end: 4,
+                },
+                PageSpan {
+                    page: 2,
+                    start: 6,
+                    end: 10,
+                },
             ],
-            sections: vec![Section { start: 6, title: "B".into() }],
+            sections: vec![Section {
+                start: 6,
+                title: "B".into(),
+            }],
         };
         assert_eq!(e.page_at(0), Some(1));
         assert_eq!(e.page_at(5), Some(1));

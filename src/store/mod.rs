@@ -120,6 +120,14 @@ pub struct ChunkRecord {
     pub text: String,
 }
 
+/// A document's extracted text with its page spans and sections.
+#[derive(Debug, Clone)]
+pub struct StoredText {
+    pub text: String,
+    pub pages: Vec<PageSpan>,
+    pub sections: Vec<Section>,
+}
+
 /// What a replace or removal changed, for the derived indexes.
 #[derive(Debug, Default)]
 pub struct WriteEffect {
@@ -138,7 +146,7 @@ fn vector_to_blob(v: &[f32]) -> Vec<u8> {
 }
 
 pub fn blob_to_vector(b: &[u8]) -> StoreResult<Vec<f32>> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(StoreError::Malformed(format!("vector blob of {} bytes", b.len())));
     }
     Ok(b.chunks_exact(4)
@@ -258,7 +266,9 @@ impl Catalog {
             "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'",
             [],
         )?;
-        let g: String = tx.query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| r.get(0))?;
+        let g: String = tx.query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
+            r.get(0)
+        })?;
         g.parse().map_err(|_| StoreError::Malformed("generation".into()))
     }
 
@@ -361,9 +371,16 @@ impl Catalog {
     }
 
     /// Record that `path` failed; any stale chunks of an earlier version go.
-    pub fn record_failure(&mut self, path: &str, facts: &FileFacts, format: Option<&str>, error: &str) -> StoreResult<WriteEffect> {
+    pub fn record_failure(
+        &mut self,
+        path: &str,
+        facts: &FileFacts,
+        format: Option<&str>,
+        error: &str,
+    ) -> StoreResult<WriteEffect> {
         let tx = self.conn.transaction()?;
-        let document_id = Self::upsert_document(&tx, path, facts, format, None, DocStatus::Failed, Some(error))?;
+        let document_id =
+            Self::upsert_document(&tx, path, facts, format, None, DocStatus::Failed, Some(error))?;
         let removed_chunks = Self::chunk_ids_of(&tx, document_id)?;
         tx.execute("DELETE FROM chunks WHERE document_id = ?1", [document_id])?;
         tx.execute("DELETE FROM document_text WHERE document_id = ?1", [document_id])?;
@@ -427,7 +444,9 @@ impl Catalog {
     pub fn remove_document(&mut self, path: &str) -> StoreResult<Option<WriteEffect>> {
         let tx = self.conn.transaction()?;
         let Some(document_id) = tx
-            .query_row("SELECT id FROM documents WHERE path = ?1", [path], |r| r.get::<_, i64>(0))
+            .query_row("SELECT id FROM documents WHERE path = ?1", [path], |r| {
+                r.get::<_, i64>(0)
+            })
             .optional()?
         else {
             return Ok(None);
@@ -447,7 +466,9 @@ impl Catalog {
     /// Paths of documents at or below `dir`.
     pub fn paths_under(&self, dir: &str) -> StoreResult<Vec<String>> {
         let prefix = format!("{}/", dir.trim_end_matches('/'));
-        let mut stmt = self.conn.prepare_cached("SELECT path FROM documents WHERE substr(path, 1, length(?1)) = ?1")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path FROM documents WHERE substr(path, 1, length(?1)) = ?1")?;
         let paths = stmt
             .query_map([prefix], |r| r.get(0))?
             .collect::<Result<Vec<_>, _>>()?;
@@ -479,9 +500,13 @@ impl Catalog {
 
     /// Vectors of chunks with id > `after`, ascending by id.
     pub fn vectors_after(&self, after: u64) -> StoreResult<Vec<(u64, Vec<f32>)>> {
-        let mut stmt = self.conn.prepare_cached("SELECT id, vector FROM chunks WHERE id > ?1 ORDER BY id")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, vector FROM chunks WHERE id > ?1 ORDER BY id")?;
         let rows = stmt
-            .query_map([after as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?)))?
+            .query_map([after as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(|(id, blob)| Ok((id, blob_to_vector(&blob)?)))
@@ -529,7 +554,7 @@ impl Catalog {
     }
 
     /// A document's extracted text and positions.
-    pub fn document_text(&self, document_id: i64) -> StoreResult<Option<(String, Vec<PageSpan>, Vec<Section>)>> {
+    pub fn document_text(&self, document_id: i64) -> StoreResult<Option<StoredText>> {
         let row: Option<(String, String, String)> = self
             .conn
             .query_row(
@@ -540,14 +565,21 @@ impl Catalog {
             .optional()?;
         row.map(|(text, pages, sections)| {
             let pages = serde_json::from_str(&pages).map_err(|e| StoreError::Malformed(e.to_string()))?;
-            let sections = serde_json::from_str(&sections).map_err(|e| StoreError::Malformed(e.to_string()))?;
-            Ok((text, pages, sections))
+            let sections =
+                serde_json::from_str(&sections).map_err(|e| StoreError::Malformed(e.to_string()))?;
+            Ok(StoredText {
+                text,
+                pages,
+                sections,
+            })
         })
         .transpose()
     }
 
     pub fn chunk_count(&self) -> StoreResult<u64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM chunks", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM chunks", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
     /// Replace every chunk vector in one transaction (re-embedding with a
@@ -576,7 +608,10 @@ impl Catalog {
             }
         }
         let json = serde_json::to_string(identity).expect("identity serialises");
-        tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('embedder', ?1)", [json])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('embedder', ?1)",
+            [json],
+        )?;
         Self::bump_generation(&tx)?;
         tx.commit()?;
         Ok(rows.len() as u64)

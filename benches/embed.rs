@@ -1,0 +1,57 @@
+//! Embedding and chunking throughput at realistic chunk lengths.
+//!
+//! `cargo bench --bench embed` for numbers; `cargo test --benches` runs each
+//! once as a smoke test. Needs the default model (`models/fetch`).
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use quarry::chunk::Chunker;
+use quarry::embed::{Embedder, SentenceEncoder};
+use quarry::ingest::extract;
+use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
+
+/// About 150 word pieces: the middle of Quarry's chunk size range.
+fn passage(i: usize) -> String {
+    format!(
+        "Record {i}. The maintenance crew inspected pump station {i} after the spring floods and found \
+         the impeller seal worn, the bearings dry and the start capacitor discoloured. They replaced the \
+         seal with part ZX-4417-B, greased the bearings with lithium grease and logged a follow-up visit \
+         for the capacitor. Water pressure on the suction side was measured at 1.4 bar, below the 2 bar \
+         the manual asks for, which explains the cavitation noise reported by the night shift. The crew \
+         recommends a pressure sensor with an alarm, and a check of the intake screen every month."
+    )
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = ModelSearch::from_env(None)
+        .find_embedder(DEFAULT_EMBEDDER)
+        .expect("run models/fetch");
+    let encoder = SentenceEncoder::load(&dir).expect("load embedder");
+    let texts: Vec<String> = (0..64).map(passage).collect();
+    let tokens = encoder.tokenizer().encode(texts[0].as_str(), true).unwrap().len();
+
+    let mut group = c.benchmark_group("embed");
+    group.sample_size(10);
+    for batch in [1usize, 16, 64] {
+        let slice: Vec<&str> = texts[..batch].iter().map(String::as_str).collect();
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_with_input(
+            BenchmarkId::new(format!("chunks_of_{tokens}_tokens"), batch),
+            &slice,
+            |b, s| b.iter(|| encoder.embed(s).unwrap()),
+        );
+    }
+    group.finish();
+
+    let chunker = Chunker::new(encoder.tokenizer(), encoder.max_tokens()).unwrap();
+    let long: String = texts.join("\n\n");
+    let doc = extract(Path::new("bench.txt"), long.as_bytes()).unwrap();
+    let mut group = c.benchmark_group("chunk");
+    group.throughput(Throughput::Bytes(long.len() as u64));
+    group.bench_function("64_passages", |b| b.iter(|| chunker.chunk(&doc).unwrap()));
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,186 @@
+//! Properties: `kill -9` of a real `quarry add` at any point leaves a
+//! library that opens, searches consistently (every hit is a catalog chunk;
+//! the lexical and dense indexes hold exactly the catalog's chunks after
+//! open), can be searched while another process ingests, and whose next
+//! `add` finishes the work with no duplicates.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use quarry::chunk::Chunker;
+use quarry::embed::Embedder;
+use quarry::index::lexical::LexicalIndex;
+use quarry::ingest::{extract, read_file};
+use quarry::SearchOptions;
+
+use crate::support::{embedder, model_dir, open, write};
+
+const FILES: usize = 60;
+
+fn start_add(library: &Path, docs: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .arg("--library")
+        .arg(library)
+        .arg("add")
+        .arg(docs)
+        .arg("--json")
+        .env("QUARRY_EMBEDDER", model_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn indexed_documents(library: &Path) -> usize {
+    let Ok(conn) = rusqlite::Connection::open_with_flags(
+        library.join("catalog.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    ) else {
+        return 0;
+    };
+    let _ = conn.busy_timeout(Duration::from_secs(5));
+    conn.query_row(
+        "SELECT COUNT(*) FROM documents WHERE status = 'indexed'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as usize)
+    .unwrap_or(0)
+}
+
+/// Wait until the child has committed at least `n` documents, then kill -9.
+fn kill_after(mut child: Child, library: &Path, n: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while indexed_documents(library) < n {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ingest finished before the kill point {n}"
+        );
+        assert!(Instant::now() < deadline, "ingest made no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL on unix
+    child.wait().unwrap();
+    indexed_documents(library)
+}
+
+/// Every store holds exactly the catalog's chunks, and search only returns them.
+fn assert_consistent(lib_dir: &Path) {
+    let library = open(lib_dir);
+    let info = library.info().unwrap();
+    assert_eq!(
+        info.lexical_generation,
+        Some(info.generation),
+        "lexical index not reconciled on open"
+    );
+    let catalog = rusqlite::Connection::open(lib_dir.join("catalog.sqlite")).unwrap();
+    let mut stmt = catalog.prepare("SELECT id FROM chunks ORDER BY id").unwrap();
+    let ids: Vec<u64> = stmt
+        .query_map([], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .map(|r| r.unwrap() as u64)
+        .collect();
+    let lexical = LexicalIndex::open(&lib_dir.join("lexical")).unwrap();
+    assert_eq!(
+        lexical.chunk_ids().unwrap(),
+        ids,
+        "lexical index differs from the catalog"
+    );
+    assert!(info.dense_vectors >= ids.len(), "dense index is missing vectors");
+    for query in ["roof repairs", "budget line 7", "committee"] {
+        for hit in library.search(query, &SearchOptions::default()).unwrap() {
+            assert!(
+                ids.binary_search(&hit.chunk_id).is_ok(),
+                "hit {} is not in the catalog",
+                hit.chunk_id
+            );
+        }
+    }
+    // No document has duplicate chunks: ordinals are exactly 0..n.
+    let mut stmt = catalog
+        .prepare("SELECT document_id, COUNT(*), COUNT(DISTINCT ordinal), MAX(ordinal) FROM chunks GROUP BY document_id")
+        .unwrap();
+    for row in stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })
+        .unwrap()
+    {
+        let (count, distinct, max) = row.unwrap();
+        assert_eq!(
+            (count, distinct),
+            (max + 1, max + 1),
+            "duplicate chunks in a document"
+        );
+    }
+}
+
+#[test]
+fn killed_ingest_leaves_a_consistent_resumable_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("notes");
+    for i in 0..FILES {
+        let mut text = String::new();
+        for p in 0..4 {
+            text.push_str(&format!(
+                "Meeting {i}, item {p}: the committee discussed budget line {i}-{p}, the roof repairs of \
+                 building {i}, and who keeps the keys to the boiler room on floor {p}. Minutes were taken \
+                 and approved after a long discussion about heating costs and window seals.\n\n"
+            ));
+        }
+        write(&docs.join(format!("meeting{i:03}.txt")), &text);
+    }
+    let lib = tmp.path().join("lib");
+
+    // Kill points: early, middle, late.
+    let mut last = 0;
+    for kill_at in [1, FILES / 3, 2 * FILES / 3] {
+        let child = start_add(&lib, &docs);
+        let committed = kill_after(child, &lib, kill_at.max(last + 1));
+        assert!(committed >= last, "documents were lost: {committed} < {last}");
+        last = committed;
+        assert_consistent(&lib);
+    }
+
+    // Search from this process while another process ingests.
+    let mut child = start_add(&lib, &docs);
+    let library = open(&lib);
+    let mut searched = 0;
+    while child.try_wait().unwrap().is_none() || searched == 0 {
+        let hits = library
+            .search("roof repairs of building", &SearchOptions::default())
+            .unwrap();
+        assert!(!hits.is_empty());
+        searched += 1;
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["failed"], 0);
+    assert_eq!(
+        report["added"].as_u64().unwrap() + report["unchanged"].as_u64().unwrap(),
+        FILES as u64
+    );
+    drop(library);
+    assert_consistent(&lib);
+
+    // Exactly the chunks a clean ingest makes: nothing twice, nothing missing.
+    let e = embedder();
+    let chunker = Chunker::new(e.tokenizer(), e.max_tokens()).unwrap();
+    let expected: usize = (0..FILES)
+        .map(|i| {
+            let path = docs.join(format!("meeting{i:03}.txt"));
+            chunker
+                .chunk(&extract(&path, &read_file(&path).unwrap()).unwrap())
+                .unwrap()
+                .len()
+        })
+        .sum();
+    let info = open(&lib).info().unwrap();
+    assert_eq!((info.documents, info.chunks as usize), (FILES, expected));
+}

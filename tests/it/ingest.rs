@@ -1,0 +1,144 @@
+//! Properties: each format yields its text with page numbers (PDF) and
+//! sections; bad files yield their specific reason; chunks are exact slices
+//! of the extracted text, stay on one page, and never exceed the window.
+
+use std::path::Path;
+
+use quarry::chunk::{Chunker, MAX_CHUNK_TOKENS};
+use quarry::embed::Embedder;
+use quarry::ingest::{extract, read_file, ExtractError, Format};
+
+use crate::support::{embedder, fixture};
+
+fn extract_fixture(name: &str) -> Result<quarry::ingest::Extracted, ExtractError> {
+    let path = fixture(name);
+    extract(&path, &read_file(&path)?)
+}
+
+#[test]
+fn pdf_pages() {
+    let doc = extract_fixture("manual.pdf").unwrap();
+    assert_eq!(doc.format, Format::Pdf);
+    let pages: Vec<u32> = doc.pages.iter().map(|p| p.page).collect();
+    assert_eq!(pages, vec![1, 2, 3]);
+    let page_text = |n: usize| &doc.text[doc.pages[n].start..doc.pages[n].end];
+    assert!(page_text(0).starts_with("QP-7731 Pump Installation Guide"));
+    assert!(page_text(1).contains("ZX-4417-B"));
+    assert!(page_text(1).contains("2000 operating hours"));
+    assert!(page_text(2).contains("start capacitor"));
+    assert!(!page_text(0).contains("ZX-4417-B"));
+    let seal = doc.text.find("ZX-4417-B").unwrap();
+    assert_eq!(doc.page_at(seal), Some(2));
+}
+
+#[test]
+fn docx_text_sections_and_tables() {
+    let doc = extract_fixture("report.docx").unwrap();
+    assert_eq!(doc.format, Format::Docx);
+    assert!(doc.text.starts_with("Annual Sustainability Report\n"));
+    assert!(doc.text.contains("cutting its emissions by 61 percent."));
+    assert!(doc.text.contains("Lisbon\n61% lower"), "{:?}", doc.text);
+    let titles: Vec<&str> = doc.sections.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(titles, vec!["Annual Sustainability Report", "Travel"]);
+    let trains = doc.text.find("overnight trains").unwrap();
+    assert_eq!(doc.section_at(trains), Some("Travel"));
+    assert_eq!(doc.title.as_deref(), Some("Annual Sustainability Report"));
+}
+
+#[test]
+fn markdown_and_text_and_code() {
+    let md = "# Guide\n\nIntro.\n\n## Setup `cargo`\n\nRun it.\n";
+    let doc = extract(Path::new("a.md"), md.as_bytes()).unwrap();
+    assert_eq!(
+        doc.text, md,
+        "markdown is kept verbatim so spans point at the source"
+    );
+    let titles: Vec<&str> = doc.sections.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(titles, vec!["Guide", "Setup cargo"]);
+    assert_eq!(doc.section_at(md.find("Run it").unwrap()), Some("Setup cargo"));
+
+    let code = extract(Path::new("main.rs"), b"fn main() {}\n").unwrap();
+    assert_eq!(
+        (code.format, code.text.as_str()),
+        (Format::Text, "fn main() {}\n")
+    );
+}
+
+#[test]
+fn each_bad_file_has_its_reason() {
+    let reason = |r: Result<quarry::ingest::Extracted, ExtractError>| r.expect_err("must fail");
+    assert!(matches!(
+        reason(extract_fixture("encrypted.pdf")),
+        ExtractError::Encrypted
+    ));
+    assert!(matches!(
+        reason(extract_fixture("scanned.pdf")),
+        ExtractError::NoTextLayer { pages: 1 }
+    ));
+    assert!(matches!(
+        reason(extract_fixture("bomb.docx")),
+        ExtractError::ZipBomb { .. }
+    ));
+    let truncated = &std::fs::read(fixture("manual.pdf")).unwrap()[..700];
+    let e = reason(extract(Path::new("cut.pdf"), truncated));
+    assert!(matches!(e, ExtractError::Corrupt { format: "PDF", .. }), "{e}");
+    let e = reason(extract(Path::new("x.docx"), b"PK\x03\x04 not really a zip"));
+    assert!(matches!(e, ExtractError::Corrupt { format: "DOCX", .. }), "{e}");
+    let tmp = tempfile::tempdir().unwrap();
+    let gone = tmp.path().join("gone.txt");
+    assert!(matches!(read_file(&gone), Err(ExtractError::Vanished)));
+    let empty = tmp.path().join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(matches!(read_file(&empty), Err(ExtractError::Empty)));
+}
+
+#[test]
+fn chunks_round_trip_and_fit_the_window() {
+    let e = embedder();
+    let chunker = Chunker::new(e.tokenizer(), e.max_tokens()).unwrap();
+    // A long document with headings, paragraphs, one huge paragraph and an
+    // unbroken token run, as Markdown.
+    let mut md = String::new();
+    for s in 0..6 {
+        md.push_str(&format!("## Section {s}\n\n"));
+        for p in 0..5 {
+            md.push_str(&format!(
+                "Paragraph {p} of section {s} talks about valves, pumps and the maintenance schedule of machine {s}{p}. "
+            ));
+            md.push_str("It repeats a little to have some length to it, which chunking must respect.\n\n");
+        }
+    }
+    md.push_str(&"word ".repeat(900));
+    md.push_str(&"x".repeat(3000));
+    let doc = extract(Path::new("long.md"), md.as_bytes()).unwrap();
+    let chunks = chunker.chunk(&doc).unwrap();
+    assert!(chunks.len() > 10, "{} chunks", chunks.len());
+    for c in &chunks {
+        assert_eq!(
+            &doc.text[c.start..c.end],
+            c.text,
+            "chunk {} is not a slice",
+            c.ordinal
+        );
+        assert!(
+            c.token_count <= e.max_tokens(),
+            "chunk {} has {} tokens",
+            c.ordinal,
+            c.token_count
+        );
+        assert!(c.token_count <= MAX_CHUNK_TOKENS + 2);
+    }
+    // Ordinals are 0..n and spans move forward.
+    assert!(chunks.iter().enumerate().all(|(i, c)| c.ordinal == i));
+    assert!(chunks.windows(2).all(|w| w[0].start < w[1].start));
+    // Sections are attached.
+    let in_three = chunks.iter().find(|c| c.text.contains("machine 32")).unwrap();
+    assert_eq!(in_three.section.as_deref(), Some("Section 3"));
+
+    // PDF chunks stay on one page.
+    let pdf = extract_fixture("manual.pdf").unwrap();
+    for c in chunker.chunk(&pdf).unwrap() {
+        let page = pdf.pages.iter().find(|p| p.page == c.page.unwrap()).unwrap();
+        assert!(c.start >= page.start && c.end <= page.end, "chunk crosses a page");
+    }
+}

@@ -1,0 +1,15 @@
+//! Quarry's integration tests: one binary, modules by feature.
+//!
+//! Everything here is real: the all-MiniLM-L6-v2 weights (from `models/fetch`),
+//! PDF/DOCX fixtures in `tests/data/fixtures/` (made by
+//! `tests/data/make_fixtures.py`), files written by the tests, and SQLite,
+//! tantivy and HNSW stores in temporary folders.
+
+mod support;
+
+mod cli;
+mod crash;
+mod embed;
+mod ingest;
+mod library;
+mod tidy;

@@ -1,0 +1,77 @@
+//! Shared helpers: the real embedder (loaded once), fixture paths, a small
+//! corpus on distinct topics, and library construction.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use quarry::embed::SentenceEncoder;
+use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry::Library;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/data/fixtures").join(name)
+}
+
+pub fn model_dir() -> PathBuf {
+    ModelSearch::from_env(None)
+        .find_embedder(DEFAULT_EMBEDDER)
+        .unwrap_or_else(|e| panic!("the tests need the real model: {e}"))
+}
+
+/// The default embedder, loaded once per test binary.
+pub fn embedder() -> Arc<SentenceEncoder> {
+    static EMBEDDER: OnceLock<Arc<SentenceEncoder>> = OnceLock::new();
+    EMBEDDER
+        .get_or_init(|| Arc::new(SentenceEncoder::load(&model_dir()).expect("load MiniLM")))
+        .clone()
+}
+
+pub fn open(dir: &Path) -> Library {
+    Library::open(dir, embedder()).expect("open library")
+}
+
+pub fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A folder of documents on unrelated topics, one per format, so a query
+/// has one right answer. Returns the folder.
+pub fn corpus(root: &Path) -> PathBuf {
+    let dir = root.join("docs");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture("manual.pdf"), dir.join("manual.pdf")).unwrap();
+    std::fs::copy(fixture("report.docx"), dir.join("report.docx")).unwrap();
+    write(
+        &dir.join("bread.md"),
+        "# Sourdough\n\nFeed the starter with equal weights of flour and water the night before.\n\n\
+         ## Baking\n\nBake the loaf in a covered cast-iron pot at 250 degrees for twenty minutes, then uncover it.\n",
+    );
+    write(
+        &dir.join("bicycles.html"),
+        "<!doctype html><html><head><title>Bicycle history</title><script>track()</script></head><body>\
+         <nav>Home | Shop</nav><main><h1>The safety bicycle</h1><p>The Rover of 1885 introduced the chain-driven \
+         rear wheel and equal-sized wheels, replacing the dangerous penny-farthing.</p></main>\
+         <footer>Contact us</footer></body></html>",
+    );
+    write(
+        &dir.join("garden.txt"),
+        "Tomato seedlings go outside after the last frost, usually in mid May.\n\n\
+         Pinch out the side shoots every week and water at the base, never the leaves.\n",
+    );
+    write(
+        &dir.join("parts.txt"),
+        "Spare parts catalogue. The drive belt for the conveyor is part ZX-4471-C. \
+         The replacement filter cartridge is FC-220.\n",
+    );
+    write(
+        &dir.join("csv.rs"),
+        "/// Split one CSV line into fields, honouring double quotes.\n\
+         pub fn split_fields(line: &str) -> Vec<String> {\n    line.split(',').map(str::to_string).collect()\n}\n",
+    );
+    dir
+}
