@@ -296,3 +296,66 @@ impl Embedder for SentenceEncoder {
 pub fn weights_path(dir: &Path) -> PathBuf {
     dir.join("model.safetensors")
 }
+
+#[cfg(test)]
+mod tests {
+    //! Properties: the pooling module is found through modules.json and its
+    //! config decides the pooling (bge-style CLS, MiniLM/e5-style mean);
+    //! concatenated modes are refused; HF cache folders name the model.
+    use super::*;
+
+    fn folder(modules: Option<&str>, pooling_dir: &str, pooling: Option<&str>) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        if let Some(m) = modules {
+            std::fs::write(tmp.path().join("modules.json"), m).unwrap();
+        }
+        if let Some(p) = pooling {
+            std::fs::create_dir_all(tmp.path().join(pooling_dir)).unwrap();
+            std::fs::write(tmp.path().join(pooling_dir).join("config.json"), p).unwrap();
+        }
+        tmp
+    }
+
+    #[test]
+    fn pooling_from_folder() {
+        let bge = folder(
+            Some(
+                r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
+                     {"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"},
+                     {"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.models.Normalize"}]"#,
+            ),
+            "1_Pooling",
+            Some(
+                r#"{"word_embedding_dimension":384,"pooling_mode_cls_token":true,"pooling_mode_mean_tokens":false}"#,
+            ),
+        );
+        assert_eq!(read_pooling(bge.path()).unwrap(), Pooling::Cls);
+
+        let custom_path = folder(
+            Some(r#"[{"path":"pool","type":"sentence_transformers.models.Pooling"}]"#),
+            "pool",
+            Some(r#"{"pooling_mode_mean_tokens":true}"#),
+        );
+        assert_eq!(read_pooling(custom_path.path()).unwrap(), Pooling::Mean);
+
+        let bare = folder(None, "1_Pooling", None);
+        assert_eq!(read_pooling(bare.path()).unwrap(), Pooling::Mean);
+
+        let both = folder(
+            None,
+            "1_Pooling",
+            Some(r#"{"pooling_mode_mean_tokens":true,"pooling_mode_max_tokens":true}"#),
+        );
+        assert!(read_pooling(both.path())
+            .unwrap_err()
+            .to_string()
+            .contains("concatenated"));
+    }
+
+    #[test]
+    fn names() {
+        let hf = Path::new("/h/hub/models--BAAI--bge-small-en-v1.5/snapshots/abc");
+        assert_eq!(model_name(hf), "BAAI/bge-small-en-v1.5");
+        assert_eq!(model_name(Path::new("/m/all-MiniLM-L6-v2")), "all-MiniLM-L6-v2");
+    }
+}
