@@ -43,12 +43,9 @@ const DENSE_DIR: &str = "dense";
 /// fsync and a segment, so not per file; a kill loses at most this much
 /// lexical work, which the next open reconciles from the catalog.
 const LEXICAL_COMMIT_EVERY: Duration = Duration::from_secs(2);
-/// Extracted files waiting for the embedder: enough to batch many small
-/// files together, few enough to bound memory.
-const EXTRACTED_QUEUE: usize = 16;
-/// The embed stage gathers ready files up to this many chunks per call, so
-/// small files share length-sorted batches instead of embedding one by one.
-const EMBED_GATHER_CHUNKS: usize = 64;
+/// Extracted files waiting for the embedder: extraction runs ahead while
+/// the (much slower) encoder works, within a bounded amount of memory.
+const EXTRACTED_QUEUE: usize = 8;
 /// Rebuild the HNSW graph when dead vectors exceed this share of live ones.
 const DEAD_VECTOR_RATIO: f64 = 0.25;
 
@@ -236,27 +233,6 @@ enum Prepared {
         chunks: Vec<Chunk>,
         vectors: Vec<Vec<f32>>,
     },
-}
-
-impl Prepared {
-    /// This file's work failed with `error`.
-    fn failed(self, error: String) -> Prepared {
-        match self {
-            Prepared::Ready {
-                path,
-                facts,
-                extracted,
-                ..
-            } => Prepared::Failed {
-                path,
-                facts: Some(facts),
-                format: Some(extracted.format.as_str()),
-                error,
-                vanished: false,
-            },
-            other => other,
-        }
-    }
 }
 
 struct Planned {
@@ -530,7 +506,41 @@ impl Library {
                     }
                 }
             });
-            scope.spawn(move || self.embed_stage(extracted_rx, embedded_tx));
+            scope.spawn(move || {
+                for item in extracted_rx {
+                    let item = match item {
+                        Prepared::Ready {
+                            path,
+                            facts,
+                            extracted,
+                            chunks,
+                            ..
+                        } => {
+                            let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+                            match self.embedder.embed(&texts) {
+                                Ok(vectors) => Prepared::Ready {
+                                    path,
+                                    facts,
+                                    extracted,
+                                    chunks,
+                                    vectors,
+                                },
+                                Err(e) => Prepared::Failed {
+                                    path,
+                                    format: Some(extracted.format.as_str()),
+                                    facts: Some(facts),
+                                    error: format!("embedding failed: {e}"),
+                                    vanished: false,
+                                },
+                            }
+                        }
+                        other => other,
+                    };
+                    if embedded_tx.send(item).is_err() {
+                        break;
+                    }
+                }
+            });
             let mut last_commit = Instant::now();
             for item in embedded_rx {
                 let file = self.write(item, &mut lexical)?;
@@ -558,99 +568,6 @@ impl Library {
         report.cancelled = cancel.load(Ordering::Relaxed);
         self.compact_and_save_dense()?;
         Ok(report)
-    }
-
-    /// The embed thread: gather the files already extracted (without waiting
-    /// for more), embed all their chunks in one call, pass the rest through.
-    fn embed_stage(
-        &self,
-        extracted: crossbeam_channel::Receiver<Prepared>,
-        embedded: crossbeam_channel::Sender<Prepared>,
-    ) {
-        let mut gathered: Vec<Prepared> = Vec::new();
-        let mut gathered_chunks = 0;
-        loop {
-            let next = if gathered.is_empty() {
-                extracted
-                    .recv()
-                    .map_err(|_| crossbeam_channel::TryRecvError::Disconnected)
-            } else {
-                extracted.try_recv()
-            };
-            match next {
-                Ok(item @ Prepared::Ready { .. }) => {
-                    if let Prepared::Ready { chunks, .. } = &item {
-                        gathered_chunks += chunks.len();
-                    }
-                    gathered.push(item);
-                    if gathered_chunks < EMBED_GATHER_CHUNKS {
-                        continue;
-                    }
-                }
-                Ok(other) => {
-                    if embedded.send(other).is_err() {
-                        return;
-                    }
-                    continue;
-                }
-                Err(crossbeam_channel::TryRecvError::Empty) => {}
-                Err(crossbeam_channel::TryRecvError::Disconnected) if gathered.is_empty() => return,
-                Err(crossbeam_channel::TryRecvError::Disconnected) => {}
-            }
-            for item in self.embed_gathered(std::mem::take(&mut gathered)) {
-                if embedded.send(item).is_err() {
-                    return;
-                }
-            }
-            gathered_chunks = 0;
-        }
-    }
-
-    /// Embed the chunks of several ready files in one call; if that fails,
-    /// embed file by file so one bad file fails alone.
-    fn embed_gathered(&self, items: Vec<Prepared>) -> Vec<Prepared> {
-        let texts: Vec<&str> = items
-            .iter()
-            .flat_map(|item| match item {
-                Prepared::Ready { chunks, .. } => chunks.iter().map(|c| c.text.as_str()).collect(),
-                _ => Vec::new(),
-            })
-            .collect();
-        let mut all = match self.embedder.embed(&texts) {
-            Ok(vectors) => vectors.into_iter(),
-            Err(_) if items.len() > 1 => {
-                return items
-                    .into_iter()
-                    .flat_map(|item| self.embed_gathered(vec![item]))
-                    .collect();
-            }
-            Err(e) => {
-                let error = format!("embedding failed: {e}");
-                return items.into_iter().map(|item| item.failed(error.clone())).collect();
-            }
-        };
-        items
-            .into_iter()
-            .map(|item| match item {
-                Prepared::Ready {
-                    path,
-                    facts,
-                    extracted,
-                    chunks,
-                    ..
-                } => {
-                    let vectors = all.by_ref().take(chunks.len()).collect();
-                    Prepared::Ready {
-                        path,
-                        facts,
-                        extracted,
-                        chunks,
-                        vectors,
-                    }
-                }
-                other => other,
-            })
-            .collect()
     }
 
     /// Walk the inputs: files to look at, catalog paths that vanished, and
