@@ -137,8 +137,17 @@ fn run() -> anyhow::Result<ExitCode> {
                     bar.set_message(report.path.clone());
                 }
             };
-            let cancel = AtomicBool::new(false);
-            let report = library.add(paths, &observe, &cancel)?;
+            // Ctrl-C stops after the files in flight and commits them; the
+            // next `add` continues from there. A second Ctrl-C exits at once
+            // (the library stays consistent either way).
+            static CANCEL: AtomicBool = AtomicBool::new(false);
+            let _ = ctrlc::set_handler(|| {
+                if CANCEL.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+                eprintln!("quarry: stopping after the files in progress (Ctrl-C again to quit now)");
+            });
+            let report = library.add(paths, &observe, &CANCEL)?;
             bar.finish_and_clear();
             if cli.json {
                 print(&serde_json::to_value(&report)?)?;
@@ -150,6 +159,9 @@ fn run() -> anyhow::Result<ExitCode> {
                         f.path,
                         f.error.as_deref().unwrap_or("unknown error")
                     )?;
+                }
+                if report.cancelled {
+                    writeln!(out, "stopped early; run the same `quarry add` again to finish")?;
                 }
                 writeln!(
                     out,

@@ -242,13 +242,12 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format, ExtractError> {
             "legacy Microsoft Office (.doc/.xls/.ppt) files; save as .docx".into(),
         ));
     }
-    if let Some(kind) = sniffed {
-        if kind.matcher_type() != infer::MatcherType::Text {
-            return Err(ExtractError::NotADocument(format!("{} data", kind.mime_type())));
-        }
-    }
     if looks_binary(bytes) {
-        return Err(ExtractError::NotADocument("binary data".into()));
+        // `infer` only names what is already known to be binary: its short
+        // signatures match ordinary text ("BMP/SMAD1 …" reads as a BMP image,
+        // "BCR/ABL …" as LLVM bitcode; both seen in SciFact abstracts).
+        let what = sniffed.map_or("binary data".to_string(), |k| format!("{} data", k.mime_type()));
+        return Err(ExtractError::NotADocument(what));
     }
     Ok(match ext.as_str() {
         "html" | "htm" | "xhtml" => Format::Html,
@@ -272,7 +271,18 @@ fn looks_binary(bytes: &[u8]) -> bool {
         .iter()
         .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
         .count();
-    controls * 10 > head.len()
+    if controls * 10 > head.len() {
+        return true;
+    }
+    // Not UTF-8 and mostly non-ASCII: compressed or encoded data, not a
+    // legacy-encoded text (Latin-1 prose is mostly ASCII).
+    let valid_utf8 = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // A multi-byte character cut at the 8 KiB edge is still UTF-8.
+        Err(e) => e.error_len().is_none(),
+    };
+    let high = head.iter().filter(|&&b| b >= 0x80).count();
+    !valid_utf8 && high * 10 > head.len() * 3
 }
 
 fn looks_like_html(bytes: &[u8]) -> bool {
@@ -331,6 +341,27 @@ mod tests {
         assert!(detect_str("a.pdf", b"hello").contains("not a PDF"));
         assert!(detect_str("a.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").contains("image/png"));
         assert!(detect_str("a.bin", b"\x01\x02\0\x03abc").contains("binary"));
+        // Text that starts like a weak magic number is still text.
+        assert_eq!(
+            detect_str("11831598.txt", b"BMP/SMAD1 signaling sets a threshold"),
+            "text"
+        );
+        assert_eq!(
+            detect_str("13023410.txt", b"BCR/ABL oncogenic kinase promotes"),
+            "text"
+        );
+        assert!(detect_str(
+            "a.dat",
+            &[0xC3u8, 0x28, 0xF1, 0x9A, 0xE2, 0x11, 0xB5, 0xFE].repeat(50)
+        )
+        .contains("binary"));
+        assert_eq!(
+            detect_str(
+                "latin1.txt",
+                b"Caf\xe9 cr\xe8me br\xfbl\xe9e, une recette simple."
+            ),
+            "text"
+        );
         assert!(detect_str("a.zip", b"PK\x03\x04rest").contains("zip archive"));
         assert!(detect_str("a.doc", &[0xD0, 0xCF, 0x11, 0xE0, 1, 2]).contains("legacy"));
     }

@@ -184,3 +184,46 @@ fn killed_ingest_leaves_a_consistent_resumable_library() {
     let info = open(&lib).info().unwrap();
     assert_eq!((info.documents, info.chunks as usize), (FILES, expected));
 }
+
+#[test]
+#[cfg(unix)]
+fn ctrl_c_stops_cleanly_and_the_next_add_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("notes");
+    for i in 0..30 {
+        write(
+            &docs.join(format!("memo{i:02}.txt")),
+            &format!("Memo {i}: the roof of building {i} leaks near the boiler room; repairs are booked.\n")
+                .repeat(12),
+        );
+    }
+    let lib = tmp.path().join("lib");
+    let child = start_add(&lib, &docs);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while indexed_documents(&lib) < 2 {
+        assert!(Instant::now() < deadline, "ingest made no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "Ctrl-C is a clean stop: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let added = report["added"].as_u64().unwrap();
+    assert!(report["cancelled"].as_bool().unwrap() || added == 30, "{report}");
+    assert_consistent(&lib);
+
+    let output = start_add(&lib, &docs).wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["added"].as_u64().unwrap() + added, 30, "{report}");
+    assert_eq!(report["unchanged"].as_u64().unwrap(), added);
+    assert_eq!(open(&lib).info().unwrap().documents, 30);
+}
