@@ -663,16 +663,9 @@ impl Library {
                     });
                     continue;
                 }
-                if same_stat && doc.status == DocStatus::Failed {
-                    // Same bytes as last time: the same failure, without re-parsing.
-                    report.push(FileReport {
-                        path: key,
-                        outcome: Outcome::Failed,
-                        chunks: 0,
-                        error: doc.error.clone(),
-                    });
-                    continue;
-                }
+                // A failed file is always tried again: the failure may have
+                // been ours (a detection or parser fix in a newer Quarry),
+                // and re-checking a bad file costs little.
             }
             plan.push(Planned {
                 path,

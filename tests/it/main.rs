@@ -8,6 +8,7 @@
 mod support;
 
 mod cli;
+mod compat;
 mod crash;
 mod embed;
 mod ingest;
