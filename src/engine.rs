@@ -26,14 +26,14 @@ use sha2::{Digest, Sha256};
 
 use crate::chunk::{Chunk, ChunkError, Chunker};
 use crate::embed::{EmbedError, Embedder, EmbedderIdentity};
-use crate::index::fusion::{fuse, FusionConfig};
+use crate::index::fusion::{fuse, FusionConfig, HitScores};
 use crate::index::lexical::{LexicalIndex, LexicalWriter};
 use crate::index::vector::VectorIndex;
 use crate::index::IndexError;
 use crate::ingest::{self, ExtractError, Extracted};
 use crate::models::ModelError;
 use crate::store::{
-    lexical_title, Catalog, DocStatus, DocumentRow, FileFacts, NewChunk, NewDocument, StoreError,
+    lexical_title, Catalog, ChunkRecord, DocStatus, DocumentRow, FileFacts, NewChunk, NewDocument, StoreError,
 };
 
 const CATALOG_FILE: &str = "catalog.sqlite";
@@ -163,21 +163,10 @@ impl Default for SearchOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
     pub rank: usize,
-    pub chunk_id: u64,
-    pub path: String,
-    pub title: Option<String>,
-    pub page: Option<u32>,
-    pub section: Option<String>,
-    /// Byte span in the document's extracted text.
-    pub start: usize,
-    pub end: usize,
-    pub text: String,
-    /// Fused score.
-    pub score: f32,
-    pub dense_rank: Option<usize>,
-    pub dense_score: Option<f32>,
-    pub lexical_rank: Option<usize>,
-    pub lexical_score: Option<f32>,
+    #[serde(flatten)]
+    pub passage: ChunkRecord,
+    #[serde(flatten)]
+    pub scores: HitScores,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -906,27 +895,17 @@ impl Library {
             .map(|f| f.chunk_id)
             .collect();
         let records = lock(&self.reader).chunks(&ids)?;
-        let by_id: std::collections::HashMap<u64, _> = records.into_iter().map(|r| (r.chunk_id, r)).collect();
+        let mut by_id: std::collections::HashMap<u64, ChunkRecord> =
+            records.into_iter().map(|r| (r.chunk_id, r)).collect();
         Ok(fused
             .into_iter()
-            .filter_map(|f| by_id.get(&f.chunk_id).map(|r| (f, r)))
+            .filter_map(|f| by_id.remove(&f.chunk_id).map(|passage| (passage, f.scores)))
             .take(options.k)
             .enumerate()
-            .map(|(i, (f, r))| SearchHit {
+            .map(|(i, (passage, scores))| SearchHit {
                 rank: i + 1,
-                chunk_id: r.chunk_id,
-                path: r.path.clone(),
-                title: r.title.clone(),
-                page: r.page,
-                section: r.section.clone(),
-                start: r.start,
-                end: r.end,
-                text: r.text.clone(),
-                score: f.score,
-                dense_rank: f.dense_rank,
-                dense_score: f.dense_score,
-                lexical_rank: f.lexical_rank,
-                lexical_score: f.lexical_score,
+                passage,
+                scores,
             })
             .collect())
     }

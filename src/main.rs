@@ -199,19 +199,19 @@ fn run() -> anyhow::Result<ExitCode> {
                 writeln!(out, "no passages found")?;
             } else {
                 for h in &hits {
-                    let page = h.page.map(|p| format!(" p.{p}")).unwrap_or_default();
+                    let page = h.passage.page.map(|p| format!(" p.{p}")).unwrap_or_default();
                     let rank = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
                     writeln!(
                         out,
                         "{}. {}{}  (score {:.4}; dense #{}, lexical #{})",
                         h.rank,
-                        h.path,
+                        h.passage.path,
                         page,
-                        h.score,
-                        rank(h.dense_rank),
-                        rank(h.lexical_rank)
+                        h.scores.score,
+                        rank(h.scores.dense_rank),
+                        rank(h.scores.lexical_rank)
                     )?;
-                    let snippet: String = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let snippet: String = h.passage.text.split_whitespace().collect::<Vec<_>>().join(" ");
                     let snippet: String = snippet.chars().take(300).collect();
                     writeln!(out, "   {snippet}\n")?;
                 }

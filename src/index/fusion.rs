@@ -25,15 +25,24 @@ impl Default for FusionConfig {
     }
 }
 
-/// A fused hit with its provenance in each retriever (ranks are 1-based).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Fused {
-    pub chunk_id: u64,
+/// Why a hit ranks where it does: its fused score and its rank and raw score
+/// in each retriever (ranks are 1-based; `None` where it was not retrieved).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct HitScores {
+    /// The fused score.
     pub score: f32,
     pub dense_rank: Option<usize>,
     pub dense_score: Option<f32>,
     pub lexical_rank: Option<usize>,
     pub lexical_score: Option<f32>,
+}
+
+/// A fused hit: a chunk id and its scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fused {
+    pub chunk_id: u64,
+    #[serde(flatten)]
+    pub scores: HitScores,
 }
 
 /// Fuse two best-first lists of (chunk id, score). Ties break by the better
@@ -46,14 +55,13 @@ pub fn fuse(dense: &[(u64, f32)], lexical: &[(u64, f32)], config: &FusionConfig)
     ];
     for (list, weight, is_dense) in lists {
         for (i, &(id, score)) in list.iter().enumerate() {
-            let hit = by_id.entry(id).or_insert_with(|| Fused {
-                chunk_id: id,
-                score: 0.0,
-                dense_rank: None,
-                dense_score: None,
-                lexical_rank: None,
-                lexical_score: None,
-            });
+            let hit = &mut by_id
+                .entry(id)
+                .or_insert_with(|| Fused {
+                    chunk_id: id,
+                    scores: HitScores::default(),
+                })
+                .scores;
             let (rank, raw) = if is_dense {
                 (&mut hit.dense_rank, &mut hit.dense_score)
             } else {
@@ -69,13 +77,15 @@ pub fn fuse(dense: &[(u64, f32)], lexical: &[(u64, f32)], config: &FusionConfig)
     }
     let mut out: Vec<Fused> = by_id.into_values().collect();
     let best_rank = |f: &Fused| {
-        f.dense_rank
+        f.scores
+            .dense_rank
             .unwrap_or(usize::MAX)
-            .min(f.lexical_rank.unwrap_or(usize::MAX))
+            .min(f.scores.lexical_rank.unwrap_or(usize::MAX))
     };
     out.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
+        b.scores
+            .score
+            .total_cmp(&a.scores.score)
             .then_with(|| best_rank(a).cmp(&best_rank(b)))
             .then_with(|| a.chunk_id.cmp(&b.chunk_id))
     });
@@ -115,9 +125,18 @@ mod tests {
     fn provenance() {
         let fused = fuse(&[(7, 0.5)], &[(8, 3.0), (7, 2.0)], &FusionConfig::default());
         let seven = fused.iter().find(|f| f.chunk_id == 7).unwrap();
-        assert_eq!((seven.dense_rank, seven.lexical_rank), (Some(1), Some(2)));
-        assert_eq!((seven.dense_score, seven.lexical_score), (Some(0.5), Some(2.0)));
+        assert_eq!(
+            (seven.scores.dense_rank, seven.scores.lexical_rank),
+            (Some(1), Some(2))
+        );
+        assert_eq!(
+            (seven.scores.dense_score, seven.scores.lexical_score),
+            (Some(0.5), Some(2.0))
+        );
         let eight = fused.iter().find(|f| f.chunk_id == 8).unwrap();
-        assert_eq!((eight.dense_rank, eight.lexical_rank), (None, Some(1)));
+        assert_eq!(
+            (eight.scores.dense_rank, eight.scores.lexical_rank),
+            (None, Some(1))
+        );
     }
 }

@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use quarry::store::SCHEMA_VERSION;
 use quarry::SearchOptions;
 
 use crate::support::{open, repo};
@@ -24,7 +23,6 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn schema_1_library_opens_and_searches() {
-    assert!(SCHEMA_VERSION >= 1);
     let tmp = tempfile::tempdir().unwrap();
     let lib = tmp.path().join("v1");
     copy_dir(&repo().join("tests/data/compat/v1"), &lib);
@@ -35,10 +33,16 @@ fn schema_1_library_opens_and_searches() {
     assert_eq!(info.dense_vectors, 6);
     assert_eq!(info.lexical_generation, Some(info.generation));
     let hits = library.search("ZX-4417-B", &SearchOptions::default()).unwrap();
-    assert!(hits[0].path.ends_with("samples/pump-manual.pdf"), "{hits:#?}");
-    assert_eq!(hits[0].page, Some(2));
+    assert!(
+        hits[0].passage.path.ends_with("samples/pump-manual.pdf"),
+        "{hits:#?}"
+    );
+    assert_eq!(hits[0].passage.page, Some(2));
     let hits = library
         .search("what happens if indexing crashes", &SearchOptions::default())
         .unwrap();
-    assert!(hits[0].path.ends_with("samples/quarry-faq.md"), "{hits:#?}");
+    assert!(
+        hits[0].passage.path.ends_with("samples/quarry-faq.md"),
+        "{hits:#?}"
+    );
 }

@@ -91,9 +91,9 @@ fn assert_consistent(lib_dir: &Path) {
     for query in ["roof repairs", "budget line 7", "committee"] {
         for hit in library.search(query, &SearchOptions::default()).unwrap() {
             assert!(
-                ids.binary_search(&hit.chunk_id).is_ok(),
+                ids.binary_search(&hit.passage.chunk_id).is_ok(),
                 "hit {} is not in the catalog",
-                hit.chunk_id
+                hit.passage.chunk_id
             );
         }
     }

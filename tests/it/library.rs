@@ -33,7 +33,11 @@ fn search(library: &Library, query: &str) -> Vec<SearchHit> {
 }
 
 fn file_name(hit: &SearchHit) -> &str {
-    Path::new(&hit.path).file_name().unwrap().to_str().unwrap()
+    Path::new(&hit.passage.path)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
 }
 
 #[test]
@@ -48,18 +52,26 @@ fn paraphrase_wins_by_dense_and_part_number_by_lexical() {
     // housing" (nor with any other passage): only meaning connects them.
     let hits = search(&library, "Why is liquid leaking underneath the unit?");
     let top = &hits[0];
-    assert_eq!((file_name(top), top.page), ("manual.pdf", Some(2)), "{hits:#?}");
-    assert_eq!(top.dense_rank, Some(1), "the dense retriever found it");
-    assert_eq!(top.lexical_rank, None, "and not the lexical one");
+    assert_eq!(
+        (file_name(top), top.passage.page),
+        ("manual.pdf", Some(2)),
+        "{hits:#?}"
+    );
+    assert_eq!(top.scores.dense_rank, Some(1), "the dense retriever found it");
+    assert_eq!(top.scores.lexical_rank, None, "and not the lexical one");
 
     // A bare part number: the lexical retriever finds it, and the similar
     // ZX-4471-C in the parts list does not outrank it.
     let hits = search(&library, "ZX-4417-B");
     let top = &hits[0];
-    assert_eq!((file_name(top), top.page), ("manual.pdf", Some(2)), "{hits:#?}");
-    assert_eq!(top.lexical_rank, Some(1));
-    assert!(top.text.contains("ZX-4417-B"));
-    assert!(top.dense_score.is_some() || top.dense_rank.is_none());
+    assert_eq!(
+        (file_name(top), top.passage.page),
+        ("manual.pdf", Some(2)),
+        "{hits:#?}"
+    );
+    assert_eq!(top.scores.lexical_rank, Some(1));
+    assert!(top.passage.text.contains("ZX-4417-B"));
+    assert!(top.scores.dense_score.is_some() || top.scores.dense_rank.is_none());
 
     // Each format is searchable and cites its position.
     for (query, file) in [
@@ -77,16 +89,16 @@ fn paraphrase_wins_by_dense_and_part_number_by_lexical() {
     }
     let bread = &search(&library, "oven temperature for the loaf")[0];
     // The short recipe is one chunk; a chunk's section is the one it starts in.
-    assert_eq!(bread.section.as_deref(), Some("Sourdough"));
+    assert_eq!(bread.passage.section.as_deref(), Some("Sourdough"));
     // The span points into the stored document text.
     let doc = library
         .documents()
         .unwrap()
         .into_iter()
-        .find(|d| d.path == bread.path)
+        .find(|d| d.path == bread.passage.path)
         .unwrap();
     let text = library.document_text(doc.id).unwrap().unwrap();
-    assert_eq!(&text[bread.start..bread.end], bread.text);
+    assert_eq!(&text[bread.passage.start..bread.passage.end], bread.passage.text);
 }
 
 #[test]
@@ -123,7 +135,7 @@ fn incremental_updates_and_removals_reach_every_store() {
     assert_eq!(modified.chunks_embedded, 1);
     let hits = search(&library, "tomato seedlings frost");
     assert!(
-        hits.iter().all(|h| !h.text.contains("Tomato")),
+        hits.iter().all(|h| !h.passage.text.contains("Tomato")),
         "stale text still found: {hits:#?}"
     );
     assert_eq!(
@@ -153,14 +165,14 @@ fn incremental_updates_and_removals_reach_every_store() {
     // Reopen from disk: same results, same documents.
     let before: Vec<(u64, f32)> = search(&library, "impeller seal")
         .iter()
-        .map(|h| (h.chunk_id, h.score))
+        .map(|h| (h.passage.chunk_id, h.scores.score))
         .collect();
     let info = library.info().unwrap();
     drop(library);
     let reopened = open(&lib_dir);
     let after: Vec<(u64, f32)> = search(&reopened, "impeller seal")
         .iter()
-        .map(|h| (h.chunk_id, h.score))
+        .map(|h| (h.passage.chunk_id, h.scores.score))
         .collect();
     assert_eq!(before, after);
     let info2 = reopened.info().unwrap();
@@ -174,7 +186,7 @@ fn incremental_updates_and_removals_reach_every_store() {
     let rebuilt = open(&lib_dir);
     let again: Vec<(u64, f32)> = search(&rebuilt, "impeller seal")
         .iter()
-        .map(|h| (h.chunk_id, h.score))
+        .map(|h| (h.passage.chunk_id, h.scores.score))
         .collect();
     assert_eq!(before, again);
 }
@@ -375,5 +387,5 @@ fn search_runs_while_another_thread_ingests() {
     assert_eq!(report.added, 40);
     assert!(search(&library, "roof repairs of building 17")
         .iter()
-        .any(|h| h.text.contains("building 17")));
+        .any(|h| h.passage.text.contains("building 17")));
 }
