@@ -79,6 +79,14 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("QUARRY_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    // A parser panic is caught and reported as that file's failure; do not
+    // also print Rust's panic message for it. Every other panic still prints.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !quarry::ingest::parser_running_on_this_thread() {
+            default_hook(info);
+        }
+    }));
     match run() {
         Ok(code) => code,
         Err(err) => {

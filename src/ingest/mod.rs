@@ -159,6 +159,16 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ExtractError> {
     Ok(bytes)
 }
 
+thread_local! {
+    static PARSING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while a format parser runs on this thread. A panic hook can stay
+/// quiet for these panics: [`extract`] reports them as the file's failure.
+pub fn parser_running_on_this_thread() -> bool {
+    PARSING.with(|p| p.get())
+}
+
 /// Detect the format of `bytes` (named `path`) and extract its text.
 pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, ExtractError> {
     if bytes.is_empty() {
@@ -167,6 +177,7 @@ pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, ExtractError> {
     let format = detect(path, bytes)?;
     // Parsers of untrusted files can panic (pdf-extract does on odd fonts);
     // a panic must become this file's failure, not the batch's.
+    PARSING.with(|p| p.set(true));
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| match format {
         Format::Pdf => pdf::extract(bytes),
         Format::Docx => docx::extract(bytes),
@@ -174,6 +185,7 @@ pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, ExtractError> {
         Format::Markdown => Ok(markdown::extract(decode_text(bytes)?)),
         Format::Text => Ok(Extracted::unpaged(Format::Text, decode_text(bytes)?, Vec::new())),
     }));
+    PARSING.with(|p| p.set(false));
     let extracted = match result {
         Ok(r) => r?,
         Err(panic) => {

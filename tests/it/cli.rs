@@ -32,13 +32,30 @@ fn add_search_docs_remove() {
     let tmp = tempfile::tempdir().unwrap();
     let docs = corpus(tmp.path());
     std::fs::write(docs.join("broken.pdf"), b"%PDF-1.7 nothing else").unwrap();
+    // A PDF that makes the parser panic (see ingest::a_parser_panic_is_this_files_failure).
+    let odd = std::fs::read(crate::support::fixture("manual.pdf")).unwrap();
+    let at = odd.windows(16).position(|w| w == b"/WinAnsiEncoding").unwrap();
+    let mut odd = odd.clone();
+    odd[at..at + 16].copy_from_slice(b"/ZinAnsiEncoding");
+    std::fs::write(docs.join("odd-font.pdf"), odd).unwrap();
     let lib = tmp.path().join("lib");
 
-    let added = json(&quarry(&lib, &["add", docs.to_str().unwrap(), "--json"]));
+    let output = quarry(&lib, &["add", docs.to_str().unwrap(), "--json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(
+        !stderr.contains("panicked"),
+        "a caught parser panic must not print: {stderr}"
+    );
+    let added = json(&output);
     assert_eq!(added["added"], 7);
-    assert_eq!(added["failed"], 1);
+    assert_eq!(added["failed"], 2);
     let files = added["files"].as_array().unwrap();
-    assert_eq!(files.len(), 8);
+    assert_eq!(files.len(), 9);
+    let odd = files
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("odd-font.pdf"))
+        .unwrap();
+    assert!(odd["error"].as_str().unwrap().contains("parser crashed"), "{odd}");
     let broken = files
         .iter()
         .find(|f| f["path"].as_str().unwrap().ends_with("broken.pdf"))
@@ -70,7 +87,7 @@ fn add_search_docs_remove() {
 
     let listed = json(&quarry(&lib, &["docs", "--json"]));
     let documents = listed["documents"].as_array().unwrap();
-    assert_eq!(documents.len(), 8);
+    assert_eq!(documents.len(), 9);
     assert!(documents
         .iter()
         .any(|d| d["status"] == "failed" && d["error"].as_str().unwrap().contains("corrupt")));

@@ -142,3 +142,24 @@ fn chunks_round_trip_and_fit_the_window() {
         assert!(c.start >= page.start && c.end <= page.end, "chunk crosses a page");
     }
 }
+
+#[test]
+fn a_parser_panic_is_this_files_failure() {
+    // pdf-extract panics on a font encoding it does not know; the same bytes
+    // as manual.pdf with one encoding name changed (same length, so the
+    // cross-reference offsets stay valid).
+    let pdf = std::fs::read(fixture("manual.pdf")).unwrap();
+    let needle = b"/WinAnsiEncoding";
+    let at = pdf
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("fixture uses WinAnsi");
+    let mut odd = pdf.clone();
+    odd[at..at + needle.len()].copy_from_slice(b"/ZinAnsiEncoding");
+    let err = extract(Path::new("odd-font.pdf"), &odd).expect_err("must not extract");
+    assert!(
+        matches!(err, ExtractError::ParserPanic { format: "pdf", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("unexpected encoding"), "{err}");
+}
