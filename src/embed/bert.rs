@@ -4,7 +4,7 @@
 //! pooling module's `config.json` (found through `modules.json`, usually
 //! `1_Pooling/`), so MiniLM, bge-small and e5-small folders all work.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -296,11 +296,6 @@ impl Embedder for SentenceEncoder {
         }
         Ok(out)
     }
-}
-
-/// Where a sentence-transformers folder keeps its weights (for messages).
-pub fn weights_path(dir: &Path) -> PathBuf {
-    dir.join("model.safetensors")
 }
 
 #[cfg(test)]

@@ -62,10 +62,6 @@ impl VectorIndex {
         }
     }
 
-    pub fn dimension(&self) -> usize {
-        self.dimension
-    }
-
     /// Vectors in the graph, live or dead.
     pub fn len(&self) -> usize {
         self.len

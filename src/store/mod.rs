@@ -475,18 +475,14 @@ impl Catalog {
         Ok(paths)
     }
 
+    /// Remember a folder the user added (the desktop app's watcher, issue 5,
+    /// will read these).
     pub fn add_root(&self, dir: &str) -> StoreResult<()> {
         self.conn.execute(
             "INSERT OR IGNORE INTO roots(path, added_at) VALUES (?1, strftime('%s','now'))",
             [dir],
         )?;
         Ok(())
-    }
-
-    pub fn roots(&self) -> StoreResult<Vec<String>> {
-        let mut stmt = self.conn.prepare_cached("SELECT path FROM roots ORDER BY path")?;
-        let roots = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
-        Ok(roots)
     }
 
     /// Ids of every live chunk, ascending.

@@ -261,25 +261,77 @@ fn unreadable_folder_is_reported_and_the_rest_indexes() {
     write(&dir.join("locked/b.txt"), "You cannot read me.");
     let locked = dir.join("locked");
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-    if std::fs::read_dir(&locked).is_ok() {
-        // Running as root: permissions do not bind; use a file we cannot
-        // open instead, which root also can: nothing to test here.
+    if std::fs::read_dir(&locked).is_err() {
+        let library = open(&tmp.path().join("lib"));
+        let report = add(&library, &dir);
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
-        eprintln!("skipping the unreadable-folder check: this user reads everything");
+        assert_eq!(report.added, 1);
+        let failed = report
+            .files
+            .iter()
+            .find(|f| f.outcome == Outcome::Failed)
+            .unwrap();
+        assert!(
+            failed.error.as_deref().unwrap().contains("cannot read folder"),
+            "{failed:?}"
+        );
         return;
     }
-    let library = open(&tmp.path().join("lib"));
-    let report = add(&library, &dir);
-    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert_eq!(report.added, 1);
-    let failed = report
-        .files
+    // Root reads everything (CI runs as root): run the real CLI as an
+    // unprivileged user, for whom the folder really is unreadable.
+    let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    mode(tmp.path(), 0o755);
+    mode(&dir, 0o755);
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir(&lib).unwrap();
+    mode(&lib, 0o777);
+    // The binary and model are copied here, so `nobody` can reach them
+    // wherever the repository lives.
+    let binary = tmp.path().join("quarry");
+    std::fs::copy(env!("CARGO_BIN_EXE_quarry"), &binary).unwrap();
+    let model = tmp.path().join("model");
+    std::fs::create_dir_all(model.join("1_Pooling")).unwrap();
+    for f in [
+        "config.json",
+        "tokenizer.json",
+        "model.safetensors",
+        "sentence_bert_config.json",
+        "modules.json",
+        "1_Pooling/config.json",
+    ] {
+        std::fs::copy(model_dir().join(f), model.join(f)).unwrap();
+    }
+    mode(&model, 0o755);
+    mode(&model.join("1_Pooling"), 0o755);
+    let output = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(&binary)
+        .args(["--json", "--library"])
+        .arg(&lib)
+        .arg("--embedder")
+        .arg(&model)
+        .arg("add")
+        .arg(&dir)
+        .env("HOME", tmp.path())
+        .output()
+        .expect("runuser (util-linux) runs the CLI as nobody");
+    mode(&locked, 0o755);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["added"], 1, "{report}");
+    let failed = report["files"]
+        .as_array()
+        .unwrap()
         .iter()
-        .find(|f| f.outcome == Outcome::Failed)
+        .find(|f| f["outcome"] == "failed")
         .unwrap();
     assert!(
-        failed.error.as_deref().unwrap().contains("cannot read folder"),
-        "{failed:?}"
+        failed["error"].as_str().unwrap().contains("cannot read folder"),
+        "{failed}"
     );
 }
 
