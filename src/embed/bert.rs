@@ -139,8 +139,11 @@ impl SentenceEncoder {
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
         let _span = tracing::info_span!("load_embedder", dir = %dir.display()).entered();
         let config_path = dir.join("config.json");
-        let config: Config = read_json(&config_path)?;
         let raw_config: serde_json::Value = read_json(&config_path)?;
+        let config: Config = serde_json::from_value(raw_config.clone()).map_err(|e| EmbedError::Corrupt {
+            path: config_path.clone(),
+            detail: e.to_string(),
+        })?;
         if let Some(kind) = raw_config.get("model_type").and_then(|v| v.as_str()) {
             if !matches!(kind, "bert" | "roberta" | "xlm-roberta" | "camembert") {
                 return Err(EmbedError::Unsupported {
