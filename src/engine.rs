@@ -202,26 +202,35 @@ pub struct Library {
     mismatch: RwLock<Option<EmbedderIdentity>>,
 }
 
-/// One file's work on its way through the pipeline.
-enum Prepared {
-    Unchanged {
-        path: String,
-        facts: FileFacts,
-    },
+/// One file on its way through the pipeline, with what planning knew of it.
+struct Prepared {
+    path: String,
+    facts: FileFacts,
+    /// The catalog's row for this path before this run, if any.
+    previous: Option<DocumentRow>,
+    work: Work,
+}
+
+enum Work {
+    Unchanged,
     Failed {
-        path: String,
-        facts: Option<FileFacts>,
         format: Option<&'static str>,
         error: String,
         vanished: bool,
     },
     Ready {
-        path: String,
-        facts: FileFacts,
         extracted: Extracted,
         chunks: Vec<Chunk>,
         vectors: Vec<Vec<f32>>,
     },
+}
+
+impl Prepared {
+    fn was_indexed(&self) -> bool {
+        self.previous
+            .as_ref()
+            .is_some_and(|d| d.status == DocStatus::Indexed)
+    }
 }
 
 struct Planned {
@@ -307,7 +316,7 @@ impl Library {
             dense: RwLock::new(dense),
             mismatch: RwLock::new(mismatch),
         };
-        if library.mismatch()?.is_none() {
+        if library.library_embedder_if_other().is_none() {
             library.load_dense()?;
             library.refresh()?;
         }
@@ -323,22 +332,19 @@ impl Library {
         &self.embedder
     }
 
-    fn mismatch(&self) -> EngineResult<Option<EngineError>> {
-        let guard = self.mismatch.read().unwrap_or_else(|p| p.into_inner());
-        Ok(match &*guard {
-            None => None,
-            Some(library) => Some(EngineError::EmbedderMismatch {
-                library: library.clone(),
+    fn library_embedder_if_other(&self) -> Option<EmbedderIdentity> {
+        self.mismatch.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Adding and searching need the library's vectors to be this embedder's.
+    fn ensure_same_embedder(&self) -> EngineResult<()> {
+        match self.library_embedder_if_other() {
+            None => Ok(()),
+            Some(library) => Err(EngineError::EmbedderMismatch {
+                library,
                 current: self.embedder.identity().clone(),
                 chunks: lock(&self.reader).chunk_count()?,
             }),
-        })
-    }
-
-    fn ensure_same_embedder(&self) -> EngineResult<()> {
-        match self.mismatch()? {
-            Some(e) => Err(e),
-            None => Ok(()),
         }
     }
 
@@ -479,7 +485,9 @@ impl Library {
             });
         }
         for key in vanished {
-            self.write_removal(&key, &mut lexical, &mut report)?;
+            if let Some(removed) = self.write_removal(&key, &mut lexical)? {
+                report.push(removed);
+            }
         }
 
         let (extracted_tx, extracted_rx) = crossbeam_channel::bounded::<Prepared>(EXTRACTED_QUEUE);
@@ -496,35 +504,25 @@ impl Library {
                 }
             });
             scope.spawn(move || {
-                for item in extracted_rx {
-                    let item = match item {
-                        Prepared::Ready {
-                            path,
-                            facts,
-                            extracted,
-                            chunks,
-                            ..
-                        } => {
-                            let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
-                            match self.embedder.embed(&texts) {
-                                Ok(vectors) => Prepared::Ready {
-                                    path,
-                                    facts,
-                                    extracted,
-                                    chunks,
-                                    vectors,
-                                },
-                                Err(e) => Prepared::Failed {
-                                    path,
+                for mut item in extracted_rx {
+                    if let Work::Ready {
+                        extracted,
+                        chunks,
+                        vectors,
+                    } = &mut item.work
+                    {
+                        let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+                        match self.embedder.embed(&texts) {
+                            Ok(embedded) => *vectors = embedded,
+                            Err(e) => {
+                                item.work = Work::Failed {
                                     format: Some(extracted.format.as_str()),
-                                    facts: Some(facts),
                                     error: format!("embedding failed: {e}"),
                                     vanished: false,
-                                },
+                                }
                             }
                         }
-                        other => other,
-                    };
+                    }
                     if embedded_tx.send(item).is_err() {
                         break;
                     }
@@ -674,104 +672,83 @@ impl Library {
             mut facts,
             stored,
         } = item;
-        let bytes = match ingest::read_file(&path) {
-            Ok(b) => b,
-            Err(e) => {
-                return Prepared::Failed {
-                    vanished: matches!(e, ExtractError::Vanished),
-                    path: key,
-                    facts: Some(facts),
-                    format: None,
-                    error: e.to_string(),
+        let failed = |format: Option<ingest::Format>, error: String, vanished: bool| Work::Failed {
+            format: format.map(ingest::Format::as_str),
+            error,
+            vanished,
+        };
+        let work = match ingest::read_file(&path) {
+            Err(e) => failed(None, e.to_string(), matches!(e, ExtractError::Vanished)),
+            Ok(bytes) => {
+                let sha = hex::encode(Sha256::digest(&bytes));
+                let unchanged = stored.as_ref().is_some_and(|d| {
+                    d.status == DocStatus::Indexed && d.content_sha256.as_deref() == Some(sha.as_str())
+                });
+                facts.content_sha256 = Some(sha);
+                if unchanged {
+                    Work::Unchanged
+                } else {
+                    match ingest::detect(&path, &bytes) {
+                        Err(e) => failed(None, e.to_string(), false),
+                        Ok(format) => match ingest::extract_as(format, &bytes) {
+                            Err(e) => failed(Some(format), e.to_string(), false),
+                            Ok(extracted) => match self.chunker.chunk(&extracted) {
+                                Err(e) => failed(Some(format), e.to_string(), false),
+                                Ok(chunks) => Work::Ready {
+                                    extracted,
+                                    chunks,
+                                    vectors: Vec::new(),
+                                },
+                            },
+                        },
+                    }
                 }
             }
         };
-        let sha = hex::encode(Sha256::digest(&bytes));
-        facts.content_sha256 = Some(sha.clone());
-        if let Some(doc) = &stored {
-            if doc.status == DocStatus::Indexed && doc.content_sha256.as_deref() == Some(sha.as_str()) {
-                return Prepared::Unchanged { path: key, facts };
-            }
-        }
-        let fail = |facts: FileFacts, format: Option<&'static str>, error: String| Prepared::Failed {
-            path: key.clone(),
-            facts: Some(facts),
-            format,
-            error,
-            vanished: false,
-        };
-        let extracted = match ingest::extract(&path, &bytes) {
-            Ok(e) => e,
-            Err(e) => {
-                let format = ingest::detect(&path, &bytes).ok().map(|f| f.as_str());
-                return fail(facts, format, e.to_string());
-            }
-        };
-        match self.chunker.chunk(&extracted) {
-            Ok(chunks) => Prepared::Ready {
-                path: key,
-                facts,
-                extracted,
-                chunks,
-                vectors: Vec::new(),
-            },
-            Err(e) => fail(facts, Some(extracted.format.as_str()), e.to_string()),
+        Prepared {
+            path: key,
+            facts,
+            previous: stored,
+            work,
         }
     }
 
     /// Commit one prepared file to the catalog and the lexical index.
     fn write(&self, item: Prepared, lexical: &mut LexicalWriter) -> EngineResult<FileReport> {
-        match item {
-            Prepared::Unchanged { path, facts } => {
-                let catalog = lock(&self.writer);
-                catalog.touch(&path, &facts)?;
-                let chunks = catalog.document(&path)?.map_or(0, |d| d.chunk_count as usize);
+        let was_indexed = item.was_indexed();
+        let Prepared {
+            path,
+            facts,
+            previous,
+            work,
+        } = item;
+        let failure = |path: String, error: String| FileReport {
+            path,
+            outcome: Outcome::Failed,
+            chunks: 0,
+            error: Some(error),
+        };
+        match work {
+            Work::Unchanged => {
+                lock(&self.writer).touch(&path, &facts)?;
                 Ok(FileReport {
+                    chunks: previous.map_or(0, |d| d.chunk_count as usize),
                     path,
                     outcome: Outcome::Unchanged,
-                    chunks,
                     error: None,
                 })
             }
-            Prepared::Failed {
-                path, vanished: true, ..
-            } => {
-                let known = lock(&self.writer).document(&path)?.is_some();
-                if known {
-                    let mut report = AddReport::default();
-                    self.write_removal(&path, lexical, &mut report)?;
-                    return Ok(report.files.pop().expect("removal reported"));
+            Work::Failed { vanished: true, .. } if previous.is_some() => Ok(self
+                .write_removal(&path, lexical)?
+                .unwrap_or_else(|| failure(path, ExtractError::Vanished.to_string()))),
+            Work::Failed { format, error, .. } => {
+                let effect = lock(&self.writer).record_failure(&path, &facts, format, &error)?;
+                for id in effect.removed_chunks {
+                    lexical.delete(id);
                 }
-                Ok(FileReport {
-                    path,
-                    outcome: Outcome::Failed,
-                    chunks: 0,
-                    error: Some(ExtractError::Vanished.to_string()),
-                })
+                Ok(failure(path, error))
             }
-            Prepared::Failed {
-                path,
-                facts,
-                format,
-                error,
-                ..
-            } => {
-                if let Some(facts) = facts {
-                    let effect = lock(&self.writer).record_failure(&path, &facts, format, &error)?;
-                    for id in effect.removed_chunks {
-                        lexical.delete(id);
-                    }
-                }
-                Ok(FileReport {
-                    path,
-                    outcome: Outcome::Failed,
-                    chunks: 0,
-                    error: Some(error),
-                })
-            }
-            Prepared::Ready {
-                path,
-                facts,
+            Work::Ready {
                 extracted,
                 chunks,
                 vectors,
@@ -799,12 +776,7 @@ impl Library {
                     pages: &extracted.pages,
                     sections: &extracted.sections,
                 };
-                let mut catalog = lock(&self.writer);
-                let existed = catalog
-                    .document(&path)?
-                    .is_some_and(|d| d.status == DocStatus::Indexed);
-                let effect = catalog.replace_document(&doc, &new_chunks)?;
-                drop(catalog);
+                let effect = lock(&self.writer).replace_document(&doc, &new_chunks)?;
                 for id in &effect.removed_chunks {
                     lexical.delete(*id);
                 }
@@ -814,7 +786,11 @@ impl Library {
                 }
                 Ok(FileReport {
                     path,
-                    outcome: if existed { Outcome::Updated } else { Outcome::Added },
+                    outcome: if was_indexed {
+                        Outcome::Updated
+                    } else {
+                        Outcome::Added
+                    },
                     chunks: chunks.len(),
                     error: None,
                 })
@@ -822,25 +798,21 @@ impl Library {
         }
     }
 
-    fn write_removal(
-        &self,
-        path: &str,
-        lexical: &mut LexicalWriter,
-        report: &mut AddReport,
-    ) -> EngineResult<()> {
-        let effect = lock(&self.writer).remove_document(path)?;
-        if let Some(effect) = effect {
-            for id in &effect.removed_chunks {
-                lexical.delete(*id);
-            }
-            report.push(FileReport {
-                path: path.to_string(),
-                outcome: Outcome::Removed,
-                chunks: effect.removed_chunks.len(),
-                error: None,
-            });
+    /// Remove `path` from the catalog and the lexical index; `None` if the
+    /// library did not hold it.
+    fn write_removal(&self, path: &str, lexical: &mut LexicalWriter) -> EngineResult<Option<FileReport>> {
+        let Some(effect) = lock(&self.writer).remove_document(path)? else {
+            return Ok(None);
+        };
+        for id in &effect.removed_chunks {
+            lexical.delete(*id);
         }
-        Ok(())
+        Ok(Some(FileReport {
+            path: path.to_string(),
+            outcome: Outcome::Removed,
+            chunks: effect.removed_chunks.len(),
+            error: None,
+        }))
     }
 
     /// Remove documents (or every document under a folder) from all stores.
@@ -854,7 +826,9 @@ impl Library {
             targets.push(key.clone());
             let before = report.files.len();
             for path in targets {
-                self.write_removal(&path, &mut lexical, &mut report)?;
+                if let Some(removed) = self.write_removal(&path, &mut lexical)? {
+                    report.push(removed);
+                }
             }
             if report.files.len() == before {
                 report.push(FileReport {
@@ -932,7 +906,7 @@ impl Library {
             generation: reader.generation()?,
             lexical_generation: self.lexical.generation()?,
             dense_vectors: dense.index.len(),
-            mismatch: self.mismatch.read().unwrap_or_else(|p| p.into_inner()).clone(),
+            mismatch: self.library_embedder_if_other(),
         })
     }
 

@@ -87,9 +87,11 @@ impl Extracted {
         }
     }
 
-    /// The page holding byte `offset`, if the format has pages.
+    /// The page holding byte `offset` (or the last page starting before it,
+    /// for offsets in the separator between pages), if the format has pages.
     pub fn page_at(&self, offset: usize) -> Option<u32> {
-        page_at(&self.pages, offset)
+        let idx = self.pages.partition_point(|p| p.start <= offset);
+        idx.checked_sub(1).map(|i| self.pages[i].page)
     }
 
     /// The title of the section holding byte `offset`.
@@ -97,13 +99,6 @@ impl Extracted {
         let idx = self.sections.partition_point(|s| s.start <= offset);
         idx.checked_sub(1).map(|i| self.sections[i].title.as_str())
     }
-}
-
-/// The page whose span holds `offset` (or the last page starting before it,
-/// for offsets in the separator between pages).
-pub fn page_at(pages: &[PageSpan], offset: usize) -> Option<u32> {
-    let idx = pages.partition_point(|p| p.start <= offset);
-    idx.checked_sub(1).map(|i| pages[i].page)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,10 +166,11 @@ pub fn parser_running_on_this_thread() -> bool {
 
 /// Detect the format of `bytes` (named `path`) and extract its text.
 pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, ExtractError> {
-    if bytes.is_empty() {
-        return Err(ExtractError::Empty);
-    }
-    let format = detect(path, bytes)?;
+    extract_as(detect(path, bytes)?, bytes)
+}
+
+/// Extract the text of `bytes`, already detected as `format`.
+pub fn extract_as(format: Format, bytes: &[u8]) -> Result<Extracted, ExtractError> {
     // Parsers of untrusted files can panic (pdf-extract does on odd fonts);
     // a panic must become this file's failure, not the batch's.
     PARSING.with(|p| p.set(true));
@@ -227,6 +223,9 @@ fn extension(path: &Path) -> String {
 /// Content first, extension second: a PDF renamed `.txt` is still a PDF, and
 /// a `.pdf` that is not one is reported as such.
 pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format, ExtractError> {
+    if bytes.is_empty() {
+        return Err(ExtractError::Empty);
+    }
     let ext = extension(path);
     if bytes.starts_with(b"%PDF-") || find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_some() {
         return Ok(Format::Pdf);

@@ -32,12 +32,7 @@ fn add_search_docs_remove() {
     let tmp = tempfile::tempdir().unwrap();
     let docs = corpus(tmp.path());
     std::fs::write(docs.join("broken.pdf"), b"%PDF-1.7 nothing else").unwrap();
-    // A PDF that makes the parser panic (see ingest::a_parser_panic_is_this_files_failure).
-    let odd = std::fs::read(crate::support::fixture("manual.pdf")).unwrap();
-    let at = odd.windows(16).position(|w| w == b"/WinAnsiEncoding").unwrap();
-    let mut odd = odd.clone();
-    odd[at..at + 16].copy_from_slice(b"/ZinAnsiEncoding");
-    std::fs::write(docs.join("odd-font.pdf"), odd).unwrap();
+    std::fs::write(docs.join("odd-font.pdf"), crate::support::panicking_pdf()).unwrap();
     let lib = tmp.path().join("lib");
 
     let output = quarry(&lib, &["add", docs.to_str().unwrap(), "--json"]);

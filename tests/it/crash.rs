@@ -49,20 +49,36 @@ fn indexed_documents(library: &Path) -> usize {
     .unwrap_or(0)
 }
 
-/// Wait until the child has committed at least `n` documents, then kill -9.
-fn kill_after(mut child: Child, library: &Path, n: usize) -> usize {
+/// Wait until the running child has committed at least `n` documents.
+fn wait_for_documents(child: &mut Child, library: &Path, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(300);
     while indexed_documents(library) < n {
         assert!(
             child.try_wait().unwrap().is_none(),
-            "ingest finished before the kill point {n}"
+            "ingest finished before {n} documents were committed"
         );
         assert!(Instant::now() < deadline, "ingest made no progress");
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Wait until the child has committed at least `n` documents, then kill -9.
+fn kill_after(mut child: Child, library: &Path, n: usize) -> usize {
+    wait_for_documents(&mut child, library, n);
     child.kill().unwrap(); // SIGKILL on unix
     child.wait().unwrap();
     indexed_documents(library)
+}
+
+/// Let the child finish; it must succeed and print its JSON report.
+fn finish(child: Child) -> serde_json::Value {
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// Every store holds exactly the catalog's chunks, and search only returns them.
@@ -154,13 +170,7 @@ fn killed_ingest_leaves_a_consistent_resumable_library() {
         assert!(!hits.is_empty());
         searched += 1;
     }
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = finish(child);
     assert_eq!(report["failed"], 0);
     assert_eq!(
         report["added"].as_u64().unwrap() + report["unchanged"].as_u64().unwrap(),
@@ -198,31 +208,21 @@ fn ctrl_c_stops_cleanly_and_the_next_add_finishes() {
         );
     }
     let lib = tmp.path().join("lib");
-    let child = start_add(&lib, &docs);
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while indexed_documents(&lib) < 2 {
-        assert!(Instant::now() < deadline, "ingest made no progress");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let mut child = start_add(&lib, &docs);
+    wait_for_documents(&mut child, &lib, 2);
     let status = Command::new("kill")
         .arg("-INT")
         .arg(child.id().to_string())
         .status()
         .unwrap();
     assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "Ctrl-C is a clean stop: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    // Ctrl-C is a clean stop: success, with a report.
+    let report = finish(child);
     let added = report["added"].as_u64().unwrap();
     assert!(report["cancelled"].as_bool().unwrap() || added == 30, "{report}");
     assert_consistent(&lib);
 
-    let output = start_add(&lib, &docs).wait_with_output().unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = finish(start_add(&lib, &docs));
     assert_eq!(report["added"].as_u64().unwrap() + added, 30, "{report}");
     assert_eq!(report["unchanged"].as_u64().unwrap(), added);
     assert_eq!(open(&lib).info().unwrap().documents, 30);

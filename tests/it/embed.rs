@@ -7,7 +7,7 @@ use quarry::embed::bert::Pooling;
 use quarry::embed::{Embedder, SentenceEncoder};
 use serde::Deserialize;
 
-use crate::support::{embedder, model_dir, repo};
+use crate::support::{copy_model_files, embedder, model_dir, repo};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -68,14 +68,15 @@ fn identity_and_pooling_come_from_the_folder() {
 fn corrupt_weights_are_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let src = model_dir();
-    for f in [
-        "config.json",
-        "tokenizer.json",
-        "sentence_bert_config.json",
-        "modules.json",
-    ] {
-        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
-    }
+    copy_model_files(
+        tmp.path(),
+        &[
+            "config.json",
+            "tokenizer.json",
+            "sentence_bert_config.json",
+            "modules.json",
+        ],
+    );
     let weights = std::fs::read(src.join("model.safetensors")).unwrap();
     std::fs::write(
         tmp.path().join("model.safetensors"),

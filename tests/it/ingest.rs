@@ -8,7 +8,7 @@ use quarry::chunk::{Chunker, MAX_CHUNK_TOKENS};
 use quarry::embed::Embedder;
 use quarry::ingest::{extract, read_file, ExtractError, Format};
 
-use crate::support::{embedder, fixture};
+use crate::support::{embedder, fixture, panicking_pdf};
 
 fn extract_fixture(name: &str) -> Result<quarry::ingest::Extracted, ExtractError> {
     let path = fixture(name);
@@ -145,18 +145,7 @@ fn chunks_round_trip_and_fit_the_window() {
 
 #[test]
 fn a_parser_panic_is_this_files_failure() {
-    // pdf-extract panics on a font encoding it does not know; the same bytes
-    // as manual.pdf with one encoding name changed (same length, so the
-    // cross-reference offsets stay valid).
-    let pdf = std::fs::read(fixture("manual.pdf")).unwrap();
-    let needle = b"/WinAnsiEncoding";
-    let at = pdf
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .expect("fixture uses WinAnsi");
-    let mut odd = pdf.clone();
-    odd[at..at + needle.len()].copy_from_slice(b"/ZinAnsiEncoding");
-    let err = extract(Path::new("odd-font.pdf"), &odd).expect_err("must not extract");
+    let err = extract(Path::new("odd-font.pdf"), &panicking_pdf()).expect_err("must not extract");
     assert!(
         matches!(err, ExtractError::ParserPanic { format: "pdf", .. }),
         "{err}"

@@ -2,11 +2,12 @@
 //! corpus on distinct topics, and library construction.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
 use quarry::embed::SentenceEncoder;
 use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
-use quarry::Library;
+use quarry::{AddReport, Library};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -74,4 +75,59 @@ pub fn corpus(root: &Path) -> PathBuf {
          pub fn split_fields(line: &str) -> Vec<String> {\n    line.split(',').map(str::to_string).collect()\n}\n",
     );
     dir
+}
+
+/// Index `paths` into `library`, with no progress and no cancellation.
+pub fn add(library: &Library, path: &Path) -> AddReport {
+    library
+        .add(&[path.to_path_buf()], &|_| {}, &AtomicBool::new(false))
+        .unwrap()
+}
+
+/// The corpus, indexed into a fresh library; `tmp` holds both folders.
+pub struct IndexedCorpus {
+    pub tmp: tempfile::TempDir,
+    pub docs: PathBuf,
+    pub lib_dir: PathBuf,
+    pub library: Library,
+    pub report: AddReport,
+}
+
+pub fn indexed_corpus() -> IndexedCorpus {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = corpus(tmp.path());
+    let lib_dir = tmp.path().join("lib");
+    let library = open(&lib_dir);
+    let report = add(&library, &docs);
+    IndexedCorpus {
+        tmp,
+        docs,
+        lib_dir,
+        library,
+        report,
+    }
+}
+
+/// Copy these files of the default model folder into `to`.
+pub fn copy_model_files(to: &Path, files: &[&str]) {
+    let from = model_dir();
+    for f in files {
+        let target = to.join(f);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(f), target).unwrap();
+    }
+}
+
+/// manual.pdf with one font encoding name changed to one pdf-extract does
+/// not know, which makes it panic (same length, so the cross-reference
+/// offsets stay valid): a real parser crash on a real file.
+pub fn panicking_pdf() -> Vec<u8> {
+    let mut pdf = std::fs::read(fixture("manual.pdf")).unwrap();
+    let needle = b"/WinAnsiEncoding";
+    let at = pdf
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the fixture uses WinAnsiEncoding");
+    pdf[at..at + needle.len()].copy_from_slice(b"/ZinAnsiEncoding");
+    pdf
 }
