@@ -33,7 +33,8 @@ use crate::index::IndexError;
 use crate::ingest::{self, ExtractError, Extracted};
 use crate::models::ModelError;
 use crate::store::{
-    lexical_title, Catalog, ChunkRecord, DocStatus, DocumentRow, FileFacts, NewChunk, NewDocument, StoreError,
+    lexical_title, Catalog, ChunkRecord, ConversationRow, DocStatus, DocumentRow, FileFacts, NewChunk,
+    NewDocument, StoreError, TurnRow,
 };
 
 const CATALOG_FILE: &str = "catalog.sqlite";
@@ -893,6 +894,44 @@ impl Library {
         Ok(lock(&self.reader)
             .document_text(document_id)?
             .map(|stored| stored.text))
+    }
+
+    /// The chunk vectors the library stored for these chunks, by id.
+    pub fn chunk_vectors(&self, ids: &[u64]) -> EngineResult<Vec<(u64, Vec<f32>)>> {
+        Ok(lock(&self.reader).vectors(ids)?)
+    }
+
+    /// Conversations, newest first.
+    pub fn conversations(&self) -> EngineResult<Vec<ConversationRow>> {
+        Ok(lock(&self.reader).conversations()?)
+    }
+
+    pub fn conversation(&self, id: i64) -> EngineResult<Option<ConversationRow>> {
+        Ok(lock(&self.reader).conversation(id)?)
+    }
+
+    pub fn create_conversation(&self, title: &str) -> EngineResult<i64> {
+        Ok(lock(&self.writer).create_conversation(title)?)
+    }
+
+    /// Record a turn (`record` is the answer as the answering layer stores it).
+    pub fn append_turn(
+        &self,
+        conversation_id: i64,
+        question: &str,
+        answer: &str,
+        record: &str,
+    ) -> EngineResult<i64> {
+        Ok(lock(&self.writer).append_turn(conversation_id, question, answer, record)?)
+    }
+
+    /// A conversation's turns, oldest first.
+    pub fn turns(&self, conversation_id: i64) -> EngineResult<Vec<TurnRow>> {
+        Ok(lock(&self.reader).turns(conversation_id)?)
+    }
+
+    pub fn delete_conversation(&self, id: i64) -> EngineResult<bool> {
+        Ok(lock(&self.writer).delete_conversation(id)?)
     }
 
     pub fn info(&self) -> EngineResult<LibraryInfo> {

@@ -6,11 +6,13 @@
 //! a BM25 index; [`engine::Library`] wires them and is the API the CLI and the
 //! desktop app call. `ARCHITECTURE.md` is the map.
 
+pub mod answer;
 pub mod chunk;
 pub mod embed;
 pub mod engine;
 pub mod index;
 pub mod ingest;
+pub mod llm;
 pub mod models;
 pub mod store;
 

@@ -11,11 +11,16 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use quarry::answer::AnswerOptions;
 use quarry::embed::SentenceEncoder;
 use quarry::engine::default_library_dir;
 use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
 use quarry::{FusionConfig, Library, Outcome, Progress, SearchOptions};
 use serde_json::json;
+
+#[path = "cli/answer.rs"]
+mod answer_cli;
+use answer_cli::{AskArgs, ConversationAction};
 
 #[derive(Parser)]
 #[command(
@@ -72,6 +77,68 @@ enum Command {
     Reembed,
     /// Show the library's folder, embedder and sizes.
     Info,
+    /// Answer a question from the library's documents, with checked citations.
+    Ask {
+        question: String,
+        #[command(flatten)]
+        answering: Answering,
+        /// Continue this conversation (see `quarry conversations`).
+        #[arg(long)]
+        conversation: Option<i64>,
+    },
+    /// An interactive conversation about the library's documents.
+    Chat {
+        #[command(flatten)]
+        answering: Answering,
+        /// Reopen this conversation.
+        #[arg(long)]
+        conversation: Option<i64>,
+    },
+    /// List the answer models (GGUF) Quarry can find, and which one it uses.
+    Models {
+        /// Also inspect this file.
+        #[arg(long, env = "QUARRY_MODEL")]
+        model: Option<PathBuf>,
+    },
+    /// List, show or delete stored conversations.
+    Conversations {
+        #[command(subcommand)]
+        action: Option<ConversationCommand>,
+    },
+}
+
+#[derive(clap::Args)]
+struct Answering {
+    /// Answer model: a .gguf file (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, found via
+    /// QUARRY_MODELS, the repository's models/ or the Hugging Face cache).
+    #[arg(long, env = "QUARRY_MODEL")]
+    model: Option<PathBuf>,
+    /// Passages given to the model (at most).
+    #[arg(long, default_value_t = AnswerOptions::default().passages)]
+    passages: usize,
+    /// Most tokens the answer may use.
+    #[arg(long, default_value_t = AnswerOptions::default().answer_tokens)]
+    max_tokens: usize,
+}
+
+impl Answering {
+    fn options(&self) -> AnswerOptions {
+        AnswerOptions {
+            passages: self.passages.max(1),
+            answer_tokens: self.max_tokens.max(1),
+            ..AnswerOptions::default()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum ConversationCommand {
+    /// List conversations, newest first (the default).
+    List,
+    /// Show a conversation's questions, answers and sources.
+    Show { id: i64 },
+    /// Delete a conversation.
+    Delete { id: i64 },
 }
 
 fn main() -> ExitCode {
@@ -288,6 +355,43 @@ fn run() -> anyhow::Result<ExitCode> {
                     writeln!(out, "WARNING   indexed with {other}; run `quarry reembed`")?;
                 }
                 writeln!(out, "documents {}\nchunks    {}", info.documents, info.chunks)?;
+            }
+        }
+        Command::Ask {
+            question,
+            answering,
+            conversation,
+        } => {
+            let library = open_library(&cli)?;
+            let args = AskArgs {
+                question,
+                options: answering.options(),
+                json: cli.json,
+            };
+            answer_cli::ask(&library, answering.model.clone(), *conversation, &args)?;
+        }
+        Command::Chat {
+            answering,
+            conversation,
+        } => {
+            let library = open_library(&cli)?;
+            answer_cli::chat(
+                &library,
+                answering.model.clone(),
+                *conversation,
+                answering.options(),
+            )?;
+        }
+        Command::Models { model } => answer_cli::models(model.as_deref(), cli.json)?,
+        Command::Conversations { action } => {
+            let library = open_library_any_embedder(&cli)?;
+            let action = match action {
+                None | Some(ConversationCommand::List) => ConversationAction::List,
+                Some(ConversationCommand::Show { id }) => ConversationAction::Show(*id),
+                Some(ConversationCommand::Delete { id }) => ConversationAction::Delete(*id),
+            };
+            if !answer_cli::conversations(&library, action, cli.json)? {
+                return Ok(ExitCode::FAILURE);
             }
         }
     }

@@ -14,6 +14,14 @@ use std::path::{Path, PathBuf};
 /// The default embedder, as named on the Hugging Face hub.
 pub const DEFAULT_EMBEDDER: &str = "sentence-transformers/all-MiniLM-L6-v2";
 
+/// The default answer model's file (Qwen2.5-Coder-1.5B-Instruct, Q4_K_M, as
+/// Qwen publishes it).
+pub const DEFAULT_GENERATOR_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
+
+/// How deep to look for `.gguf` files under a models folder (the HF cache
+/// keeps them at `models--ORG--NAME/snapshots/REV/FILE`).
+const GGUF_SEARCH_DEPTH: usize = 5;
+
 /// Files a sentence-transformers BERT folder must contain.
 const EMBEDDER_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 
@@ -26,6 +34,21 @@ pub enum ModelError {
     NotFound { name: String, looked: Vec<PathBuf> },
     #[error("{path} is not a usable embedding model folder: missing {missing}")]
     Incomplete { path: PathBuf, missing: String },
+    #[error(
+        "no answer model found: looked for {DEFAULT_GENERATOR_FILE} (or any .gguf) in:\n{}\nget the default one with `models/fetch`, or pass --model PATH.gguf",
+        looked.iter().map(|p| format!("  - {}", p.display())).collect::<Vec<_>>().join("\n")
+    )]
+    NoGenerator { looked: Vec<PathBuf> },
+    #[error("answer model {path} does not exist")]
+    GeneratorMissing { path: PathBuf },
+}
+
+/// The answer model to use and why it was picked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratorChoice {
+    pub path: PathBuf,
+    /// True when this is [`DEFAULT_GENERATOR_FILE`] or the explicit choice.
+    pub preferred: bool,
 }
 
 /// Where to look for models, captured once from the environment so tests can
@@ -116,6 +139,78 @@ impl ModelSearch {
     }
 }
 
+impl ModelSearch {
+    /// Folders searched for `.gguf` files, in order.
+    fn gguf_roots(&self) -> Vec<PathBuf> {
+        [&self.quarry_models, &self.repo_models, &self.hf_hub]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// Every `.gguf` file in the search path, in search order (the same file
+    /// reached twice, e.g. through an HF snapshot symlink, is listed once).
+    pub fn find_generators(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for root in self.gguf_roots() {
+            let mut here: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+                .follow_links(true)
+                .max_depth(GGUF_SEARCH_DEPTH)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.into_path())
+                .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("gguf")))
+                .collect();
+            here.sort();
+            for path in here {
+                let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+                if seen.insert(key) {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+
+    /// The answer model: `explicit` when given; otherwise the default model
+    /// wherever it is found; otherwise the first `.gguf` found (a user who
+    /// keeps one other model should not have to name it every time).
+    pub fn choose_generator(&self, explicit: Option<&Path>) -> Result<GeneratorChoice, ModelError> {
+        if let Some(path) = explicit {
+            if !path.is_file() {
+                return Err(ModelError::GeneratorMissing {
+                    path: path.to_path_buf(),
+                });
+            }
+            return Ok(GeneratorChoice {
+                path: path.to_path_buf(),
+                preferred: true,
+            });
+        }
+        let found = self.find_generators();
+        let default = found.iter().find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.eq_ignore_ascii_case(DEFAULT_GENERATOR_FILE))
+        });
+        match (default, found.first()) {
+            (Some(path), _) => Ok(GeneratorChoice {
+                path: path.clone(),
+                preferred: true,
+            }),
+            (None, Some(path)) => Ok(GeneratorChoice {
+                path: path.clone(),
+                preferred: false,
+            }),
+            (None, None) => Err(ModelError::NoGenerator {
+                looked: self.gguf_roots(),
+            }),
+        }
+    }
+}
+
 fn incomplete(path: &Path) -> ModelError {
     let missing: Vec<&str> = EMBEDDER_FILES
         .iter()
@@ -185,6 +280,49 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("models/fetch"), "{msg}");
+    }
+
+    #[test]
+    fn generators_default_first_then_any_and_a_miss_says_how_to_get_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let qm = tmp.path().join("qm");
+        let hub = tmp.path().join("hub");
+        let snap = hub.join("models--Qwen--Qwen2.5-Coder-1.5B-Instruct-GGUF/snapshots/abc");
+        std::fs::create_dir_all(&snap).unwrap();
+        std::fs::create_dir_all(qm.join("gguf")).unwrap();
+        let other = qm.join("gguf").join("other.Q4_0.gguf");
+        std::fs::write(&other, b"x").unwrap();
+        let mut search = ModelSearch {
+            quarry_models: Some(qm.clone()),
+            hf_hub: Some(hub.clone()),
+            ..Default::default()
+        };
+        let any = search.choose_generator(None).unwrap();
+        assert_eq!((any.path.as_path(), any.preferred), (other.as_path(), false));
+
+        let default = snap.join(DEFAULT_GENERATOR_FILE);
+        std::fs::write(&default, b"x").unwrap();
+        assert_eq!(search.find_generators(), vec![other.clone(), default.clone()]);
+        let chosen = search.choose_generator(None).unwrap();
+        assert_eq!(
+            (chosen.path.as_path(), chosen.preferred),
+            (default.as_path(), true)
+        );
+        assert_eq!(search.choose_generator(Some(&other)).unwrap().path, other);
+        let gone = tmp.path().join("gone.gguf");
+        assert!(search
+            .choose_generator(Some(&gone))
+            .unwrap_err()
+            .to_string()
+            .contains("gone.gguf"));
+
+        search.quarry_models = Some(tmp.path().join("empty"));
+        search.hf_hub = None;
+        let msg = search.choose_generator(None).unwrap_err().to_string();
+        assert!(
+            msg.contains(DEFAULT_GENERATOR_FILE) && msg.contains("models/fetch"),
+            "{msg}"
+        );
     }
 
     #[test]

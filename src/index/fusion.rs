@@ -27,7 +27,7 @@ impl Default for FusionConfig {
 
 /// Why a hit ranks where it does: its fused score and its rank and raw score
 /// in each retriever (ranks are 1-based; `None` where it was not retrieved).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct HitScores {
     /// The fused score.
     pub score: f32,

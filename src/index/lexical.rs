@@ -37,6 +37,20 @@ fn analyzer() -> TextAnalyzer {
     }
 }
 
+/// The terms BM25 sees in `text`: lowercased, stop words removed, stemmed.
+/// Citation checking and the relevance test use the same analysis, so
+/// "supported by a passage" means what "matched by search" means.
+pub fn analyze(text: &str) -> Vec<String> {
+    use tantivy::tokenizer::TokenStream;
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut terms = Vec::new();
+    while stream.advance() {
+        terms.push(stream.token().text.clone());
+    }
+    terms
+}
+
 /// Heap for the single writer: enough to batch a few thousand chunks.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
 /// Title matches count for less than body matches: the title repeats on

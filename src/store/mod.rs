@@ -22,8 +22,11 @@ use serde::{Deserialize, Serialize};
 use crate::embed::EmbedderIdentity;
 use crate::ingest::{PageSpan, Section};
 
+mod conversations;
+pub use conversations::{ConversationRow, TurnRow};
+
 /// Bump with a migration in [`Catalog::migrate`] when the schema changes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -221,6 +224,27 @@ impl Catalog {
                 CREATE INDEX chunks_by_document ON chunks(document_id);
                 CREATE TABLE roots (path TEXT PRIMARY KEY, added_at INTEGER NOT NULL);
                 INSERT OR REPLACE INTO meta(key, value) VALUES ('generation', '0');",
+            )?;
+        }
+        if version < 2 {
+            // Schema 2: conversations. Their rows never touch the generation
+            // counter, which tracks only what the derived indexes derive.
+            tx.execute_batch(
+                "CREATE TABLE conversations (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    title TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE turns (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+                    question TEXT NOT NULL,
+                    answer TEXT NOT NULL,
+                    record TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX turns_by_conversation ON turns(conversation_id, id);",
             )?;
         }
         tx.execute(
@@ -507,6 +531,23 @@ impl Catalog {
         rows.into_iter()
             .map(|(id, blob)| Ok((id, blob_to_vector(&blob)?)))
             .collect()
+    }
+
+    /// Stored vectors of these chunks (those that exist), by id.
+    pub fn vectors(&self, ids: &[u64]) -> StoreResult<Vec<(u64, Vec<f32>)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT vector FROM chunks WHERE id = ?1")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(blob) = stmt
+                .query_row([id as i64], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?
+            {
+                out.push((id, blob_to_vector(&blob)?));
+            }
+        }
+        Ok(out)
     }
 
     /// The lexical index's view of chunks: (chunk id, title/path, text).

@@ -121,3 +121,198 @@ fn errors_are_one_clear_line() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("not in the library"));
 }
+
+mod answering {
+    //! Properties: `quarry ask --json` prints one object with the answer,
+    //! checked citations, the passages given, `not_found` and timings; a
+    //! question the library cannot answer is refused without loading a
+    //! model; conversations are listed and deleted; `quarry models` lists
+    //! what it finds; Ctrl-C stops an answer and keeps what came so far.
+
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+
+    use super::{json, quarry};
+    use crate::support::{corpus, gguf, llm_lock, model_dir, SMOLLM2};
+
+    #[test]
+    fn ask_prints_one_checked_answer_object_and_keeps_the_conversation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("lib");
+        json(&quarry(
+            &lib,
+            &["add", corpus(tmp.path()).to_str().unwrap(), "--json"],
+        ));
+        let model = gguf(SMOLLM2);
+        let _lock = llm_lock();
+        let answer = json(&quarry(
+            &lib,
+            &[
+                "ask",
+                "When do tomato seedlings go outside?",
+                "--json",
+                "--model",
+                model.to_str().unwrap(),
+            ],
+        ));
+        assert_eq!(answer["not_found"], false, "{answer:#}");
+        assert!(!answer["answer"].as_str().unwrap().is_empty());
+        let retrieved = answer["retrieved"].as_array().unwrap();
+        assert!(!retrieved.is_empty());
+        for c in answer["citations"].as_array().unwrap() {
+            for field in ["number", "path", "page", "span", "text"] {
+                assert!(c.get(field).is_some(), "citation lacks {field}: {c:#}");
+            }
+            assert!(retrieved
+                .iter()
+                .any(|p| p["number"] == c["number"] && p["path"] == c["path"]));
+        }
+        for field in [
+            "retrieval_ms",
+            "prompt_tokens",
+            "time_to_first_token_ms",
+            "tokens_per_second",
+        ] {
+            assert!(
+                answer["timing"][field].as_f64().unwrap() > 0.0,
+                "timing.{field}: {answer:#}"
+            );
+        }
+        let id = answer["conversation"].as_i64().unwrap();
+
+        // A follow-up in the same conversation, then the list and a delete.
+        let follow = json(&quarry(
+            &lib,
+            &[
+                "ask",
+                "What is the capital of Australia?",
+                "--json",
+                "--conversation",
+                &id.to_string(),
+                "--model",
+                "/nonexistent/model.gguf",
+            ],
+        ));
+        assert_eq!(
+            follow["not_found"], true,
+            "refused without loading the (missing) model: {follow:#}"
+        );
+        assert_eq!(follow["abstention"], "retrieval");
+        let listed = json(&quarry(&lib, &["conversations", "--json"]));
+        assert_eq!(listed["conversations"][0]["turns"], 2, "{listed:#}");
+        let shown = json(&quarry(
+            &lib,
+            &["conversations", "show", &id.to_string(), "--json"],
+        ));
+        assert_eq!(
+            shown["turns"][0]["question"],
+            "When do tomato seedlings go outside?"
+        );
+        json(&quarry(
+            &lib,
+            &["conversations", "delete", &id.to_string(), "--json"],
+        ));
+        let listed = json(&quarry(&lib, &["conversations", "--json"]));
+        assert!(listed["conversations"].as_array().unwrap().is_empty());
+        let again = quarry(&lib, &["conversations", "delete", &id.to_string()]);
+        assert!(!again.status.success(), "deleting nothing exits 1");
+    }
+
+    #[test]
+    fn a_missing_model_file_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("lib");
+        json(&quarry(
+            &lib,
+            &["add", corpus(tmp.path()).to_str().unwrap(), "--json"],
+        ));
+        let missing = quarry(
+            &lib,
+            &[
+                "ask",
+                "When do tomato seedlings go outside?",
+                "--model",
+                "/nope/x.gguf",
+            ],
+        );
+        let missing_err = String::from_utf8_lossy(&missing.stderr);
+        assert!(!missing.status.success());
+        assert!(
+            missing_err.contains("/nope/x.gguf") && missing_err.contains("does not exist"),
+            "{missing_err}"
+        );
+    }
+
+    #[test]
+    fn models_lists_architecture_size_and_default() {
+        let listed = json(&quarry(
+            std::path::Path::new("/tmp/unused"),
+            &["models", "--json"],
+        ));
+        let models = listed["models"].as_array().unwrap();
+        let smol = models
+            .iter()
+            .find(|m| m["model"]["path"].as_str().is_some_and(|p| p.ends_with(SMOLLM2)))
+            .unwrap_or_else(|| panic!("{listed:#}"));
+        assert_eq!(smol["model"]["architecture"], "llama");
+        assert_eq!(smol["model"]["quantization"], "Q4_1");
+        assert_eq!(smol["model"]["context_length"], 8192);
+        assert_eq!(smol["model"]["has_chat_template"], true);
+        assert_eq!(models.iter().filter(|m| m["default"] == true).count(), 1);
+    }
+
+    #[test]
+    fn ctrl_c_stops_the_answer_and_keeps_the_partial_text() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("lib");
+        json(&quarry(
+            &lib,
+            &["add", corpus(tmp.path()).to_str().unwrap(), "--json"],
+        ));
+        let model = gguf(SMOLLM2);
+        let _lock = llm_lock();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+            .args([
+                "--library",
+                lib.to_str().unwrap(),
+                "ask",
+                "--max-tokens",
+                "2000",
+                "--model",
+            ])
+            .arg(&model)
+            .arg("Write a long, detailed guide to growing tomato seedlings, step by step.")
+            .env("QUARRY_EMBEDDER", model_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 1];
+        stdout
+            .read_exact(&mut first)
+            .expect("the answer starts streaming");
+        let status = Command::new("kill")
+            .arg("-INT")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let exit = child.wait().unwrap();
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        assert!(
+            exit.success(),
+            "a stopped answer is not an error: {exit:?} {}{rest} {stderr}",
+            first[0] as char
+        );
+        assert!(rest.contains("[stopped]"), "{rest}");
+        let listed = json(&quarry(&lib, &["conversations", "--json"]));
+        assert_eq!(
+            listed["conversations"][0]["turns"], 1,
+            "the partial answer is kept: {listed:#}"
+        );
+    }
+}

@@ -7,10 +7,13 @@
 
 mod support;
 
+mod answer;
+mod cite;
 mod cli;
 mod compat;
 mod crash;
 mod embed;
 mod ingest;
 mod library;
+mod llm;
 mod tidy;

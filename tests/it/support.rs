@@ -131,3 +131,32 @@ pub fn panicking_pdf() -> Vec<u8> {
     pdf[at..at + needle.len()].copy_from_slice(b"/ZinAnsiEncoding");
     pdf
 }
+
+/// A GGUF answer model under `models/gguf/` (placed by `models/fetch`).
+pub fn gguf(file: &str) -> PathBuf {
+    let path = repo().join("models/gguf").join(file);
+    assert!(
+        path.is_file(),
+        "the tests need {} (run models/fetch)",
+        path.display()
+    );
+    path
+}
+
+pub const SMOLLM2: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+pub const QWEN: &str = quarry::models::DEFAULT_GENERATOR_FILE;
+pub const GEMMA3: &str = "gemma-3-270m-q4_k_m.gguf";
+
+/// One llama.cpp model at work at a time: its threads spin while they wait
+/// for each other, and two models sharing two cores slow each other many
+/// times over.
+pub fn llm_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Load an answer model with the default options.
+pub fn load_llm(file: &str) -> quarry::llm::LlamaCppGenerator {
+    quarry::llm::LlamaCppGenerator::load(&gguf(file), &quarry::llm::LoadOptions::default())
+        .unwrap_or_else(|e| panic!("load {file}: {e}"))
+}

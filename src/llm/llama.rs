@@ -1,0 +1,307 @@
+//! The llama.cpp engine behind [`Generator`].
+//!
+//! One model and one context (its KV cache) live together. Consecutive
+//! prompts usually share a prefix (the fixed instructions, and in a chat the
+//! earlier turns), so each call keeps the cached tokens that match the new
+//! prompt and evaluates only the rest: the first token comes sooner.
+
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+
+use super::stream::TextStream;
+use super::{gguf, Decoding, Generation, Generator, GgufFacts, LlmError, LlmResult, Message, StopReason};
+
+/// Prompt tokens evaluated per llama.cpp call by default. Cancellation is
+/// checked between calls, so this bounds how long Stop takes during a long
+/// prompt (64 tokens ≈ 0.8 s of the default model here); `benches/llm.rs`
+/// measures its cost in prompt speed against 512.
+pub const DEFAULT_PROMPT_BATCH: usize = 64;
+
+/// The context window Quarry asks for unless told otherwise: room for the
+/// passages, a short conversation and the answer. A bigger window costs KV
+/// memory and, on CPU, prompt time users feel.
+pub const DEFAULT_CONTEXT: u32 = 4096;
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Context window in tokens (capped at what the model was trained for).
+    pub context: u32,
+    /// Threads for generation; `None` = [`super::free_threads`] at load.
+    pub threads: Option<usize>,
+    /// Prompt tokens per llama.cpp call (see [`DEFAULT_PROMPT_BATCH`]).
+    pub prompt_batch: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            context: DEFAULT_CONTEXT,
+            threads: None,
+            prompt_batch: DEFAULT_PROMPT_BATCH,
+        }
+    }
+}
+
+self_cell::self_cell!(
+    /// A model and the context that borrows it, owned together.
+    struct ModelAndContext {
+        owner: LlamaModel,
+        #[covariant]
+        dependent: LlamaContext,
+    }
+);
+
+pub struct LlamaCppGenerator {
+    facts: GgufFacts,
+    cell: ModelAndContext,
+    template: Option<LlamaChatTemplate>,
+    /// Tokens whose keys and values are in the context, in order.
+    cached: Vec<LlamaToken>,
+    context_size: usize,
+    prompt_batch: usize,
+}
+
+/// llama.cpp's backend is process-wide and may be initialised once.
+fn backend() -> LlmResult<&'static LlamaBackend> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            // llama.cpp logs every tensor it loads; send that to tracing,
+            // where the CLI shows warnings and errors only.
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| LlmError::Engine(e.clone()))
+}
+
+impl LlamaCppGenerator {
+    /// Load a GGUF file. The header is checked first, so a wrong, truncated
+    /// or damaged file is named precisely instead of as a load failure.
+    pub fn load(path: &Path, options: &LoadOptions) -> LlmResult<Self> {
+        let facts = gguf::inspect(path)?;
+        let backend = backend()?;
+        let model =
+            LlamaModel::load_from_file(backend, path, &LlamaModelParams::default()).map_err(|_| {
+                LlmError::Unsupported {
+                    path: path.to_path_buf(),
+                    architecture: facts.architecture.clone(),
+                }
+            })?;
+        let context = options.context.min(model.n_ctx_train().max(256)).max(256);
+        let threads = options.threads.unwrap_or_else(super::free_threads) as i32;
+        let prompt_batch = options.prompt_batch.max(1);
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(context))
+            .with_n_batch(prompt_batch as u32)
+            .with_n_ubatch(prompt_batch as u32)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let cell = ModelAndContext::try_new(model, |model| model.new_context(backend, params))
+            .map_err(|e| LlmError::Engine(format!("cannot create a context for {}: {e}", path.display())))?;
+        let template = cell.borrow_owner().chat_template(None).ok();
+        Ok(LlamaCppGenerator {
+            facts,
+            template,
+            cached: Vec::new(),
+            context_size: context as usize,
+            prompt_batch,
+            cell,
+        })
+    }
+
+    fn tokens(&self, text: &str, with_bos: bool) -> Vec<LlamaToken> {
+        self.cell
+            .borrow_owner()
+            .vocab()
+            .tokenize(text.as_bytes(), with_bos, true)
+    }
+}
+
+impl Generator for LlamaCppGenerator {
+    fn facts(&self) -> &GgufFacts {
+        &self.facts
+    }
+
+    fn context_size(&self) -> usize {
+        self.context_size
+    }
+
+    fn tokenize(&self, text: &str) -> Vec<u32> {
+        self.tokens(text, false).into_iter().map(|t| t.0 as u32).collect()
+    }
+
+    fn detokenize(&self, tokens: &[u32]) -> String {
+        let tokens: Vec<LlamaToken> = tokens.iter().map(|&t| LlamaToken(t as i32)).collect();
+        let bytes = self.cell.borrow_owner().vocab().detokenize(&tokens, false, false);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    fn apply_chat_template(&self, messages: &[Message]) -> LlmResult<Option<String>> {
+        let Some(template) = &self.template else {
+            return Ok(None);
+        };
+        let chat = messages
+            .iter()
+            .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LlmError::Engine(format!("chat message: {e}")))?;
+        self.cell
+            .borrow_owner()
+            .apply_chat_template(template, &chat, true)
+            .map(Some)
+            .map_err(|e| LlmError::Engine(format!("the model's chat template failed: {e}")))
+    }
+
+    fn generate(
+        &mut self,
+        prompt: &str,
+        decoding: &Decoding,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> LlmResult<Generation> {
+        let started = Instant::now();
+        let tokens = self.tokens(prompt, true);
+        if tokens.is_empty() {
+            return Err(LlmError::Engine("the prompt is empty".into()));
+        }
+        if tokens.len() >= self.context_size {
+            return Err(LlmError::PromptTooLong {
+                needed: tokens.len(),
+                limit: self.context_size,
+            });
+        }
+        let cached = &mut self.cached;
+        let context_size = self.context_size;
+        let prompt_batch = self.prompt_batch;
+        self.cell.with_dependent_mut(|model, ctx| {
+            // Keep the cached prefix the new prompt shares; at least the last
+            // prompt token is evaluated again, since its logits are needed.
+            let mut reused = cached.iter().zip(&tokens).take_while(|(a, b)| a == b).count();
+            reused = reused.min(tokens.len() - 1);
+            if reused < cached.len()
+                && !ctx
+                    .clear_kv_cache_seq(Some(0), Some(reused as u32), None)
+                    .unwrap_or(false)
+            {
+                // Some caches (sliding-window attention) cannot drop a tail.
+                ctx.clear_kv_cache();
+                reused = 0;
+            }
+            cached.truncate(reused);
+
+            let mut outcome = Generation {
+                text: String::new(),
+                stop_reason: StopReason::Cancelled,
+                prompt_tokens: tokens.len(),
+                reused_prompt_tokens: reused,
+                generated_tokens: 0,
+                prompt_ms: 0.0,
+                time_to_first_token_ms: 0.0,
+                decode_ms: 0.0,
+            };
+            let mut batch = LlamaBatch::new(prompt_batch, 1);
+            let engine = |e: llama_cpp_2::DecodeError| LlmError::Engine(format!("decode failed: {e}"));
+            let last = tokens.len() - 1;
+            for (i, chunk) in tokens[reused..].chunks(prompt_batch).enumerate() {
+                if cancel.load(Ordering::Relaxed) {
+                    outcome.prompt_ms = ms_since(started);
+                    return Ok(outcome);
+                }
+                batch.clear();
+                for (j, &token) in chunk.iter().enumerate() {
+                    let pos = reused + i * prompt_batch + j;
+                    batch
+                        .add(token, pos as i32, &[0], pos == last)
+                        .map_err(|e| LlmError::Engine(e.to_string()))?;
+                }
+                ctx.decode(&mut batch).map_err(engine)?;
+                cached.extend_from_slice(chunk);
+            }
+            outcome.prompt_ms = ms_since(started);
+
+            let mut sampler = sampler(model.n_vocab(), decoding);
+            let mut stream = TextStream::new(&decoding.stop);
+            let vocab = model.vocab();
+            let mut first_token_at = None;
+            outcome.stop_reason = StopReason::MaxTokens;
+            while outcome.generated_tokens < decoding.max_tokens {
+                if cancel.load(Ordering::Relaxed) {
+                    outcome.stop_reason = StopReason::Cancelled;
+                    break;
+                }
+                let token = sampler.sample(ctx, batch.n_tokens() - 1);
+                outcome.generated_tokens += 1;
+                if first_token_at.is_none() {
+                    first_token_at = Some(Instant::now());
+                    outcome.time_to_first_token_ms = ms_since(started);
+                }
+                if vocab.is_eog(token) {
+                    outcome.stop_reason = StopReason::EndOfTurn;
+                    break;
+                }
+                let (text, stopped) = stream.push(&vocab.token_to_piece(token, false, None));
+                if !text.is_empty() {
+                    on_text(&text);
+                }
+                if stopped {
+                    outcome.stop_reason = StopReason::StopString;
+                    break;
+                }
+                if cached.len() + 1 >= context_size {
+                    outcome.stop_reason = StopReason::ContextFull;
+                    break;
+                }
+                batch.clear();
+                batch
+                    .add(token, cached.len() as i32, &[0], true)
+                    .map_err(|e| LlmError::Engine(e.to_string()))?;
+                ctx.decode(&mut batch).map_err(engine)?;
+                cached.push(token);
+            }
+            let rest = stream.finish();
+            if !rest.is_empty() {
+                on_text(&rest);
+            }
+            outcome.text = stream.text().to_string();
+            outcome.decode_ms = first_token_at.map_or(0.0, ms_since);
+            Ok(outcome)
+        })
+    }
+}
+
+fn sampler(n_vocab: i32, decoding: &Decoding) -> LlamaSampler {
+    let mut chain = Vec::new();
+    if decoding.repeat_penalty != 1.0 && decoding.repeat_window > 0 {
+        chain.push(LlamaSampler::penalties(
+            n_vocab,
+            decoding.repeat_window as i32,
+            decoding.repeat_penalty,
+            0.0,
+            0.0,
+        ));
+    }
+    if decoding.temperature <= 0.0 {
+        chain.push(LlamaSampler::greedy());
+    } else {
+        chain.push(LlamaSampler::temp(decoding.temperature));
+        chain.push(LlamaSampler::dist(decoding.seed));
+    }
+    LlamaSampler::chain(chain, true)
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
