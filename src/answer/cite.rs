@@ -198,6 +198,15 @@ fn strip_marks(text: &str) -> String {
     out
 }
 
+/// A passage as the model saw it: the label it was given under ("manual.pdf,
+/// page 2") and its text. Answers quote the label too ("as page 2 of the
+/// manual says"), so its terms and figures count as the passage's.
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence<'a> {
+    pub label: &'a str,
+    pub text: &'a str,
+}
+
 /// Cosine at which a paraphrase counts as support (with its figures present):
 /// midway between the best invented claim (0.45) and the weakest true
 /// paraphrase (0.54) of the labelled sentences in `tests/it/cite.rs`.
@@ -265,12 +274,13 @@ pub struct Scorer<'a> {
 }
 
 impl<'a> Scorer<'a> {
-    pub fn new(passages: &[&str], embedder: &'a dyn Embedder) -> Result<Self, EmbedError> {
+    pub fn new(passages: &[Evidence], embedder: &'a dyn Embedder) -> Result<Self, EmbedError> {
         let mut sentence_vectors = Vec::with_capacity(passages.len());
         for passage in passages {
-            let sentences: Vec<&str> = split_sentences(passage)
+            let text = passage.text;
+            let sentences: Vec<&str> = split_sentences(text)
                 .into_iter()
-                .map(|(s, e)| passage[s..e].trim())
+                .map(|(s, e)| text[s..e].trim())
                 .filter(|s| s.chars().any(char::is_alphanumeric))
                 .collect();
             sentence_vectors.push(if sentences.is_empty() {
@@ -282,7 +292,7 @@ impl<'a> Scorer<'a> {
         Ok(Scorer {
             terms: passages
                 .iter()
-                .map(|p| analyze(p).into_iter().collect())
+                .map(|p| analyze(p.label).into_iter().chain(analyze(p.text)).collect())
                 .collect(),
             sentence_vectors,
             weight: HashMap::new(),
@@ -377,7 +387,11 @@ fn rewrite(sentence: &str, marks: &[Mark], sources: &[usize]) -> String {
 ///
 /// A citation closing several uncited sentences ("A. B. [1]", or "This is
 /// stated in [1].") is checked against those sentences together.
-pub fn check(answer: &str, passages: &[&str], embedder: &dyn Embedder) -> Result<CheckedAnswer, EmbedError> {
+pub fn check(
+    answer: &str,
+    passages: &[Evidence],
+    embedder: &dyn Embedder,
+) -> Result<CheckedAnswer, EmbedError> {
     let mut scorer = Scorer::new(passages, embedder)?;
     let spans = split_sentences(answer);
     let sentences: Vec<String> = spans.iter().map(|&(s, e)| answer[s..e].to_string()).collect();

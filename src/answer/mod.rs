@@ -340,9 +340,18 @@ pub fn generate(
         .enumerate()
         .map(|(n, &i)| passage(n + 1, &retrieval.hits[i]))
         .collect();
-    let texts: Vec<&str> = retrieved.iter().map(|p| p.text.as_str()).collect();
+    let labels: Vec<String> = prompt
+        .included
+        .iter()
+        .map(|&i| prompt::source_label(&retrieval.hits[i]))
+        .collect();
+    let evidence: Vec<cite::Evidence> = retrieved
+        .iter()
+        .zip(&labels)
+        .map(|(p, label)| cite::Evidence { label, text: &p.text })
+        .collect();
     let raw = generation.text.trim().to_string();
-    let checked = cite::check(&raw, &texts, library.embedder().as_ref())?;
+    let checked = cite::check(&raw, &evidence, library.embedder().as_ref())?;
     let mut citations: Vec<Citation> = Vec::new();
     for sc in &checked.citations {
         let source = &retrieved[sc.source - 1];

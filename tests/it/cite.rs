@@ -7,7 +7,7 @@
 //! `support_signals_on_labelled_sentences` is also the measurement behind
 //! the choice of signals: run it with `--nocapture` for the table.
 
-use quarry::answer::cite::{check, CitationStatus, Scorer, Signals, SUPPORT_THRESHOLD};
+use quarry::answer::cite::{check, CitationStatus, Evidence, Scorer, Signals, SUPPORT_THRESHOLD};
 
 use crate::support::embedder;
 
@@ -29,9 +29,30 @@ const FAQ: &str =
     on your disk, and keeps its index in a folder on your disk. It opens no network connection.";
 const PASSAGES: [&str; 5] = [TROUBLE, MAINTENANCE, INSTALL, REPORT, FAQ];
 
+/// Passages labelled the way the prompt labels them.
+fn evidence<'a>(passages: &[&'a str]) -> Vec<Evidence<'a>> {
+    passages
+        .iter()
+        .map(|&text| Evidence {
+            label: match text {
+                TROUBLE => "manual.pdf, page 3",
+                MAINTENANCE => "manual.pdf, page 2",
+                INSTALL => "manual.pdf, page 1",
+                REPORT => "Annual Sustainability Report",
+                _ => "Quarry FAQ",
+            },
+            text,
+        })
+        .collect()
+}
+
 /// Answer sentences as the models wrote them (or nearly), with the passage
 /// that supports each (1-based) or None for an invented claim.
-const LABELLED: [(&str, Option<usize>); 14] = [
+const LABELLED: [(&str, Option<usize>); 15] = [
+    (
+        "It should be replaced every 2000 operating hours as per the manual.pdf, page 2.",
+        Some(2),
+    ),
     (
         "To troubleshoot if the pump hums but does not turn, check the start capacitor.",
         Some(1),
@@ -72,7 +93,7 @@ const LABELLED: [(&str, Option<usize>); 14] = [
 #[test]
 fn support_signals_on_labelled_sentences() {
     let encoder = embedder();
-    let mut scorer = Scorer::new(&PASSAGES, encoder.as_ref()).unwrap();
+    let mut scorer = Scorer::new(&evidence(&PASSAGES), encoder.as_ref()).unwrap();
     let pick = |scores: Vec<f32>, threshold: f32| {
         let best = (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]))?;
         (scores[best] >= threshold).then_some(best + 1)
@@ -121,7 +142,7 @@ fn a_misnumbered_fact_moves_and_an_invalid_number_is_dropped() {
     let passages = [MAINTENANCE, TROUBLE, REPORT];
     let answer =
         "Replace the impeller seal every 2000 operating hours [2]. Check the start capacitor [2][7].";
-    let checked = check(answer, &passages, embedder().as_ref()).unwrap();
+    let checked = check(answer, &evidence(&passages), embedder().as_ref()).unwrap();
     assert_eq!(
         checked.text,
         "Replace the impeller seal every 2000 operating hours [1]. Check the start capacitor [2]."
@@ -140,7 +161,7 @@ fn a_misnumbered_fact_moves_and_an_invalid_number_is_dropped() {
 fn an_invented_claim_loses_its_citation_and_is_reported() {
     let passages = [MAINTENANCE, INSTALL];
     let answer = "The concrete base must be 15 centimetres thick [2]. The warranty period is 2 years [1].";
-    let checked = check(answer, &passages, embedder().as_ref()).unwrap();
+    let checked = check(answer, &evidence(&passages), embedder().as_ref()).unwrap();
     assert_eq!(
         checked.text,
         "The concrete base must be 15 centimetres thick [2]. The warranty period is 2 years."
@@ -154,7 +175,7 @@ fn a_closing_citation_covers_the_sentences_before_it() {
     let passages = [TROUBLE, MAINTENANCE];
     let answer = "The impeller seal is part ZX-4417-B. It is replaced every 2000 operating hours. \
                   This information can be found in [2].";
-    let checked = check(answer, &passages, embedder().as_ref()).unwrap();
+    let checked = check(answer, &evidence(&passages), embedder().as_ref()).unwrap();
     assert_eq!(checked.text, answer);
     let covered: Vec<(usize, usize)> = checked.citations.iter().map(|c| (c.sentence, c.source)).collect();
     assert_eq!(covered, vec![(0, 2), (1, 2), (2, 2)]);
@@ -165,7 +186,7 @@ fn a_closing_citation_covers_the_sentences_before_it() {
 fn an_uncited_answer_gets_inferred_sources() {
     let passages = [TROUBLE, REPORT];
     let answer = "The Lisbon office cut its emissions by 61 percent with wind power.";
-    let checked = check(answer, &passages, embedder().as_ref()).unwrap();
+    let checked = check(answer, &evidence(&passages), embedder().as_ref()).unwrap();
     assert!(checked.report.inferred);
     assert_eq!(checked.citations.len(), 1);
     assert_eq!(

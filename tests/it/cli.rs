@@ -219,6 +219,45 @@ mod answering {
     }
 
     #[test]
+    fn chat_answers_each_line_and_keeps_one_conversation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("lib");
+        json(&quarry(
+            &lib,
+            &["add", corpus(tmp.path()).to_str().unwrap(), "--json"],
+        ));
+        let model = gguf(SMOLLM2);
+        let _lock = llm_lock();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+            .args(["--library", lib.to_str().unwrap(), "chat", "--model"])
+            .arg(&model)
+            .env("QUARRY_EMBEDDER", model_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"When do tomato seedlings go outside?\n\nWhat is the capital of Australia?\n/quit\n")
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success());
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.contains("garden.txt"),
+            "the first answer lists its source: {stdout}"
+        );
+        assert!(stdout.contains("Not found in your documents"), "{stdout}");
+        let listed = json(&quarry(&lib, &["conversations", "--json"]));
+        let conversations = listed["conversations"].as_array().unwrap();
+        assert_eq!(conversations.len(), 1, "{listed:#}");
+        assert_eq!(conversations[0]["turns"], 2);
+    }
+
+    #[test]
     fn a_missing_model_file_is_named() {
         let tmp = tempfile::tempdir().unwrap();
         let lib = tmp.path().join("lib");
