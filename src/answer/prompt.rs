@@ -25,7 +25,11 @@ pub const SYSTEM: &str = "You are Quarry. You answer questions about the user's 
 /// also said so for questions a source answered word for word; without it,
 /// it answers those and may invent an answer to the rest, which the
 /// citation check then reports as unsupported. Abstaining is therefore
-/// Quarry's decision (the relevance test), not the model's.
+/// Quarry's decision (the relevance test), not the model's. In the system
+/// turn these sentences would join the fixed prefix whose KV cache later
+/// questions reuse (~45 tokens, ~0.7 s of prompt here), but there the model
+/// answered "Does Quarry send my files anywhere?" with "Yes, …" where after
+/// the sources it said "No." — so they stay next to the question.
 pub const INSTRUCTIONS: &str =
     "Answer the question from the sources above, in at most three sentences. After \
 each sentence, cite the source it comes from, like [1]. Copy names, numbers and codes exactly.";
