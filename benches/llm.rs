@@ -10,7 +10,7 @@
 //!
 //! `cargo bench --bench llm` measures (500-token prompt, 64 greedy tokens,
 //! 2 threads, median of 3; `QUARRY_BENCH_MODELS=smollm2,qwen,gemma3` picks
-//! models). Under `cargo test` it runs once on a tiny prompt to prove the
+//! models, `QUARRY_BENCH_BATCHES=128,512` the extra prompt batch sizes). Under `cargo test` it runs once on a tiny prompt to prove the
 //! harness works. Prints one JSON line per measurement.
 
 use std::path::PathBuf;
@@ -208,7 +208,11 @@ fn main() {
         };
         llama_cpp(file, &setup, quarry::llm::DEFAULT_PROMPT_BATCH);
         if measuring {
-            llama_cpp(file, &setup, 512);
+            // Larger prompt batches, to price the default's shorter Stop latency.
+            let batches = std::env::var("QUARRY_BENCH_BATCHES").unwrap_or_else(|_| "512".into());
+            for batch in batches.split(',').filter_map(|b| b.trim().parse().ok()) {
+                llama_cpp(file, &setup, batch);
+            }
         }
         candle(file, &setup);
     }
