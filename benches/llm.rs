@@ -2,7 +2,7 @@
 //! token, per model and per engine, in one run on one machine.
 //!
 //! Engines: llama.cpp through Quarry's own [`Generator`] (what `quarry ask`
-//! uses; prompt batches of 64, the default, and of 512), and candle 0.10.2's
+//! uses; prompt batches of 128, the default, and others), and candle 0.10.2's
 //! quantized models (`quantized_llama`, `quantized_qwen2`,
 //! `quantized_gemma3`) on the same GGUF and the same token ids. mistral.rs
 //! and llama.cpp's own Python build are peers run by `benches/peers/llm`,
@@ -209,7 +209,7 @@ fn main() {
         llama_cpp(file, &setup, quarry::llm::DEFAULT_PROMPT_BATCH);
         if measuring {
             // Larger prompt batches, to price the default's shorter Stop latency.
-            let batches = std::env::var("QUARRY_BENCH_BATCHES").unwrap_or_else(|_| "512".into());
+            let batches = std::env::var("QUARRY_BENCH_BATCHES").unwrap_or_else(|_| "64,512".into());
             for batch in batches.split(',').filter_map(|b| b.trim().parse().ok()) {
                 llama_cpp(file, &setup, batch);
             }

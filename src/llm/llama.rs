@@ -25,9 +25,11 @@ use super::{gguf, Decoding, Generation, Generator, GgufFacts, LlmError, LlmResul
 
 /// Prompt tokens evaluated per llama.cpp call by default. Cancellation is
 /// checked between calls, so this bounds how long Stop takes during a long
-/// prompt (64 tokens ≈ 0.8 s of the default model here); `benches/llm.rs`
-/// measures its cost in prompt speed against 512.
-pub const DEFAULT_PROMPT_BATCH: usize = 64;
+/// prompt (128 tokens ≈ 1.9 s of the default model here). Measured with
+/// `benches/peers/llm` against llama.cpp's own build at 512: batches of 64
+/// reached only 0.81× its prompt speed on Gemma 3, 128 reached 0.95–1.11×
+/// on all three models (BENCHMARKS.md).
+pub const DEFAULT_PROMPT_BATCH: usize = 128;
 
 /// The context window Quarry asks for unless told otherwise: room for the
 /// passages, a short conversation and the answer. A bigger window costs KV
