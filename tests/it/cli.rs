@@ -133,16 +133,22 @@ mod answering {
     use std::process::{Command, Stdio};
 
     use super::{json, quarry};
-    use crate::support::{corpus, gguf, llm_lock, model_dir, SMOLLM2};
+    use crate::support::{corpus, gguf, interrupt, llm_lock, model_dir, SMOLLM2};
 
-    #[test]
-    fn ask_prints_one_checked_answer_object_and_keeps_the_conversation() {
+    /// The corpus indexed by the real binary into `<tmp>/lib`.
+    fn indexed_library() -> (tempfile::TempDir, std::path::PathBuf) {
         let tmp = tempfile::tempdir().unwrap();
         let lib = tmp.path().join("lib");
         json(&quarry(
             &lib,
             &["add", corpus(tmp.path()).to_str().unwrap(), "--json"],
         ));
+        (tmp, lib)
+    }
+
+    #[test]
+    fn ask_prints_one_checked_answer_object_and_keeps_the_conversation() {
+        let (_tmp, lib) = indexed_library();
         let model = gguf(SMOLLM2);
         let _lock = llm_lock();
         let answer = json(&quarry(
@@ -220,12 +226,7 @@ mod answering {
 
     #[test]
     fn chat_answers_each_line_and_keeps_one_conversation() {
-        let tmp = tempfile::tempdir().unwrap();
-        let lib = tmp.path().join("lib");
-        json(&quarry(
-            &lib,
-            &["add", corpus(tmp.path()).to_str().unwrap(), "--json"],
-        ));
+        let (_tmp, lib) = indexed_library();
         let model = gguf(SMOLLM2);
         let _lock = llm_lock();
         let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
@@ -259,12 +260,7 @@ mod answering {
 
     #[test]
     fn a_missing_model_file_is_named() {
-        let tmp = tempfile::tempdir().unwrap();
-        let lib = tmp.path().join("lib");
-        json(&quarry(
-            &lib,
-            &["add", corpus(tmp.path()).to_str().unwrap(), "--json"],
-        ));
+        let (_tmp, lib) = indexed_library();
         let missing = quarry(
             &lib,
             &[
@@ -302,12 +298,7 @@ mod answering {
 
     #[test]
     fn ctrl_c_stops_the_answer_and_keeps_the_partial_text() {
-        let tmp = tempfile::tempdir().unwrap();
-        let lib = tmp.path().join("lib");
-        json(&quarry(
-            &lib,
-            &["add", corpus(tmp.path()).to_str().unwrap(), "--json"],
-        ));
+        let (_tmp, lib) = indexed_library();
         let model = gguf(SMOLLM2);
         let _lock = llm_lock();
         let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
@@ -331,12 +322,7 @@ mod answering {
         stdout
             .read_exact(&mut first)
             .expect("the answer starts streaming");
-        let status = Command::new("kill")
-            .arg("-INT")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
+        interrupt(&child);
         let mut rest = String::new();
         stdout.read_to_string(&mut rest).unwrap();
         let exit = child.wait().unwrap();

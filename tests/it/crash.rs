@@ -14,7 +14,7 @@ use quarry::index::lexical::LexicalIndex;
 use quarry::ingest::{extract, read_file};
 use quarry::SearchOptions;
 
-use crate::support::{embedder, model_dir, open, write};
+use crate::support::{embedder, interrupt, model_dir, open, write};
 
 const FILES: usize = 60;
 
@@ -210,12 +210,7 @@ fn ctrl_c_stops_cleanly_and_the_next_add_finishes() {
     let lib = tmp.path().join("lib");
     let mut child = start_add(&lib, &docs);
     wait_for_documents(&mut child, &lib, 2);
-    let status = Command::new("kill")
-        .arg("-INT")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     // Ctrl-C is a clean stop: success, with a report.
     let report = finish(child);
     let added = report["added"].as_u64().unwrap();

@@ -160,3 +160,13 @@ pub fn load_llm(file: &str) -> quarry::llm::LlamaCppGenerator {
     quarry::llm::LlamaCppGenerator::load(&gguf(file), &quarry::llm::LoadOptions::default())
         .unwrap_or_else(|e| panic!("load {file}: {e}"))
 }
+
+/// Send SIGINT (what Ctrl-C sends) to a child process.
+pub fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
