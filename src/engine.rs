@@ -896,11 +896,6 @@ impl Library {
             .map(|stored| stored.text))
     }
 
-    /// The chunk vectors the library stored for these chunks, by id.
-    pub fn chunk_vectors(&self, ids: &[u64]) -> EngineResult<Vec<(u64, Vec<f32>)>> {
-        Ok(lock(&self.reader).vectors(ids)?)
-    }
-
     /// Conversations, newest first.
     pub fn conversations(&self) -> EngineResult<Vec<ConversationRow>> {
         Ok(lock(&self.reader).conversations()?)

@@ -48,12 +48,24 @@ impl Catalog {
 
     /// Newest first.
     pub fn conversations(&self) -> StoreResult<Vec<ConversationRow>> {
-        let mut stmt = self.conn.prepare(
+        self.conversation_rows("", [])
+    }
+
+    pub fn conversation(&self, id: i64) -> StoreResult<Option<ConversationRow>> {
+        Ok(self.conversation_rows("WHERE c.id = ?1", [id])?.pop())
+    }
+
+    fn conversation_rows<P: rusqlite::Params>(
+        &self,
+        filter: &str,
+        params: P,
+    ) -> StoreResult<Vec<ConversationRow>> {
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT c.id, c.title, c.created_at, c.updated_at,
                     (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id)
-             FROM conversations c ORDER BY c.updated_at DESC, c.id DESC",
-        )?;
-        let rows = stmt.query_map([], |r| {
+             FROM conversations c {filter} ORDER BY c.updated_at DESC, c.id DESC"
+        ))?;
+        let rows = stmt.query_map(params, |r| {
             Ok(ConversationRow {
                 id: r.get(0)?,
                 title: r.get(1)?,
@@ -63,10 +75,6 @@ impl Catalog {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    pub fn conversation(&self, id: i64) -> StoreResult<Option<ConversationRow>> {
-        Ok(self.conversations()?.into_iter().find(|c| c.id == id))
     }
 
     /// Append a turn; returns its id.

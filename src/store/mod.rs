@@ -533,23 +533,6 @@ impl Catalog {
             .collect()
     }
 
-    /// Stored vectors of these chunks (those that exist), by id.
-    pub fn vectors(&self, ids: &[u64]) -> StoreResult<Vec<(u64, Vec<f32>)>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT vector FROM chunks WHERE id = ?1")?;
-        let mut out = Vec::with_capacity(ids.len());
-        for &id in ids {
-            if let Some(blob) = stmt
-                .query_row([id as i64], |r| r.get::<_, Vec<u8>>(0))
-                .optional()?
-            {
-                out.push((id, blob_to_vector(&blob)?));
-            }
-        }
-        Ok(out)
-    }
-
     /// The lexical index's view of chunks: (chunk id, title/path, text).
     pub fn lexical_rows(&self, ids: &[u64]) -> StoreResult<Vec<(u64, String, String)>> {
         Ok(self
