@@ -34,7 +34,7 @@ use crate::ingest::{self, ExtractError, Extracted};
 use crate::models::ModelError;
 use crate::store::{
     lexical_title, Catalog, ChunkRecord, ConversationRow, DocStatus, DocumentRow, FileFacts, NewChunk,
-    NewDocument, StoreError, TurnRow,
+    NewDocument, StoreError, StoredText, TurnRow,
 };
 
 const CATALOG_FILE: &str = "catalog.sqlite";
@@ -132,14 +132,25 @@ impl AddReport {
 /// Ingest progress, for bars and UIs.
 #[derive(Debug)]
 pub enum Progress<'a> {
-    /// The walk found `total` files to look at.
-    Planned { total: usize },
+    /// The walk found `total` files to look at, of which `pending` need
+    /// work (new, changed, or forced); the rest are unchanged or failed.
+    Planned { total: usize, pending: &'a [String] },
+    /// A file's text is ready and its passages are being embedded.
+    Started { path: &'a str },
     /// A file is done (`done` of `total`).
     File {
         done: usize,
         total: usize,
         report: &'a FileReport,
     },
+}
+
+/// How [`Library::add_with`] treats files the catalog already holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AddOptions {
+    /// Re-extract and re-embed even files whose size, time and content are
+    /// unchanged (a user's "re-index": after a parser fix, or to be sure).
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -239,6 +250,7 @@ struct Planned {
     key: String,
     facts: FileFacts,
     stored: Option<DocumentRow>,
+    force: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -327,6 +339,11 @@ impl Library {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The SQLite catalog: the library's source of truth.
+    pub fn catalog_path(&self) -> PathBuf {
+        self.dir.join(CATALOG_FILE)
     }
 
     pub fn embedder(&self) -> &Arc<dyn Embedder> {
@@ -471,13 +488,28 @@ impl Library {
         observe: &(dyn Fn(Progress) + Sync),
         cancel: &AtomicBool,
     ) -> EngineResult<AddReport> {
+        self.add_with(inputs, AddOptions::default(), observe, cancel)
+    }
+
+    /// [`Library::add`] with options (forced re-indexing).
+    pub fn add_with(
+        &self,
+        inputs: &[PathBuf],
+        options: AddOptions,
+        observe: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+    ) -> EngineResult<AddReport> {
         self.ensure_same_embedder()?;
         let mut lexical = self.lexical.writer()?;
         self.reconcile_lexical(&mut lexical)?;
         let mut report = AddReport::default();
-        let (plan, vanished) = self.plan(inputs, &mut report)?;
+        let (plan, vanished) = self.plan(inputs, options, &mut report)?;
         let total = plan.len() + vanished.len() + report.files.len();
-        observe(Progress::Planned { total });
+        let pending: Vec<String> = plan.iter().map(|p| p.key.clone()).collect();
+        observe(Progress::Planned {
+            total,
+            pending: &pending,
+        });
         for (i, r) in report.files.iter().enumerate() {
             observe(Progress::File {
                 done: i + 1,
@@ -512,6 +544,7 @@ impl Library {
                         vectors,
                     } = &mut item.work
                     {
+                        observe(Progress::Started { path: &item.path });
                         let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
                         match self.embedder.embed(&texts) {
                             Ok(embedded) => *vectors = embedded,
@@ -560,7 +593,12 @@ impl Library {
 
     /// Walk the inputs: files to look at, catalog paths that vanished, and
     /// failures of the walk itself (missing inputs, unreadable folders).
-    fn plan(&self, inputs: &[PathBuf], report: &mut AddReport) -> EngineResult<(Vec<Planned>, Vec<String>)> {
+    fn plan(
+        &self,
+        inputs: &[PathBuf],
+        options: AddOptions,
+        report: &mut AddReport,
+    ) -> EngineResult<(Vec<Planned>, Vec<String>)> {
         let catalog = lock(&self.writer);
         let mut files: Vec<(PathBuf, std::fs::Metadata)> = Vec::new();
         let mut vanished = Vec::new();
@@ -642,7 +680,7 @@ impl Library {
             let stored = catalog.document(&key)?;
             if let Some(doc) = &stored {
                 let same_stat = doc.size == facts.size && doc.mtime_ns == facts.mtime_ns;
-                if same_stat && doc.status == DocStatus::Indexed {
+                if same_stat && doc.status == DocStatus::Indexed && !options.force {
                     report.push(FileReport {
                         path: key,
                         outcome: Outcome::Unchanged,
@@ -660,6 +698,7 @@ impl Library {
                 key,
                 facts,
                 stored,
+                force: options.force,
             });
         }
         Ok((plan, vanished))
@@ -672,6 +711,7 @@ impl Library {
             key,
             mut facts,
             stored,
+            force,
         } = item;
         let failed = |format: Option<ingest::Format>, error: String, vanished: bool| Work::Failed {
             format: format.map(ingest::Format::as_str),
@@ -682,9 +722,10 @@ impl Library {
             Err(e) => failed(None, e.to_string(), matches!(e, ExtractError::Vanished)),
             Ok(bytes) => {
                 let sha = hex::encode(Sha256::digest(&bytes));
-                let unchanged = stored.as_ref().is_some_and(|d| {
-                    d.status == DocStatus::Indexed && d.content_sha256.as_deref() == Some(sha.as_str())
-                });
+                let unchanged = !force
+                    && stored.as_ref().is_some_and(|d| {
+                        d.status == DocStatus::Indexed && d.content_sha256.as_deref() == Some(sha.as_str())
+                    });
                 facts.content_sha256 = Some(sha);
                 if unchanged {
                     Work::Unchanged
@@ -816,13 +857,15 @@ impl Library {
         }))
     }
 
-    /// Remove documents (or every document under a folder) from all stores.
+    /// Remove documents (or every document under a folder) from all stores;
+    /// a removed folder is no longer one of the library's roots.
     pub fn remove(&self, inputs: &[PathBuf]) -> EngineResult<AddReport> {
         let mut lexical = self.lexical.writer()?;
         self.reconcile_lexical(&mut lexical)?;
         let mut report = AddReport::default();
         for input in inputs {
             let key = path_key(input).to_string_lossy().to_string();
+            let forgot_root = lock(&self.writer).remove_root(&key)? > 0;
             let mut targets = lock(&self.writer).paths_under(&key)?;
             targets.push(key.clone());
             let before = report.files.len();
@@ -831,7 +874,7 @@ impl Library {
                     report.push(removed);
                 }
             }
-            if report.files.len() == before {
+            if report.files.len() == before && !forgot_root {
                 report.push(FileReport {
                     path: key,
                     outcome: Outcome::Failed,
@@ -889,11 +932,44 @@ impl Library {
         Ok(lock(&self.reader).documents()?)
     }
 
+    /// The folders the user added (watched by the desktop app).
+    pub fn roots(&self) -> EngineResult<Vec<PathBuf>> {
+        Ok(lock(&self.reader)
+            .roots()?
+            .into_iter()
+            .map(PathBuf::from)
+            .collect())
+    }
+
+    /// Whether the library holds `path` or any document under it.
+    pub fn holds(&self, path: &Path) -> EngineResult<bool> {
+        let key = path_key(path).to_string_lossy().to_string();
+        let reader = lock(&self.reader);
+        Ok(reader.document(&key)?.is_some() || !reader.paths_under(&key)?.is_empty())
+    }
+
+    /// One stored passage.
+    pub fn chunk(&self, chunk_id: u64) -> EngineResult<Option<ChunkRecord>> {
+        Ok(lock(&self.reader).chunks(&[chunk_id])?.pop())
+    }
+
+    /// The pooled vector the library stored for a passage.
+    pub fn chunk_vector(&self, chunk_id: u64) -> EngineResult<Option<Vec<f32>>> {
+        Ok(lock(&self.reader).chunk_vector(chunk_id)?)
+    }
+
     /// A document's extracted text (for showing a citation in context).
     pub fn document_text(&self, document_id: i64) -> EngineResult<Option<String>> {
-        Ok(lock(&self.reader)
-            .document_text(document_id)?
-            .map(|stored| stored.text))
+        Ok(self.stored_text(document_id)?.map(|stored| stored.text))
+    }
+
+    /// A document's extracted text with its page spans and sections.
+    pub fn stored_text(&self, document_id: i64) -> EngineResult<Option<StoredText>> {
+        Ok(lock(&self.reader).document_text(document_id)?)
+    }
+
+    pub fn document(&self, document_id: i64) -> EngineResult<Option<DocumentRow>> {
+        Ok(lock(&self.reader).document_by_id(document_id)?)
     }
 
     /// Conversations, newest first.

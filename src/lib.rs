@@ -8,13 +8,18 @@
 
 pub mod answer;
 pub mod chunk;
+pub mod context;
 pub mod embed;
 pub mod engine;
 pub mod index;
 pub mod ingest;
+pub mod inspect;
 pub mod llm;
 pub mod models;
 pub mod store;
+pub mod watch;
 
-pub use engine::{AddReport, EngineError, FileReport, Library, Outcome, Progress, SearchHit, SearchOptions};
+pub use engine::{
+    AddOptions, AddReport, EngineError, FileReport, Library, Outcome, Progress, SearchHit, SearchOptions,
+};
 pub use index::fusion::FusionConfig;

@@ -68,6 +68,19 @@ enum Command {
     },
     /// List the library's documents with status, reason and chunk count.
     Docs,
+    /// Show why a passage was found for a question and what Quarry stored
+    /// for it: its word pieces and their rows in the model's token-embedding
+    /// table, the stored chunk vector, and its dense, lexical and fused ranks.
+    Inspect {
+        question: String,
+        /// The passage's id (as `search --json` prints it); default: the
+        /// passage at --rank.
+        #[arg(long)]
+        chunk: Option<u64>,
+        /// Inspect the passage at this rank of the search for the question.
+        #[arg(long, default_value_t = 1)]
+        rank: usize,
+    },
     /// Remove documents (or everything under a folder) from the library.
     Remove {
         #[arg(required = true)]
@@ -206,11 +219,9 @@ fn run() -> anyhow::Result<ExitCode> {
             let library = open_library(&cli)?;
             let bar = progress_bar(0, cli.json);
             let observe = |p: Progress| match p {
-                Progress::Planned { total } => bar.set_length(total as u64),
-                Progress::File { done, report, .. } => {
-                    bar.set_position(done as u64);
-                    bar.set_message(report.path.clone());
-                }
+                Progress::Planned { total, .. } => bar.set_length(total as u64),
+                Progress::Started { path } => bar.set_message(path.to_string()),
+                Progress::File { done, .. } => bar.set_position(done as u64),
             };
             // Ctrl-C stops after the files in flight and commits them; the
             // next `add` continues from there. A second Ctrl-C exits at once
@@ -290,6 +301,34 @@ fn run() -> anyhow::Result<ExitCode> {
                     let snippet: String = snippet.chars().take(300).collect();
                     writeln!(out, "   {snippet}\n")?;
                 }
+            }
+        }
+        Command::Inspect {
+            question,
+            chunk,
+            rank,
+        } => {
+            let library = open_library(&cli)?;
+            let chunk_id = match chunk {
+                Some(id) => *id,
+                None => {
+                    let hits = library.search(
+                        question,
+                        &SearchOptions {
+                            k: (*rank).max(1),
+                            ..SearchOptions::default()
+                        },
+                    )?;
+                    hits.get(rank.saturating_sub(1))
+                        .map(|h| h.passage.chunk_id)
+                        .with_context(|| format!("the search found fewer than {rank} passages"))?
+                }
+            };
+            let inspection = quarry::inspect::inspect(&library, question, chunk_id)?;
+            if cli.json {
+                print(&serde_json::to_value(&inspection)?)?;
+            } else {
+                print_inspection(&mut out, &inspection)?;
             }
         }
         Command::Docs => {
@@ -396,6 +435,60 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_inspection(out: &mut impl Write, i: &quarry::inspect::Inspection) -> anyhow::Result<()> {
+    let page = i.page.map(|p| format!(", page {p}")).unwrap_or_default();
+    writeln!(out, "passage {} — {}{page}", i.chunk_id, i.path)?;
+    let rank = |r: Option<usize>, s: Option<f32>| match (r, s) {
+        (Some(r), Some(s)) => format!("#{r} ({s:.4})"),
+        _ => "not among the candidates".to_string(),
+    };
+    let r = &i.retrieval;
+    writeln!(out, "\nwhy it was found for {:?}", i.question)?;
+    writeln!(out, "  dense (cosine)   {}", rank(r.dense_rank, r.dense_score))?;
+    writeln!(
+        out,
+        "  lexical (BM25)   {}",
+        rank(r.lexical_rank, r.lexical_score)
+    )?;
+    writeln!(out, "  fused            {}", rank(r.fused_rank, r.fused_score))?;
+    let v = &i.chunk_vector;
+    writeln!(out, "\nstored in the library ({})", v.stored_in)?;
+    let first: Vec<String> = v.first.iter().map(|x| format!("{x:+.4}")).collect();
+    writeln!(
+        out,
+        "  one pooled chunk vector: {} dimensions, norm {:.4}, cosine with the question {:.4}",
+        v.dimension, v.norm, v.cosine_with_question
+    )?;
+    writeln!(out, "  first values: [{}, …]", first.join(", "))?;
+    writeln!(out, "\npart of the model, not the library")?;
+    let t = &i.token_embeddings.table;
+    let shape: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
+    writeln!(
+        out,
+        "  token embeddings: `{}` [{}] in {}",
+        t.tensor,
+        shape.join(", "),
+        t.file.display()
+    )?;
+    let truncated = if i.word_pieces_truncated {
+        " (truncated at the model's window)"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "  {} word pieces{truncated} (piece → row):",
+        i.word_pieces.len()
+    )?;
+    let pieces: Vec<String> = i
+        .word_pieces
+        .iter()
+        .map(|w| format!("{}→{}", w.piece, w.row))
+        .collect();
+    writeln!(out, "  {}", pieces.join(" "))?;
+    Ok(())
 }
 
 /// Commands that do not embed work on a library of any embedder (and say

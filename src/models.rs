@@ -141,7 +141,7 @@ impl ModelSearch {
 
 impl ModelSearch {
     /// Folders searched for `.gguf` files, in order.
-    fn gguf_roots(&self) -> Vec<PathBuf> {
+    pub fn generator_folders(&self) -> Vec<PathBuf> {
         [&self.quarry_models, &self.repo_models, &self.hf_hub]
             .into_iter()
             .flatten()
@@ -154,7 +154,7 @@ impl ModelSearch {
     pub fn find_generators(&self) -> Vec<PathBuf> {
         let mut found: Vec<PathBuf> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for root in self.gguf_roots() {
+        for root in self.generator_folders() {
             let mut here: Vec<PathBuf> = walkdir::WalkDir::new(&root)
                 .follow_links(true)
                 .max_depth(GGUF_SEARCH_DEPTH)
@@ -205,7 +205,7 @@ impl ModelSearch {
                 preferred: false,
             }),
             (None, None) => Err(ModelError::NoGenerator {
-                looked: self.gguf_roots(),
+                looked: self.generator_folders(),
             }),
         }
     }

@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::embed::{EmbedError, Embedder};
+use crate::embed::{cosine, EmbedError, Embedder};
 use crate::index::lexical::analyze;
 
 /// Share of a sentence's weighted content a passage must contain to support it.
@@ -224,17 +224,6 @@ fn overlap(sentence: &[String], passage: &HashSet<String>, weight: &HashMap<Stri
         .map(|t| weight[t])
         .sum();
     found / total
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let denominator = norm(a) * norm(b);
-    if denominator > 0.0 {
-        dot / denominator
-    } else {
-        0.0
-    }
 }
 
 /// The support signals of one sentence for one passage.

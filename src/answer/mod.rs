@@ -237,7 +237,8 @@ pub fn retrieve(
     })
 }
 
-fn passage(number: usize, hit: &SearchHit) -> Passage {
+/// A search hit as a passage numbered `number` (0: not given to the model).
+pub fn passage(number: usize, hit: &SearchHit) -> Passage {
     let p = &hit.passage;
     Passage {
         number,
@@ -431,6 +432,13 @@ pub fn ask(
     generate(library, generator, &retrieval, history, options, cancel, on_text)
 }
 
+/// Where a recorded answer was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Recorded {
+    pub conversation_id: i64,
+    pub turn_id: i64,
+}
+
 /// A conversation: its id in the library and the turns so far.
 #[derive(Debug, Clone)]
 pub struct Conversation {
@@ -476,6 +484,11 @@ impl Conversation {
     /// Store an answer as the next turn (creating the conversation, titled
     /// by its first question, if needed).
     pub fn record(&mut self, library: &Library, answer: &Answer) -> AnswerResult<i64> {
+        Ok(self.record_turn(library, answer)?.conversation_id)
+    }
+
+    /// [`Conversation::record`], also returning the new turn's id.
+    pub fn record_turn(&mut self, library: &Library, answer: &Answer) -> AnswerResult<Recorded> {
         let id = match self.id {
             Some(id) => id,
             None => {
@@ -485,14 +498,17 @@ impl Conversation {
                 id
             }
         };
-        library.append_turn(
+        let turn_id = library.append_turn(
             id,
             &answer.question,
             &answer.answer,
             &serde_json::to_string(answer)?,
         )?;
         self.turns.push(answer.clone());
-        Ok(id)
+        Ok(Recorded {
+            conversation_id: id,
+            turn_id,
+        })
     }
 }
 

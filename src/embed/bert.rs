@@ -13,7 +13,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use super::{EmbedError, Embedder, EmbedderIdentity};
+use super::{EmbedError, Embedder, EmbedderIdentity, TokenEmbeddingTable};
 
 /// Texts per forward pass (inputs are sorted by length first, so a batch pads
 /// to a similar length). Measured here on candle's CPU backend, 323 SciFact
@@ -67,6 +67,7 @@ pub struct SentenceEncoder {
     pooling: Pooling,
     max_tokens: usize,
     identity: EmbedderIdentity,
+    token_table: TokenEmbeddingTable,
     device: Device,
 }
 
@@ -196,6 +197,20 @@ impl SentenceEncoder {
             path: weights_path.clone(),
             detail: e.to_string(),
         };
+        let token_table = candle_core::safetensors::SliceSafetensors::new(&weights)
+            .map_err(corrupt)?
+            .tensors()
+            .into_iter()
+            .find(|(name, _)| name.ends_with("embeddings.word_embeddings.weight"))
+            .map(|(name, view)| TokenEmbeddingTable {
+                file: weights_path.clone(),
+                tensor: name,
+                shape: view.shape().to_vec(),
+            })
+            .ok_or_else(|| EmbedError::Corrupt {
+                path: weights_path.clone(),
+                detail: "it has no `embeddings.word_embeddings.weight` tensor".into(),
+            })?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device).map_err(corrupt)?;
         let model = BertModel::load(vb, &config).map_err(corrupt)?;
         let dimension = raw_config
@@ -212,6 +227,7 @@ impl SentenceEncoder {
                 dimension,
                 weights_sha256,
             },
+            token_table,
             device,
         })
     }
@@ -280,6 +296,10 @@ impl Embedder for SentenceEncoder {
 
     fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
+    }
+
+    fn token_embeddings(&self) -> &TokenEmbeddingTable {
+        &self.token_table
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {

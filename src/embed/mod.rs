@@ -61,6 +61,46 @@ pub enum EmbedError {
     Candle(#[from] candle_core::Error),
 }
 
+/// Euclidean length of a vector.
+pub fn norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+/// Cosine similarity (0 when either vector is zero).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let denominator = norm(a) * norm(b);
+    if denominator > 0.0 {
+        dot / denominator
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cosine_and_norm_of_known_vectors() {
+        use super::{cosine, norm};
+        assert!(cosine(&[1.0, 0.0], &[0.0, 1.0]).abs() < 1e-6);
+        assert!((cosine(&[3.0, 4.0], &[6.0, 8.0]) - 1.0).abs() < 1e-6);
+        assert!((cosine(&[1.0, 1.0], &[1.0, 0.0]) - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
+        assert!((norm(&[3.0, 4.0]) - 5.0).abs() < 1e-6);
+    }
+}
+
+/// Where a model keeps its token embeddings: the `[vocab, dim]` table the
+/// encoder's first layer looks each word piece up in (row = token id).
+/// These are part of the model's weights; the library never stores them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenEmbeddingTable {
+    pub file: std::path::PathBuf,
+    /// The tensor's name in that file, e.g. `embeddings.word_embeddings.weight`.
+    pub tensor: String,
+    pub shape: Vec<usize>,
+}
+
 /// An embedding model Quarry can index and search with.
 pub trait Embedder: Send + Sync {
     fn identity(&self) -> &EmbedderIdentity;
@@ -70,4 +110,6 @@ pub trait Embedder: Send + Sync {
     /// One unit-length vector per text, in input order. Texts longer than
     /// the window are truncated, as sentence-transformers does.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+    /// The model's token-embedding table.
+    fn token_embeddings(&self) -> &TokenEmbeddingTable;
 }

@@ -309,6 +309,11 @@ impl Catalog {
         Ok(rows.pop())
     }
 
+    pub fn document_by_id(&self, id: i64) -> StoreResult<Option<DocumentRow>> {
+        let mut rows = self.documents_where("d.id = ?1", params![id])?;
+        Ok(rows.pop())
+    }
+
     /// All documents, by path.
     pub fn documents(&self) -> StoreResult<Vec<DocumentRow>> {
         self.documents_where("1", params![])
@@ -489,7 +494,7 @@ impl Catalog {
 
     /// Paths of documents at or below `dir`.
     pub fn paths_under(&self, dir: &str) -> StoreResult<Vec<String>> {
-        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        let prefix = folder_prefix(dir);
         let mut stmt = self
             .conn
             .prepare_cached("SELECT path FROM documents WHERE substr(path, 1, length(?1)) = ?1")?;
@@ -499,14 +504,44 @@ impl Catalog {
         Ok(paths)
     }
 
-    /// Remember a folder the user added (the desktop app's watcher, issue 5,
-    /// will read these).
+    /// Remember a folder the user added (the desktop app watches these and
+    /// rescans them at start).
     pub fn add_root(&self, dir: &str) -> StoreResult<()> {
         self.conn.execute(
             "INSERT OR IGNORE INTO roots(path, added_at) VALUES (?1, strftime('%s','now'))",
             [dir],
         )?;
         Ok(())
+    }
+
+    /// Folders the user added, in the order they were added.
+    pub fn roots(&self) -> StoreResult<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM roots ORDER BY added_at, path")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Forget a folder (and any folder inside it): it is no longer watched.
+    pub fn remove_root(&self, dir: &str) -> StoreResult<usize> {
+        Ok(self.conn.execute(
+            "DELETE FROM roots WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2",
+            params![dir, folder_prefix(dir)],
+        )?)
+    }
+
+    /// The stored vector of one chunk.
+    pub fn chunk_vector(&self, chunk_id: u64) -> StoreResult<Option<Vec<f32>>> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT vector FROM chunks WHERE id = ?1",
+                [chunk_id as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        blob.map(|b| blob_to_vector(&b)).transpose()
     }
 
     /// Ids of every live chunk, ascending.
@@ -636,6 +671,11 @@ impl Catalog {
         tx.commit()?;
         Ok(rows.len() as u64)
     }
+}
+
+/// `dir` with one trailing separator: the prefix of every path inside it.
+fn folder_prefix(dir: &str) -> String {
+    format!("{}/", dir.trim_end_matches('/'))
 }
 
 /// What the lexical index searches besides the chunk text: the title and

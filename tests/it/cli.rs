@@ -99,6 +99,44 @@ fn add_search_docs_remove() {
 }
 
 #[test]
+fn inspect_shows_the_token_table_the_stored_vector_and_the_ranks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = corpus(tmp.path());
+    let lib = tmp.path().join("lib");
+    json(&quarry(&lib, &["add", docs.to_str().unwrap(), "--json"]));
+    let question = "when do tomato seedlings go outside";
+    let top = json(&quarry(&lib, &["search", question, "-k", "1", "--json"]))["results"][0].clone();
+    let seen = json(&quarry(&lib, &["inspect", question, "--json"]));
+    assert_eq!(seen["chunk_id"], top["chunk_id"]);
+    assert!(seen["path"].as_str().unwrap().ends_with("garden.txt"));
+    let table = &seen["token_embeddings"];
+    assert_eq!(table["tensor"], "embeddings.word_embeddings.weight");
+    assert_eq!(table["shape"], serde_json::json!([30522, 384]));
+    let pieces = seen["word_pieces"].as_array().unwrap();
+    let tomato = pieces.iter().find(|p| p["piece"] == "tomato").unwrap();
+    assert_eq!(tomato["row"], tomato["id"]);
+    let vector = &seen["chunk_vector"];
+    assert_eq!(vector["dimension"], 384);
+    assert_eq!(vector["first"].as_array().unwrap().len(), 8);
+    let cosine = vector["cosine_with_question"].as_f64().unwrap();
+    assert!((cosine - top["dense_score"].as_f64().unwrap()).abs() < 1e-3);
+    assert_eq!(seen["retrieval"]["fused_rank"], 1);
+    assert_eq!(seen["retrieval"]["dense_rank"], top["dense_rank"]);
+    assert_eq!(seen["retrieval"]["lexical_score"], top["lexical_score"]);
+
+    // By id, as text: the parts a person reads.
+    let id = top["chunk_id"].to_string();
+    let text = quarry(&lib, &["inspect", question, "--chunk", &id]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("part of the model, not the library"), "{text}");
+    assert!(text.contains("one pooled chunk vector: 384 dimensions"), "{text}");
+    assert!(text.contains("tomato→"), "{text}");
+    let missing = quarry(&lib, &["inspect", question, "--chunk", "999999"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not in the library"));
+}
+
+#[test]
 fn errors_are_one_clear_line() {
     let tmp = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_quarry"))

@@ -24,12 +24,25 @@ fn architecture_names_existing_paths() {
     for (i, part) in doc.split('`').enumerate() {
         // Repository paths only (not library folders such as `dense/`).
         let roots = [
-            "src/", "tests/", "benches/", "models/", "scripts/", "samples/", ".ci/",
+            "src/",
+            "tests/",
+            "benches/",
+            "models/",
+            "scripts/",
+            "samples/",
+            ".ci/",
+            "src-tauri/",
+            "ui/",
         ];
         let looks_like_path = i % 2 == 1
             && !part.contains(' ')
             && (roots.iter().any(|r| part.starts_with(r)) || (!part.contains('/') && part.ends_with(".md")))
-            && (part.ends_with(".rs") || part.ends_with(".md") || part.ends_with('/'))
+            && (part.ends_with(".rs")
+                || part.ends_with(".md")
+                || part.ends_with(".ts")
+                || part.ends_with(".tsx")
+                || part.ends_with(".json")
+                || part.ends_with('/'))
             && !part.contains('*')
             && !part.contains('<');
         if looks_like_path {
@@ -115,6 +128,40 @@ fn dependencies_point_one_way() {
         (
             "src/answer",
             &["rusqlite", "llama_cpp", "tantivy::", "hnsw_rs", "candle"],
+        ),
+        (
+            "src/watch.rs",
+            &[
+                "crate::store",
+                "crate::index",
+                "crate::answer",
+                "rusqlite",
+                "tantivy",
+            ],
+        ),
+        (
+            "src/inspect.rs",
+            &["rusqlite", "tantivy", "hnsw_rs", "crate::store", "crate::index"],
+        ),
+        (
+            "src/context.rs",
+            &["rusqlite", "tantivy", "hnsw_rs", "crate::index", "crate::embed"],
+        ),
+        // The desktop shell is thin: every capability comes through the
+        // `quarry` library, never from the crates underneath it.
+        (
+            "src-tauri/src",
+            &[
+                "rusqlite",
+                "tantivy",
+                "hnsw_rs",
+                "candle",
+                "llama_cpp",
+                "tokenizers::",
+                "notify::",
+                "clap::",
+                "anyhow::",
+            ],
         ),
     ];
     for (dir, forbidden) in rules {

@@ -1,0 +1,110 @@
+//! The library panel: what is indexed, adding, re-indexing, removing,
+//! cancelling. Progress arrives as `ingest:progress` events.
+
+use quarry::store::{DocStatus, DocumentRow};
+use serde::Serialize;
+use tauri::State;
+
+use super::blocking;
+use crate::error::{CommandError, CommandResult};
+use crate::ingest::JobKind;
+use crate::state::{to_paths, AppState};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentDto {
+    pub id: i64,
+    pub path: String,
+    pub title: Option<String>,
+    pub format: Option<String>,
+    pub status: DocStatus,
+    pub error: Option<String>,
+    pub chunks: u64,
+    pub size: u64,
+}
+
+impl From<DocumentRow> for DocumentDto {
+    fn from(d: DocumentRow) -> Self {
+        DocumentDto {
+            id: d.id,
+            path: d.path,
+            title: d.title,
+            format: d.format,
+            status: d.status,
+            error: d.error,
+            chunks: d.chunk_count,
+            size: d.size,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LibraryOverview {
+    pub dir: String,
+    pub roots: Vec<String>,
+    pub documents: Vec<DocumentDto>,
+    pub ingest_running: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RemoveReply {
+    pub removed: usize,
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn library_overview(state: State<'_, AppState>) -> CommandResult<LibraryOverview> {
+    let state = state.inner().clone();
+    blocking(move || {
+        let library = state.library()?;
+        Ok(LibraryOverview {
+            dir: library.dir().display().to_string(),
+            roots: library.roots()?.iter().map(|r| r.display().to_string()).collect(),
+            documents: library.documents()?.into_iter().map(DocumentDto::from).collect(),
+            ingest_running: state.shared.ingest.running(),
+        })
+    })
+    .await
+}
+
+/// Index files and folders in the background (after any running job).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_paths(state: State<'_, AppState>, paths: Vec<String>) -> CommandResult<()> {
+    state.shared.ingest.submit(to_paths(&paths)?, JobKind::Add);
+    Ok(())
+}
+
+/// Re-extract and re-embed documents or folders, even if unchanged.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn reindex(state: State<'_, AppState>, paths: Vec<String>) -> CommandResult<()> {
+    state.shared.ingest.submit(to_paths(&paths)?, JobKind::Reindex);
+    Ok(())
+}
+
+/// Remove documents, or folders with everything in them (which also stops
+/// watching them). Waits for a running ingest to finish first.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn remove_paths(state: State<'_, AppState>, paths: Vec<String>) -> CommandResult<RemoveReply> {
+    let done = state.shared.ingest.remove(to_paths(&paths)?);
+    let report = blocking(move || {
+        done.recv()
+            .map_err(|_| CommandError::new("library", "the indexing worker stopped"))?
+    })
+    .await?;
+    if report.removed == 0 && report.failed > 0 {
+        let reason = report
+            .files
+            .iter()
+            .find_map(|f| f.error.clone())
+            .unwrap_or_else(|| "not in the library".into());
+        return Err(CommandError::not_found(reason));
+    }
+    Ok(RemoveReply {
+        removed: report.removed,
+    })
+}
+
+/// Stop the running ingest after the files in flight, and drop queued ones.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn cancel_ingest(state: State<'_, AppState>) -> CommandResult<()> {
+    state.shared.ingest.cancel();
+    Ok(())
+}

@@ -1,0 +1,651 @@
+//! The window's commands, called as the window calls them (through Tauri's
+//! `State`), against a real library in a temp folder, the real embedding
+//! model, real files, a real folder watcher and a real GGUF model.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use quarry::models::ModelSearch;
+use quarry::Outcome;
+use quarry_desktop::answers::AnswerEvent;
+use quarry_desktop::commands::{chat, inspect, library, settings as settings_cmd, sources};
+use quarry_desktop::error::CommandError;
+use quarry_desktop::ingest::IngestEvent;
+use quarry_desktop::settings::Settings;
+use quarry_desktop::{AppConfig, AppState, EventSink};
+use serde_json::Value;
+use tauri::async_runtime::block_on;
+use tauri::ipc::{Channel, InvokeResponseBody};
+use tauri::test::MockRuntime;
+use tauri::{App, Manager};
+
+const SMOLLM2: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+/// Long enough for a slow shared machine; a test never waits this long
+/// unless something is broken.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+fn repo_models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
+}
+
+fn smollm2() -> PathBuf {
+    repo_models().join("gguf").join(SMOLLM2)
+}
+
+/// Records the app's events and lets a test wait for them.
+#[derive(Default)]
+struct Recorder {
+    events: Mutex<Vec<IngestEvent>>,
+    arrived: Condvar,
+}
+
+impl EventSink for Recorder {
+    fn ingest(&self, event: &IngestEvent) {
+        self.events.lock().unwrap().push(event.clone());
+        self.arrived.notify_all();
+    }
+    fn library_changed(&self) {}
+}
+
+impl Recorder {
+    /// Wait for the `n`-th job end (Finished or Failed) and return it.
+    fn job_end(&self, n: usize) -> IngestEvent {
+        let deadline = Instant::now() + PATIENCE;
+        let mut events = self.events.lock().unwrap();
+        loop {
+            let ends: Vec<&IngestEvent> = events
+                .iter()
+                .filter(|e| matches!(e, IngestEvent::Finished { .. } | IngestEvent::Failed { .. }))
+                .collect();
+            if ends.len() >= n {
+                return ends[n - 1].clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no job end #{n}; events so far: {events:#?}");
+            events = self.arrived.wait_timeout(events, left).unwrap().0;
+        }
+    }
+
+    fn all(&self) -> Vec<IngestEvent> {
+        self.events.lock().unwrap().clone()
+    }
+}
+
+struct Harness {
+    app: App<MockRuntime>,
+    events: Arc<Recorder>,
+    root: tempfile::TempDir,
+}
+
+impl Harness {
+    /// An app with its own settings and library under a temp folder, the
+    /// repository's MiniLM, and `models` as the only place for GGUFs.
+    fn new(model_path: Option<PathBuf>, models: ModelSearch) -> Harness {
+        let root = tempfile::tempdir().unwrap();
+        let config = |root: &Path| AppConfig {
+            settings_file: root.join("settings.json"),
+            defaults: Settings {
+                library_dir: root.join("library"),
+                model_path: model_path.clone(),
+                passages: 3,
+            },
+            models: models.clone(),
+            embedder_dir: Some(repo_models().join("all-MiniLM-L6-v2")),
+        };
+        let events = Arc::new(Recorder::default());
+        let app = tauri::test::mock_app();
+        app.manage(AppState::start(config(root.path()), events.clone()));
+        Harness { app, events, root }
+    }
+
+    fn with_smollm2() -> Harness {
+        Harness::new(Some(smollm2()), ModelSearch::default())
+    }
+
+    fn state(&self) -> tauri::State<'_, AppState> {
+        self.app.state::<AppState>()
+    }
+
+    fn docs(&self) -> PathBuf {
+        let dir = self.root.path().join("docs");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn fixture_folder(dir: &Path) {
+    write(
+        &dir.join("pump.md"),
+        "# Pump manual\n\nIf the pump hums but does not turn, check the start capacitor. \
+         The impeller seal, part number ZX-4417-B, is replaced every 2000 operating hours.\n",
+    );
+    write(
+        &dir.join("bread.txt"),
+        "Sourdough bread needs a lively starter. Feed the starter twice a day and bake when it doubles.\n",
+    );
+    write(
+        &dir.join("garden.html"),
+        "<html><head><title>Tomato notes</title></head><body><p>Tomatoes need six hours of sun \
+         and deep watering twice a week.</p></body></html>",
+    );
+    std::fs::write(dir.join("broken.pdf"), b"%PDF-1.7\nthis is not really a pdf").unwrap();
+}
+
+fn paths(list: &[&Path]) -> Vec<String> {
+    list.iter().map(|p| p.display().to_string()).collect()
+}
+
+fn outcome_of(events: &[IngestEvent], path: &Path) -> Option<(Outcome, Option<String>)> {
+    events.iter().rev().find_map(|e| match e {
+        IngestEvent::File {
+            path: p,
+            outcome,
+            error,
+            ..
+        } if Path::new(p) == path => Some((*outcome, error.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn adding_a_folder_reports_each_file_and_fills_the_library() {
+    let h = Harness::new(None, ModelSearch::default());
+    let docs = h.docs();
+    fixture_folder(&docs);
+    block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
+    let end = h.events.job_end(1);
+    assert!(
+        matches!(
+            end,
+            IngestEvent::Finished {
+                added: 3,
+                failed: 1,
+                cancelled: false,
+                ..
+            }
+        ),
+        "{end:?}"
+    );
+    let events = h.events.all();
+    // The plan names every file that needs work, before any is done.
+    let queued = events
+        .iter()
+        .find_map(|e| match e {
+            IngestEvent::Queued { total, paths } => Some((*total, paths.clone())),
+            _ => None,
+        })
+        .expect("a queued event");
+    assert_eq!(queued.0, 4);
+    assert_eq!(queued.1.len(), 4);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, IngestEvent::Started { path } if path.ends_with("pump.md"))));
+    let (outcome, error) = outcome_of(&events, &docs.join("broken.pdf")).unwrap();
+    assert_eq!(outcome, Outcome::Failed);
+    assert!(error.unwrap().to_lowercase().contains("pdf"));
+
+    let overview = block_on(library::library_overview(h.state())).unwrap();
+    assert_eq!(overview.roots, vec![docs.display().to_string()]);
+    assert!(!overview.ingest_running);
+    let indexed: Vec<&str> = overview
+        .documents
+        .iter()
+        .filter(|d| d.error.is_none())
+        .map(|d| d.path.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(indexed, ["bread.txt", "garden.html", "pump.md"]);
+    let broken = overview
+        .documents
+        .iter()
+        .find(|d| d.path.ends_with("broken.pdf"))
+        .unwrap();
+    assert!(broken.error.is_some() && broken.chunks == 0);
+    assert_eq!(h.state().watched(), vec![docs.clone()]);
+
+    // Re-index one file: re-embedded although unchanged.
+    block_on(library::reindex(h.state(), paths(&[&docs.join("bread.txt")]))).unwrap();
+    assert!(matches!(
+        h.events.job_end(2),
+        IngestEvent::Finished { updated: 1, .. }
+    ));
+    // Adding again changes nothing.
+    block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
+    assert!(matches!(
+        h.events.job_end(3),
+        IngestEvent::Finished {
+            unchanged: 3,
+            added: 0,
+            ..
+        }
+    ));
+
+    // Remove one document, then a path the library never held.
+    let removed = block_on(library::remove_paths(
+        h.state(),
+        paths(&[&docs.join("bread.txt")]),
+    ))
+    .unwrap();
+    assert_eq!(removed.removed, 1);
+    let overview = block_on(library::library_overview(h.state())).unwrap();
+    assert!(!overview.documents.iter().any(|d| d.path.ends_with("bread.txt")));
+    let missing = block_on(library::remove_paths(h.state(), vec!["/no/such/file.txt".into()])).unwrap_err();
+    assert_eq!(missing.code, "not_found");
+    let empty = block_on(library::add_paths(h.state(), vec![])).unwrap_err();
+    assert_eq!(empty.code, "invalid");
+}
+
+#[test]
+fn a_citation_opens_in_context_and_under_the_hood_shows_what_was_stored() {
+    let h = Harness::new(None, ModelSearch::default());
+    let docs = h.docs();
+    fixture_folder(&docs);
+    block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
+    h.events.job_end(1);
+    let question = "What should I check if the pump hums?";
+    let library = h.state().library().unwrap();
+    let hit = library
+        .search(question, &quarry::SearchOptions::default())
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
+    assert!(hit.passage.path.ends_with("pump.md"));
+
+    let context = block_on(sources::passage_context(
+        h.state(),
+        hit.passage.document_id,
+        hit.passage.start,
+        hit.passage.end,
+    ))
+    .unwrap();
+    assert_eq!(context.passage, hit.passage.text);
+    assert!(context.passage.contains("start capacitor"));
+    let whole = format!("{}{}{}", context.before, context.passage, context.after);
+    assert!(whole.contains("Pump manual"));
+    let bad = block_on(sources::passage_context(
+        h.state(),
+        hit.passage.document_id,
+        5,
+        1_000_000,
+    ))
+    .unwrap_err();
+    assert_eq!(bad.code, "not_found");
+    let gone = block_on(sources::open_document(h.state(), 999_999)).unwrap_err();
+    assert_eq!(gone.code, "not_found");
+
+    let seen = block_on(inspect::inspect_passage(
+        h.state(),
+        question.into(),
+        hit.passage.chunk_id,
+    ))
+    .unwrap();
+    let table = &seen.token_embeddings;
+    assert!(table.table.tensor.ends_with("embeddings.word_embeddings.weight"));
+    assert_eq!(table.table.shape, vec![30522, 384]);
+    assert!(table.table.file.ends_with("model.safetensors"));
+    assert_eq!(seen.word_pieces.first().unwrap().piece, "[CLS]");
+    assert_eq!(seen.word_pieces.last().unwrap().piece, "[SEP]");
+    let capacitor = seen.word_pieces.iter().find(|w| w.piece == "capacitor").unwrap();
+    assert_eq!(capacitor.row, capacitor.id);
+    assert_eq!(&seen.text[capacitor.start..capacitor.end], "capacitor");
+    assert_eq!(seen.chunk_vector.dimension, 384);
+    assert!((seen.chunk_vector.norm - 1.0).abs() < 1e-3);
+    assert_eq!(seen.chunk_vector.first.len(), 8);
+    // The stored vector's cosine is the dense score the search reported.
+    let dense = hit.scores.dense_score.unwrap();
+    assert!((seen.chunk_vector.cosine_with_question - dense).abs() < 1e-3);
+    assert_eq!(seen.retrieval.fused_rank, Some(1));
+    assert_eq!(seen.retrieval.dense_rank, hit.scores.dense_rank);
+    assert_eq!(seen.retrieval.lexical_rank, hit.scores.lexical_rank);
+    let none = block_on(inspect::inspect_passage(h.state(), question.into(), 987_654)).unwrap_err();
+    assert_eq!(none.code, "not_found");
+}
+
+#[test]
+fn the_watcher_picks_up_new_changed_and_deleted_files_and_a_restart_catches_up() {
+    let h = Harness::new(None, ModelSearch::default());
+    let docs = h.docs();
+    write(
+        &docs.join("first.md"),
+        "Kettles boil water for tea in a few minutes.\n",
+    );
+    block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
+    assert!(matches!(
+        h.events.job_end(1),
+        IngestEvent::Finished { added: 1, .. }
+    ));
+
+    let new = docs.join("sub/new.txt");
+    write(
+        &new,
+        "Bicycles need their chains oiled every few hundred kilometres.\n",
+    );
+    let end = h.events.job_end(2);
+    assert!(matches!(end, IngestEvent::Finished { added: 1, .. }), "{end:?}");
+    write(&new, "Bicycles need their chains cleaned and oiled after rain.\n");
+    let end = h.events.job_end(3);
+    assert!(matches!(end, IngestEvent::Finished { updated: 1, .. }), "{end:?}");
+    std::fs::remove_file(&new).unwrap();
+    let end = h.events.job_end(4);
+    assert!(matches!(end, IngestEvent::Finished { removed: 1, .. }), "{end:?}");
+    // Editors' temporary files are not documents.
+    write(&docs.join(".first.md.swp"), "swap");
+    let library = h.state().library().unwrap();
+    let paths_now: Vec<String> = library.documents().unwrap().into_iter().map(|d| d.path).collect();
+    assert_eq!(paths_now, vec![docs.join("first.md").display().to_string()]);
+
+    // While the app is closed a file arrives; the next start finds it.
+    let root = h.root;
+    drop(h.app);
+    drop(library);
+    write(
+        &docs.join("later.txt"),
+        "Lanterns were lit with oil before electric light.\n",
+    );
+    let events = Arc::new(Recorder::default());
+    let app = tauri::test::mock_app();
+    app.manage(AppState::start(
+        AppConfig {
+            settings_file: root.path().join("settings.json"),
+            defaults: Settings {
+                library_dir: root.path().join("library"),
+                model_path: None,
+                passages: 3,
+            },
+            models: ModelSearch::default(),
+            embedder_dir: Some(repo_models().join("all-MiniLM-L6-v2")),
+        },
+        events.clone(),
+    ));
+    let end = events.job_end(1);
+    assert!(
+        matches!(
+            end,
+            IngestEvent::Finished {
+                added: 1,
+                unchanged: 1,
+                ..
+            }
+        ),
+        "{end:?}"
+    );
+}
+
+#[test]
+fn cancelling_an_ingest_keeps_what_was_done_and_adding_again_finishes_it() {
+    let h = Harness::new(None, ModelSearch::default());
+    let docs = h.docs();
+    for i in 0..40 {
+        write(
+            &docs.join(format!("note-{i:02}.txt")),
+            &format!("Note {i}: the lighthouse keeper logged {i} ships passing the northern reef today.\n"),
+        );
+    }
+    block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
+    // Cancel as soon as the first file is done.
+    let deadline = Instant::now() + PATIENCE;
+    while !h
+        .events
+        .all()
+        .iter()
+        .any(|e| matches!(e, IngestEvent::File { .. }))
+    {
+        assert!(Instant::now() < deadline, "no file was indexed");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    block_on(library::cancel_ingest(h.state())).unwrap();
+    let end = h.events.job_end(1);
+    let IngestEvent::Finished { added, cancelled, .. } = end else {
+        panic!("{end:?}")
+    };
+    assert!(cancelled);
+    assert!((1..40).contains(&added), "added {added}");
+    block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
+    let end = h.events.job_end(2);
+    assert!(
+        matches!(end, IngestEvent::Finished { added: a, unchanged: u, cancelled: false, .. } if a + u == 40 && u == added),
+        "{end:?}"
+    );
+}
+
+/// A channel like the window's: collects what the command sends, and runs
+/// `on_token` for each streamed token.
+fn answer_channel(
+    on_token: impl Fn() + Send + Sync + 'static,
+) -> (Channel<AnswerEvent>, Arc<Mutex<Vec<Value>>>) {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let sink = received.clone();
+    let channel = Channel::new(move |body| {
+        let InvokeResponseBody::Json(json) = body else {
+            panic!("answers are sent as JSON")
+        };
+        let event: Value = serde_json::from_str(&json).unwrap();
+        if event["kind"] == "token" {
+            on_token();
+        }
+        sink.lock().unwrap().push(event);
+        Ok(())
+    });
+    (channel, received)
+}
+
+fn kinds(events: &[Value]) -> Vec<String> {
+    let mut kinds: Vec<String> = events
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    kinds.dedup();
+    kinds
+}
+
+fn indexed(h: &Harness) {
+    let docs = h.docs();
+    fixture_folder(&docs);
+    block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
+    h.events.job_end(1);
+}
+
+#[test]
+fn an_answer_streams_then_is_stored_in_a_conversation() {
+    let h = Harness::with_smollm2();
+    indexed(&h);
+    let (channel, received) = answer_channel(|| {});
+    let reply = block_on(chat::ask(
+        h.state(),
+        "What should I check if the pump hums but does not turn?".into(),
+        None,
+        channel,
+    ))
+    .unwrap();
+    let events = received.lock().unwrap().clone();
+    assert_eq!(kinds(&events), ["retrieved", "loading_model", "token", "done"]);
+    assert_eq!(events[0]["not_found"], false);
+    assert!(events[0]["passages"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("pump.md"));
+    let streamed: String = events
+        .iter()
+        .filter(|e| e["kind"] == "token")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(streamed, reply.answer.raw_answer);
+    assert!(!reply.answer.not_found && !reply.answer.stopped);
+    assert!(reply.answer.retrieved.iter().any(|p| p.path.ends_with("pump.md")));
+    assert_eq!(events.last().unwrap()["turn_id"], reply.turn_id);
+
+    // The conversation is listed and reopens with its answer.
+    let conversations = block_on(chat::list_conversations(h.state())).unwrap();
+    assert_eq!(conversations.len(), 1);
+    assert_eq!(conversations[0].id, reply.conversation_id);
+    assert!(conversations[0].title.starts_with("What should I check"));
+    // A follow-up in the same conversation reuses the loaded model.
+    let (channel, received) = answer_channel(|| {});
+    let follow = block_on(chat::ask(
+        h.state(),
+        "And how often is its seal replaced?".into(),
+        Some(reply.conversation_id),
+        channel,
+    ))
+    .unwrap();
+    assert_eq!(follow.conversation_id, reply.conversation_id);
+    assert!(!kinds(&received.lock().unwrap()).contains(&"loading_model".to_string()));
+    let turns = block_on(chat::conversation_turns(h.state(), reply.conversation_id)).unwrap();
+    assert_eq!(turns.len(), 2);
+    assert_eq!(turns[0].id, reply.turn_id);
+    assert_eq!(turns[0].answer, reply.answer);
+    assert_eq!(turns[1].question, "And how often is its seal replaced?");
+
+    block_on(chat::delete_conversation(h.state(), reply.conversation_id)).unwrap();
+    assert!(block_on(chat::list_conversations(h.state())).unwrap().is_empty());
+    let again = block_on(chat::delete_conversation(h.state(), reply.conversation_id)).unwrap_err();
+    assert_eq!(again.code, "not_found");
+    let missing = block_on(chat::conversation_turns(h.state(), reply.conversation_id)).unwrap_err();
+    assert_eq!(missing.code, "not_found");
+}
+
+#[test]
+fn stop_keeps_the_partial_answer() {
+    let h = Harness::with_smollm2();
+    indexed(&h);
+    let state = h.state().inner().clone();
+    let stopper = Mutex::new(Some(state));
+    let (channel, received) = answer_channel(move || {
+        // Press Stop at the first token, as a person would.
+        if let Some(state) = stopper.lock().unwrap().take() {
+            state.stop_answer();
+        }
+    });
+    let reply = block_on(chat::ask(
+        h.state(),
+        "Describe everything the pump manual says about the impeller seal and the capacitor.".into(),
+        None,
+        channel,
+    ))
+    .unwrap();
+    assert!(reply.answer.stopped, "{:?}", reply.answer.answer);
+    let tokens = received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "token")
+        .count();
+    assert!(tokens <= 3, "{tokens} tokens after Stop");
+    // Stopped answers are stored too.
+    let turns = block_on(chat::conversation_turns(h.state(), reply.conversation_id)).unwrap();
+    assert!(turns[0].answer.stopped);
+}
+
+#[test]
+fn without_a_model_not_found_still_works_and_the_app_says_what_it_looked_for() {
+    let empty = tempfile::tempdir().unwrap();
+    let models = ModelSearch {
+        quarry_models: Some(empty.path().to_path_buf()),
+        ..ModelSearch::default()
+    };
+    let h = Harness::new(None, models);
+    indexed(&h);
+    let status = block_on(chat::model_status(h.state())).unwrap();
+    assert!(!status.ready);
+    assert_eq!(status.default_file, quarry::models::DEFAULT_GENERATOR_FILE);
+    assert_eq!(status.looked_in, vec![empty.path().display().to_string()]);
+    assert!(status
+        .message
+        .unwrap()
+        .contains(quarry::models::DEFAULT_GENERATOR_FILE));
+    assert!(status.how_to_get.contains("models/fetch"));
+
+    let (channel, _) = answer_channel(|| {});
+    let reply = block_on(chat::ask(
+        h.state(),
+        "What is the capital of Australia?".into(),
+        None,
+        channel,
+    ))
+    .unwrap();
+    assert!(reply.answer.not_found);
+    let (channel, received) = answer_channel(|| {});
+    let error = block_on(chat::ask(
+        h.state(),
+        "How often is the impeller seal replaced?".into(),
+        None,
+        channel,
+    ))
+    .unwrap_err();
+    assert_eq!(error.code, "no_model");
+    assert!(error.message.contains(quarry::models::DEFAULT_GENERATOR_FILE));
+    assert_eq!(kinds(&received.lock().unwrap()), ["retrieved"]);
+    // The failed question leaves no empty conversation behind.
+    assert_eq!(block_on(chat::list_conversations(h.state())).unwrap().len(), 1);
+}
+
+#[test]
+fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
+    let h = Harness::with_smollm2();
+    let view = block_on(settings_cmd::get_settings(h.state())).unwrap();
+    assert_eq!(view.passages, 3);
+    assert_eq!(view.embedder.dimension, 384);
+    assert_eq!(view.embedder.max_tokens, 256);
+    assert!(view.embedder.name.contains("all-MiniLM-L6-v2"));
+    let smol = view.models.iter().find(|m| m.file_name == SMOLLM2).unwrap();
+    assert!(smol.is_default);
+    assert_eq!(smol.architecture.as_deref(), Some("llama"));
+
+    let bad = block_on(settings_cmd::save_settings(
+        h.state(),
+        view.library_dir.clone(),
+        None,
+        0,
+    ))
+    .unwrap_err();
+    assert_eq!(bad.code, "invalid");
+    let no_file = block_on(settings_cmd::save_settings(
+        h.state(),
+        view.library_dir.clone(),
+        Some("/no/such/model.gguf".into()),
+        4,
+    ))
+    .unwrap_err();
+    assert_eq!(no_file.code, "no_model");
+
+    let other = h.root.path().join("other-library");
+    let saved = block_on(settings_cmd::save_settings(
+        h.state(),
+        other.display().to_string(),
+        view.model_path.clone(),
+        5,
+    ))
+    .unwrap();
+    assert_eq!(saved.passages, 5);
+    let overview = block_on(library::library_overview(h.state())).unwrap();
+    assert_eq!(overview.dir, other.display().to_string());
+    assert!(other.join("catalog.sqlite").is_file());
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(h.root.path().join("settings.json")).unwrap()).unwrap();
+    assert_eq!(stored["passages"], 5);
+    assert_eq!(stored["library_dir"], other.display().to_string());
+}
+
+#[test]
+fn errors_reach_the_window_as_code_message_details() {
+    let error = CommandError::new("no_model", "no answer model found");
+    let json = serde_json::to_value(&error).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({ "code": "no_model", "message": "no answer model found", "details": null })
+    );
+    // A library error keeps its cause chain in `details`.
+    let io = quarry::EngineError::LibraryDir {
+        path: "/root/x".into(),
+        source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied"),
+    };
+    let error = CommandError::from(io);
+    assert_eq!(error.code, "io");
+    assert!(error.message.contains("/root/x"));
+}

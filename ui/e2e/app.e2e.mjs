@@ -1,0 +1,166 @@
+// End to end, for real: the built desktop app (target/debug/quarry-desktop)
+// in a real WebKitGTK window under Xvfb, driven through WebDriver
+// (tauri-driver in front of Debian's WebKitWebDriver) with selenium-webdriver.
+//
+// It adds a fixture folder (copies of samples/: PDF, DOCX, HTML, Markdown)
+// through the app's add path, waits for indexing to finish, asks a question,
+// and checks that the answer streams in, that a citation chip appears, and
+// that clicking it shows the cited passage highlighted in its document. A
+// screenshot of the window is saved to target/e2e/.
+//
+// Run by scripts/e2e (which starts Xvfb and tauri-driver); not by vitest.
+
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Builder, By, Key, until } from 'selenium-webdriver';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..');
+const app = process.env.QUARRY_DESKTOP_BIN ?? join(repo, 'target', 'debug', 'quarry-desktop');
+const artifacts = join(repo, 'target', 'e2e');
+const QUESTION = 'What should I check if the pump hums but does not turn?';
+// Indexing 4 documents and answering on 2 shared cores: generous bounds
+// that only a broken app reaches.
+const INDEXING_MS = 180_000;
+const ANSWER_MS = 240_000;
+
+function log(message) {
+  process.stdout.write(`e2e: ${message}\n`);
+}
+
+async function main() {
+  if (!existsSync(app)) throw new Error(`${app} is missing: build it with cargo first`);
+  mkdirSync(artifacts, { recursive: true });
+  const home = mkdtempSync(join(tmpdir(), 'quarry-e2e-'));
+  const fixtures = join(home, 'documents');
+  cpSync(join(repo, 'samples'), fixtures, { recursive: true });
+
+  // The app keeps its settings and library under XDG folders: fresh ones.
+  const env = {
+    ...process.env,
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_DATA_HOME: join(home, 'data'),
+  };
+  const driverProcess = spawn('tauri-driver', ['--port', '4444'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  let driver;
+  try {
+    await waitForDriver();
+    driver = await new Builder()
+      .usingServer('http://127.0.0.1:4444/')
+      .withCapabilities({ browserName: 'wry', 'tauri:options': { application: app } })
+      .build();
+    await run(driver, fixtures);
+    log('passed');
+  } catch (error) {
+    if (driver) await screenshot(driver, 'quarry-window-failure.png').catch(() => {});
+    throw error;
+  } finally {
+    if (driver) await driver.quit().catch(() => {});
+    driverProcess.kill();
+  }
+}
+
+async function waitForDriver() {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch('http://127.0.0.1:4444/status');
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('tauri-driver did not start');
+}
+
+async function screenshot(driver, name) {
+  const png = await driver.takeScreenshot();
+  const path = join(artifacts, name);
+  writeFileSync(path, Buffer.from(png, 'base64'));
+  log(`screenshot: ${path}`);
+}
+
+const byTestId = (id) => By.css(`[data-testid="${id}"]`);
+
+async function run(driver, fixtures) {
+  // The window opens with focus in the question box.
+  const input = await driver.wait(until.elementLocated(byTestId('question-input')), 60_000);
+  await driver.wait(async () => (await driver.switchTo().activeElement().getAttribute('data-testid')) === 'question-input', 10_000);
+
+  // Add the fixture folder through the app's add path: the `add_paths`
+  // command that the drop handler and the Add… dialog call (a native drop
+  // or dialog cannot be driven through WebDriver).
+  await driver.findElement(byTestId('nav-library')).click();
+  await driver.wait(until.elementLocated(byTestId('library-panel')), 10_000);
+  await driver.executeAsyncScript(
+    `const done = arguments[arguments.length - 1];
+     window.__TAURI_INTERNALS__.invoke('add_paths', { paths: [arguments[0]] })
+       .then(() => done('ok'), (e) => done(JSON.stringify(e)));`,
+    fixtures,
+  );
+  log('added the fixture folder; waiting for indexing');
+  await driver.wait(async () => {
+    const rows = await driver.findElements(byTestId('document-row'));
+    const indexed = [];
+    for (const row of rows) if ((await row.getAttribute('data-status')) === 'indexed') indexed.push(row);
+    const progress = await driver.findElements(byTestId('library-progress'));
+    const running = progress.length ? await progress[0].getAttribute('data-running') : 'false';
+    return indexed.length === 4 && running !== 'true';
+  }, INDEXING_MS, 'the four sample documents were not all indexed');
+  log('indexed 4 documents');
+
+  // Ask, and watch the answer stream in.
+  await input.click();
+  await input.sendKeys(QUESTION, Key.ENTER);
+  const answer = await driver.wait(until.elementLocated(byTestId('answer')), 30_000);
+  let sawStreaming = false;
+  let longest = 0;
+  await driver.wait(async () => {
+    const state = await answer.getAttribute('data-state');
+    if (state === 'streaming') {
+      const text = await answer.getText();
+      if (text.length > longest) {
+        if (longest > 0) sawStreaming = true;
+        longest = text.length;
+      }
+    }
+    return state !== 'streaming' && state !== null && state !== '';
+  }, ANSWER_MS, 'the answer did not finish');
+  const state = await answer.getAttribute('data-state');
+  const text = await answer.getText();
+  log(`answer (${state}): ${text.slice(0, 300)}`);
+  if (state !== 'done') throw new Error(`answer ended as ${state}`);
+  if (!sawStreaming) throw new Error('the answer did not grow while streaming');
+  if (!/capacitor/i.test(text)) throw new Error('the answer does not mention the start capacitor');
+
+  // A citation chip, and the passage it opens.
+  const chips = await answer.findElements(byTestId('citation-chip'));
+  if (chips.length === 0) throw new Error('no citation chip in the answer');
+  await chips[0].click();
+  const view = await driver.wait(until.elementLocated(byTestId('source-view')), 20_000);
+  const highlight = await driver.wait(until.elementLocated(byTestId('source-highlight')), 20_000);
+  await driver.wait(until.elementIsVisible(highlight), 10_000);
+  const passage = await highlight.getText();
+  log(`highlighted passage: ${passage.slice(0, 200)}`);
+  if (!/capacitor/i.test(passage)) throw new Error('the highlighted passage is not the cited one');
+  // The document's name and the page the passage starts on (page 3 of the
+  // sample manual) are shown with it.
+  let viewText = '';
+  const named = await driver
+    .wait(async () => {
+      viewText = await view.getText();
+      return /pump-manual\.pdf/i.test(viewText) && /Page 3(?!\d)/.test(viewText);
+    }, 10_000)
+    .catch(() => false);
+  if (!named) throw new Error(`the source view does not name the document and page 3: ${viewText.slice(0, 300)}`);
+  await screenshot(driver, 'quarry-window.png');
+}
+
+main().catch((error) => {
+  process.stderr.write(`e2e: FAILED: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});

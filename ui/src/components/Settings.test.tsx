@@ -1,0 +1,94 @@
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/preact';
+import { describe, expect, it } from 'vitest';
+import { installBackend } from '../test/backend';
+import { makeSettings } from '../test/fixtures';
+import type { Settings } from '../lib/types';
+import { App } from './App';
+
+async function openSettings() {
+  fireEvent.click(await screen.findByTestId('nav-settings'));
+  const panel = await screen.findByTestId('settings-panel');
+  await within(panel).findByLabelText('Library folder');
+  return panel;
+}
+
+describe('settings', () => {
+  it('shows the settings, models and the embedder', async () => {
+    installBackend({ get_settings: () => makeSettings() });
+    render(<App />);
+    const panel = await openSettings();
+    expect((within(panel).getByLabelText('Library folder') as HTMLInputElement).value).toBe('/home/ana/.local/share/quarry');
+    const options = within(panel).getAllByRole('option').map((o) => o.textContent);
+    expect(options).toEqual([
+      'Automatic (qwen2.5-coder-1.5b-instruct-q4_k_m.gguf)',
+      'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf — qwen2 · 1.5B · Q4_K_M (default)',
+      'gemma-3-1b-it-q4_0.gguf — gemma3 · 1B · Q4_0',
+    ]);
+    expect((within(panel).getByLabelText('Passages per answer') as HTMLInputElement).value).toBe('5');
+    expect(panel.textContent).toContain('all-MiniLM-L6-v2');
+    expect(panel.textContent).toContain('384');
+    expect(within(panel).getByTestId('model-facts').textContent).toContain('default');
+  });
+
+  it('saves the chosen folder, model and passage count', async () => {
+    let stored = makeSettings();
+    const backend = installBackend({
+      get_settings: () => stored,
+      'plugin:dialog|open': () => '/mnt/data/quarry',
+      save_settings: (args) => {
+        stored = { ...stored, ...(args as Partial<Settings>) };
+        return stored;
+      },
+    });
+    render(<App />);
+    const panel = await openSettings();
+
+    fireEvent.click(within(panel).getByText('Choose…'));
+    await waitFor(() => expect((within(panel).getByLabelText('Library folder') as HTMLInputElement).value).toBe('/mnt/data/quarry'));
+
+    fireEvent.change(within(panel).getByLabelText('Language model'), { target: { value: '/models/gemma-3-1b-it-q4_0.gguf' } });
+    const passages = within(panel).getByLabelText('Passages per answer') as HTMLInputElement;
+    fireEvent.input(passages, { target: { value: '8' } });
+    await waitFor(() => expect(within(panel).getByTestId('model-facts').textContent).toContain('gemma3'));
+
+    fireEvent.click(within(panel).getByText('Save'));
+    await waitFor(() =>
+      expect(backend.argsOf('save_settings')).toEqual([
+        { library_dir: '/mnt/data/quarry', model_path: '/models/gemma-3-1b-it-q4_0.gguf', passages: 8 },
+      ]),
+    );
+    await within(panel).findByText('Saved.');
+    // What the settings affect is reloaded.
+    await waitFor(() => expect(backend.argsOf('model_status').length).toBeGreaterThan(1));
+    expect(backend.argsOf('library_overview').length).toBeGreaterThan(1);
+  });
+
+  it('keeps passages within 1–10 and sends null for the automatic model', async () => {
+    const backend = installBackend({
+      get_settings: () => makeSettings({ model_path: '/models/gemma-3-1b-it-q4_0.gguf', passages: 3 }),
+      save_settings: (args) => makeSettings(args as Partial<Settings>),
+    });
+    render(<App />);
+    const panel = await openSettings();
+    fireEvent.change(within(panel).getByLabelText('Language model'), { target: { value: '' } });
+    fireEvent.input(within(panel).getByLabelText('Passages per answer'), { target: { value: '40' } });
+    fireEvent.click(within(panel).getByText('Save'));
+    await waitFor(() =>
+      expect(backend.argsOf('save_settings')).toEqual([{ library_dir: '/home/ana/.local/share/quarry', model_path: null, passages: 10 }]),
+    );
+  });
+
+  it('shows why saving failed', async () => {
+    installBackend({
+      get_settings: () => makeSettings(),
+      save_settings: () => Promise.reject({ code: 'invalid', message: 'That folder is not writable', details: 'EACCES' }),
+    });
+    render(<App />);
+    const panel = await openSettings();
+    fireEvent.input(within(panel).getByLabelText('Library folder'), { target: { value: '/root/x' } });
+    fireEvent.click(within(panel).getByText('Save'));
+    const alert = await within(panel).findByRole('alert');
+    expect(alert.textContent).toContain('That folder is not writable');
+    expect(alert.textContent).toContain('EACCES');
+  });
+});

@@ -1,0 +1,225 @@
+import { useEffect, useState } from 'preact/hooks';
+import * as ipc from '../lib/ipc';
+import type { ModelInfo, QuarryErrorShape, Settings } from '../lib/types';
+import { ErrorNotice } from './ErrorNotice';
+
+interface Props {
+  onSaved: (settings: Settings) => void;
+}
+
+const MIN_PASSAGES = 1;
+const MAX_PASSAGES = 10;
+
+function modelLabel(m: ModelInfo): string {
+  const facts = [m.architecture, m.parameters, m.quantization].filter(Boolean).join(' · ');
+  return `${m.file_name}${facts ? ` — ${facts}` : ''}${m.is_default ? ' (default)' : ''}`;
+}
+
+export function clampPassages(n: number): number {
+  if (!Number.isFinite(n)) return 5;
+  return Math.min(MAX_PASSAGES, Math.max(MIN_PASSAGES, Math.round(n)));
+}
+
+export function SettingsPanel({ onSaved }: Props) {
+  const [settings, setSettings] = useState<Settings | null>(null);
+  const [loadError, setLoadError] = useState<QuarryErrorShape | null>(null);
+  const [saveError, setSaveError] = useState<QuarryErrorShape | null>(null);
+  const [libraryDir, setLibraryDir] = useState('');
+  const [modelPath, setModelPath] = useState('');
+  const [passages, setPassages] = useState(5);
+  const [saving, setSaving] = useState(false);
+  const [saved, setSaved] = useState(false);
+
+  const adopt = (s: Settings) => {
+    setSettings(s);
+    setLibraryDir(s.library_dir);
+    setModelPath(s.model_path ?? '');
+    setPassages(clampPassages(s.passages));
+  };
+
+  useEffect(() => {
+    let live = true;
+    ipc
+      .getSettings()
+      .then((s) => live && adopt(s))
+      .catch((err) => live && setLoadError(ipc.toQuarryError(err)));
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const dirty =
+    settings !== null &&
+    (libraryDir !== settings.library_dir ||
+      (modelPath || null) !== settings.model_path ||
+      passages !== settings.passages);
+
+  const save = async (e: Event) => {
+    e.preventDefault();
+    if (!settings) return;
+    setSaving(true);
+    setSaveError(null);
+    setSaved(false);
+    try {
+      const next = await ipc.saveSettings({
+        library_dir: libraryDir.trim(),
+        model_path: modelPath === '' ? null : modelPath,
+        passages: clampPassages(passages),
+      });
+      adopt(next);
+      setSaved(true);
+      onSaved(next);
+    } catch (err) {
+      setSaveError(ipc.toQuarryError(err));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const choose = async () => {
+    try {
+      const dir = await ipc.pickFolder(libraryDir);
+      if (dir) {
+        setLibraryDir(dir);
+        setSaved(false);
+      }
+    } catch (err) {
+      setSaveError(ipc.toQuarryError(err));
+    }
+  };
+
+  const selected = settings?.models.find((m) => m.path === modelPath) ?? null;
+  const fallback = settings?.models.find((m) => m.is_default) ?? null;
+  const shown = selected ?? (modelPath === '' ? fallback : null);
+
+  return (
+    <section class="panel settings-panel" data-testid="settings-panel" aria-labelledby="settings-title">
+      <header class="panel__header">
+        <h2 id="settings-title">Settings</h2>
+      </header>
+      {loadError && <ErrorNotice error={loadError} title="Could not load the settings" />}
+      {!settings && !loadError && (
+        <p class="progress-line" role="status">
+          <span class="spinner" aria-hidden="true" />
+          Loading…
+        </p>
+      )}
+      {settings && (
+        <form class="settings-form" onSubmit={save}>
+          <div class="field">
+            <label for="library-dir">Library folder</label>
+            <div class="field__row">
+              <input
+                id="library-dir"
+                type="text"
+                value={libraryDir}
+                spellcheck={false}
+                onInput={(e) => {
+                  setLibraryDir((e.currentTarget as HTMLInputElement).value);
+                  setSaved(false);
+                }}
+              />
+              <button type="button" class="button" onClick={() => void choose()}>
+                Choose…
+              </button>
+            </div>
+            <p class="field__hint muted">Where Quarry keeps its index and conversations.</p>
+          </div>
+
+          <div class="field">
+            <label for="model">Language model</label>
+            <select
+              id="model"
+              value={modelPath}
+              onChange={(e) => {
+                setModelPath((e.currentTarget as HTMLSelectElement).value);
+                setSaved(false);
+              }}
+            >
+              <option value="">Automatic{fallback ? ` (${fallback.file_name})` : ''}</option>
+              {settings.models.map((m) => (
+                <option key={m.path} value={m.path}>
+                  {modelLabel(m)}
+                </option>
+              ))}
+              {modelPath !== '' && !selected && <option value={modelPath}>{modelPath} (not found)</option>}
+            </select>
+            {settings.models.length === 0 && (
+              <p class="field__hint muted">No GGUF models found. See the banner in the chat for where to put one.</p>
+            )}
+            {shown && (
+              <dl class="facts model-facts" data-testid="model-facts">
+                <dt>File</dt>
+                <dd>
+                  <code title={shown.path}>{shown.file_name}</code>
+                  {shown.is_default && <span class="badge">default</span>}
+                </dd>
+                <dt>Architecture</dt>
+                <dd>{shown.architecture ?? 'unknown'}</dd>
+                <dt>Parameters</dt>
+                <dd>{shown.parameters ?? 'unknown'}</dd>
+                <dt>Quantization</dt>
+                <dd>{shown.quantization ?? 'unknown'}</dd>
+              </dl>
+            )}
+          </div>
+
+          <div class="field">
+            <label for="passages">Passages per answer</label>
+            <div class="field__row">
+              <input
+                id="passages"
+                type="number"
+                min={MIN_PASSAGES}
+                max={MAX_PASSAGES}
+                step={1}
+                value={passages}
+                onInput={(e) => {
+                  const n = (e.currentTarget as HTMLInputElement).valueAsNumber;
+                  if (Number.isFinite(n)) setPassages(clampPassages(n));
+                  setSaved(false);
+                }}
+              />
+            </div>
+            <p class="field__hint muted">
+              How many passages ({MIN_PASSAGES}–{MAX_PASSAGES}) the model reads for each question. More can help broad
+              questions but answers take longer.
+            </p>
+          </div>
+
+          <fieldset class="field embedder">
+            <legend>Embedding model (read-only)</legend>
+            <dl class="facts">
+              <dt>Name</dt>
+              <dd>{settings.embedder.name}</dd>
+              <dt>Dimension</dt>
+              <dd>{settings.embedder.dimension}</dd>
+              <dt>Max tokens</dt>
+              <dd>{settings.embedder.max_tokens}</dd>
+              <dt>Path</dt>
+              <dd>
+                <code>{settings.embedder.path}</code>
+              </dd>
+              <dt>Weights SHA-256</dt>
+              <dd>
+                <code class="hash">{settings.embedder.weights_sha256}</code>
+              </dd>
+            </dl>
+          </fieldset>
+
+          {saveError && <ErrorNotice error={saveError} title="Could not save" />}
+          <div class="settings-form__actions">
+            <button type="submit" class="button button--primary" disabled={saving || !dirty || libraryDir.trim() === ''}>
+              {saving ? 'Saving…' : 'Save'}
+            </button>
+            {saved && !dirty && (
+              <span class="muted" role="status">
+                Saved.
+              </span>
+            )}
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}

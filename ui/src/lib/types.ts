@@ -1,0 +1,259 @@
+// The IPC contract between this UI and Quarry's Rust side (src-tauri/).
+// All JSON keys are snake_case, command arguments included. Keep this file in
+// step with the Rust types; nothing else in the UI defines wire shapes.
+
+/** Every command rejects with this shape. */
+export interface QuarryErrorShape {
+  code: ErrorCode | string;
+  message: string;
+  details?: string | null;
+}
+
+export type ErrorCode = 'no_model' | 'model' | 'library' | 'busy' | 'not_found' | 'invalid' | 'io';
+
+// ---- Library ---------------------------------------------------------------
+
+export type DocStatus = 'indexed' | 'failed';
+
+export interface Document {
+  id: number;
+  path: string;
+  title: string | null;
+  format: string | null;
+  status: DocStatus;
+  error: string | null;
+  chunks: number;
+  size: number;
+}
+
+export type FileState = 'queued' | 'indexing' | 'added' | 'updated' | 'unchanged' | 'failed' | 'removed';
+
+export type FileOutcome = 'added' | 'updated' | 'unchanged' | 'failed' | 'removed';
+
+export interface LibraryOverview {
+  dir: string;
+  roots: string[];
+  documents: Document[];
+  ingest_running: boolean;
+}
+
+export type IngestEvent =
+  /** Files that will be (re)indexed; `total` counts every file looked at, unchanged ones included. */
+  | { kind: 'queued'; total: number; paths: string[] }
+  /** A file began embedding. */
+  | { kind: 'started'; path: string }
+  | {
+      kind: 'file';
+      done: number;
+      total: number;
+      path: string;
+      outcome: FileOutcome;
+      chunks: number;
+      error: string | null;
+    }
+  | {
+      kind: 'finished';
+      added: number;
+      updated: number;
+      unchanged: number;
+      failed: number;
+      removed: number;
+      cancelled: boolean;
+    }
+  | { kind: 'failed'; error: QuarryErrorShape };
+
+// ---- Answers ---------------------------------------------------------------
+
+export interface Scores {
+  score: number;
+  dense_rank: number | null;
+  dense_score: number | null;
+  lexical_rank: number | null;
+  lexical_score: number | null;
+}
+
+/** Byte offsets into the document's extracted text. */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+export interface Passage {
+  number: number;
+  chunk_id: number;
+  document_id: number;
+  path: string;
+  title: string | null;
+  page: number | null;
+  section: string | null;
+  span: Span;
+  text: string;
+  rank: number;
+  scores: Scores;
+}
+
+export interface Citation {
+  number: number;
+  path: string;
+  title: string | null;
+  page: number | null;
+  span: Span;
+  text: string;
+  sentences: number[];
+  inferred: boolean;
+  support: number;
+}
+
+export interface Timing {
+  retrieval_ms: number;
+  prompt_tokens: number;
+  reused_prompt_tokens: number;
+  prompt_tokens_per_second: number;
+  time_to_first_token_ms: number;
+  generated_tokens: number;
+  tokens_per_second: number;
+  total_ms: number;
+}
+
+export interface CitationCheck {
+  unsupported_sentences: string[];
+  [k: string]: unknown;
+}
+
+export interface Answer {
+  question: string;
+  /** Text with corrected [n] marks. */
+  answer: string;
+  raw_answer: string;
+  citations: Citation[];
+  /** Numbered as in the prompt. */
+  retrieved: Passage[];
+  also_retrieved: Passage[];
+  not_found: boolean;
+  abstention: 'retrieval' | 'model' | null;
+  stopped: boolean;
+  citation_check: CitationCheck;
+  timing: Timing;
+  model: string | null;
+}
+
+export type AnswerEvent =
+  | { kind: 'retrieved'; conversation_id: number; passages: Passage[]; not_found: boolean }
+  | { kind: 'loading_model'; path: string }
+  | { kind: 'token'; text: string }
+  | { kind: 'done'; turn_id: number; answer: Answer };
+
+export interface AskResult {
+  conversation_id: number;
+  turn_id: number;
+  answer: Answer;
+}
+
+export interface Conversation {
+  id: number;
+  title: string;
+  created_at: number;
+  updated_at: number;
+  turns: number;
+}
+
+export interface Turn {
+  id: number;
+  question: string;
+  answer: Answer;
+}
+
+// ---- Models, sources, inspection, settings ---------------------------------
+
+export interface ModelStatus {
+  ready: boolean;
+  path: string | null;
+  name: string | null;
+  default_file: string;
+  looked_in: string[];
+  how_to_get: string;
+  message: string | null;
+}
+
+export interface PassageContext {
+  document_id: number;
+  path: string;
+  title: string | null;
+  page: number | null;
+  before: string;
+  passage: string;
+  after: string;
+  truncated_before: boolean;
+  truncated_after: boolean;
+}
+
+export interface WordPiece {
+  piece: string;
+  id: number;
+  row: number;
+  start: number;
+  end: number;
+}
+
+export interface Inspection {
+  question: string;
+  chunk_id: number;
+  path: string;
+  page: number | null;
+  text: string;
+  word_pieces: WordPiece[];
+  word_pieces_truncated: boolean;
+  token_embeddings: {
+    file: string;
+    /** e.g. "embeddings.word_embeddings.weight" */
+    tensor: string;
+    shape: [number, number];
+    note: string;
+  };
+  chunk_vector: {
+    dimension: number;
+    first: number[];
+    norm: number;
+    cosine_with_question: number;
+    stored_in: string;
+  };
+  retrieval: {
+    dense_rank: number | null;
+    dense_score: number | null;
+    lexical_rank: number | null;
+    lexical_score: number | null;
+    fused_rank: number | null;
+    fused_score: number | null;
+  };
+}
+
+export interface EmbedderInfo {
+  name: string;
+  path: string;
+  dimension: number;
+  weights_sha256: string;
+  max_tokens: number;
+}
+
+export interface ModelInfo {
+  path: string;
+  file_name: string;
+  architecture: string | null;
+  parameters: string | null;
+  quantization: string | null;
+  is_default: boolean;
+}
+
+export interface Settings {
+  library_dir: string;
+  model_path: string | null;
+  passages: number;
+  embedder: EmbedderInfo;
+  models: ModelInfo[];
+}
+
+export interface SettingsUpdate {
+  library_dir: string;
+  model_path: string | null;
+  passages: number;
+}
