@@ -145,12 +145,26 @@ pub enum Progress<'a> {
     },
 }
 
-/// How [`Library::add_with`] treats files the catalog already holds.
-#[derive(Debug, Clone, Copy, Default)]
+/// How [`Library::add_with`] treats its inputs.
+#[derive(Debug, Clone, Copy)]
 pub struct AddOptions {
     /// Re-extract and re-embed even files whose size, time and content are
     /// unchanged (a user's "re-index": after a parser fix, or to be sure).
     pub force: bool,
+    /// The user named these inputs: folders among them become roots, and
+    /// earlier removals of them are forgotten. Off for rescans and watcher
+    /// batches, which must neither add roots nor bring back what the user
+    /// removed from inside a root.
+    pub from_user: bool,
+}
+
+impl Default for AddOptions {
+    fn default() -> Self {
+        AddOptions {
+            force: false,
+            from_user: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -603,9 +617,19 @@ impl Library {
         let mut files: Vec<(PathBuf, std::fs::Metadata)> = Vec::new();
         let mut vanished = Vec::new();
         let mut seen = HashSet::new();
+        if options.from_user {
+            for input in inputs {
+                catalog.include(&path_key(input).to_string_lossy())?;
+            }
+        }
+        let excluded: Vec<PathBuf> = catalog.excluded()?.into_iter().map(PathBuf::from).collect();
+        let is_excluded = |path: &Path| excluded.iter().any(|x| path.starts_with(x));
         for input in inputs {
             let key = path_key(input);
             let key_str = key.to_string_lossy().to_string();
+            if is_excluded(&key) {
+                continue;
+            }
             let meta = match std::fs::metadata(&key) {
                 Ok(m) => m,
                 Err(e) => {
@@ -634,18 +658,24 @@ impl Library {
                 }
                 continue;
             }
-            catalog.add_root(&key_str)?;
+            if options.from_user {
+                catalog.add_root(&key_str)?;
+            }
             let walker = walkdir::WalkDir::new(&key)
                 .follow_links(false)
                 .sort_by_file_name();
-            for entry in walker.into_iter().filter_entry(|e| !is_hidden(e)) {
+            for entry in walker
+                .into_iter()
+                .filter_entry(|e| !is_hidden(e) && !is_excluded(e.path()))
+            {
                 match entry {
                     Ok(entry) => {
                         // Follow links to files, never to folders (no cycles).
                         let Ok(meta) = std::fs::metadata(entry.path()) else {
                             continue;
                         };
-                        if meta.is_file() && seen.insert(entry.path().to_path_buf()) {
+                        let temporary = entry.file_name().to_str().is_some_and(ingest::is_temporary_file);
+                        if meta.is_file() && !temporary && seen.insert(entry.path().to_path_buf()) {
                             files.push((entry.path().to_path_buf(), meta));
                         }
                     }
@@ -857,15 +887,26 @@ impl Library {
         }))
     }
 
-    /// Remove documents (or every document under a folder) from all stores;
-    /// a removed folder is no longer one of the library's roots.
+    /// Remove documents (or every document under a folder) from all stores.
+    /// A removed root is no longer one of the library's roots; a file or
+    /// folder removed from inside a root is excluded from its later rescans.
     pub fn remove(&self, inputs: &[PathBuf]) -> EngineResult<AddReport> {
         let mut lexical = self.lexical.writer()?;
         self.reconcile_lexical(&mut lexical)?;
         let mut report = AddReport::default();
         for input in inputs {
             let key = path_key(input).to_string_lossy().to_string();
-            let forgot_root = lock(&self.writer).remove_root(&key)? > 0;
+            let forgot_root = {
+                let catalog = lock(&self.writer);
+                let inside_root = catalog
+                    .roots()?
+                    .iter()
+                    .any(|root| root != &key && Path::new(&key).starts_with(root));
+                if inside_root {
+                    catalog.exclude(&key)?;
+                }
+                catalog.remove_root(&key)? > 0
+            };
             let mut targets = lock(&self.writer).paths_under(&key)?;
             targets.push(key.clone());
             let before = report.files.len();

@@ -23,6 +23,10 @@ use crate::engine::Library;
 /// enough to coalesce one save or one copied folder, short enough to feel live.
 pub const DEFAULT_QUIET: Duration = Duration::from_millis(800);
 
+/// A file written without pause (a log, a download) never lets the folders
+/// go quiet; a batch is handed over after this long anyway.
+const LONGEST_WAIT: Duration = Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     #[error("cannot watch {path}: {source}")]
@@ -56,11 +60,23 @@ impl FolderWatcher {
             .name("quarry-watch".into())
             .spawn(move || {
                 let mut pending = BTreeSet::new();
+                let mut waiting_since = std::time::Instant::now();
                 loop {
+                    if !pending.is_empty() && waiting_since.elapsed() >= LONGEST_WAIT {
+                        on_batch(std::mem::take(&mut pending).into_iter().collect());
+                    }
                     match rx.recv_timeout(quiet) {
                         Ok(Ok(event)) => {
                             if matches!(event.kind, EventKind::Access(_)) {
                                 continue;
+                            }
+                            if event.need_rescan() {
+                                tracing::warn!(
+                                    "the system dropped file events; changes are picked up at the next start"
+                                );
+                            }
+                            if pending.is_empty() {
+                                waiting_since = std::time::Instant::now();
                             }
                             pending.extend(
                                 event.paths.into_iter().filter(|p| {
@@ -114,19 +130,12 @@ impl FolderWatcher {
     }
 }
 
-/// Hidden files and the temporary files editors and browsers write while
-/// saving are not documents (the folder walk skips hidden files too).
+/// Hidden files and editors' temporary files are not documents (the folder
+/// walk skips the same names).
 fn worth_indexing(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return false;
-    };
-    let temporary = name.starts_with('.')
-        || name.starts_with("~$")
-        || name.ends_with('~')
-        || [".swp", ".tmp", ".part", ".crdownload"]
-            .iter()
-            .any(|suffix| name.ends_with(suffix));
-    !temporary
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|name| !name.starts_with('.') && !crate::ingest::is_temporary_file(name))
 }
 
 /// The paths of a batch that [`Library::add`] should see: those that exist,

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{Receiver, Sender};
 use quarry::answer::{self, Answer, AnswerOptions, Conversation, Passage};
@@ -56,48 +56,64 @@ pub struct AskJob {
 struct Request {
     job: AskJob,
     reply: Sender<CommandResult<AskReply>>,
+    /// This question's own Stop flag: a Stop pressed while the question
+    /// waits (for the library to open, or behind another question) holds.
+    cancel: Arc<AtomicBool>,
 }
+
+/// Stop flags of the questions asked and not yet answered.
+type Pending = Arc<Mutex<Vec<Arc<AtomicBool>>>>;
 
 pub struct AnswerWorker {
     tx: Sender<Request>,
-    cancel: Arc<AtomicBool>,
+    pending: Pending,
 }
 
 impl AnswerWorker {
     pub fn start() -> Self {
         let (tx, rx) = crossbeam_channel::unbounded::<Request>();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let flag = cancel.clone();
+        let pending = Pending::default();
+        let answered = pending.clone();
         std::thread::Builder::new()
             .name("quarry-answer".into())
-            .spawn(move || serve(rx, &flag))
+            .spawn(move || serve(rx, &answered))
             .expect("spawn a thread");
-        AnswerWorker { tx, cancel }
+        AnswerWorker { tx, pending }
     }
 
     /// Queue a question; the receiver gets the finished answer.
     pub fn ask(&self, job: AskJob) -> Receiver<CommandResult<AskReply>> {
         let (reply, done) = crossbeam_channel::bounded(1);
-        if self.tx.send(Request { job, reply }).is_err() {
+        let cancel = Arc::new(AtomicBool::new(false));
+        lock(&self.pending).push(cancel.clone());
+        if self.tx.send(Request { job, reply, cancel }).is_err() {
             tracing::error!("the answer worker has stopped");
         }
         done
     }
 
-    /// Stop the answer being generated; its text so far is kept and stored.
+    /// Stop the answer being written (and any question waiting); the text
+    /// so far is kept and stored.
     pub fn stop(&self) {
-        self.cancel.store(true, Ordering::SeqCst);
+        for flag in lock(&self.pending).iter() {
+            flag.store(true, Ordering::SeqCst);
+        }
     }
+}
+
+fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, Vec<Arc<AtomicBool>>> {
+    pending.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The loaded model and the file it came from.
 type Loaded = Option<(PathBuf, LlamaCppGenerator)>;
 
-fn serve(requests: Receiver<Request>, cancel: &AtomicBool) {
+fn serve(requests: Receiver<Request>, pending: &Pending) {
     let mut loaded: Loaded = None;
-    for Request { job, reply } in requests {
-        cancel.store(false, Ordering::SeqCst);
-        let _ = reply.send(answer_one(job, &mut loaded, cancel));
+    for Request { job, reply, cancel } in requests {
+        let result = answer_one(job, &mut loaded, &cancel);
+        lock(pending).retain(|flag| !Arc::ptr_eq(flag, &cancel));
+        let _ = reply.send(result);
     }
 }
 
@@ -114,8 +130,8 @@ fn answer_one(job: AskJob, loaded: &mut Loaded, cancel: &AtomicBool) -> CommandR
     let history = conversation.history();
     let retrieval = answer::retrieve(library, question, &history, &job.options)?;
     // The conversation exists from its first question, so the sidebar can
-    // list it while the answer streams; one left empty by an error is removed.
-    let created = conversation.id.is_none();
+    // list it while the answer streams. It stays if the answer then fails
+    // (no model, say): the window is in it, and the next question goes there.
     let conversation_id = match conversation.id {
         Some(id) => id,
         None => {
@@ -127,11 +143,15 @@ fn answer_one(job: AskJob, loaded: &mut Loaded, cancel: &AtomicBool) -> CommandR
     };
     (job.events)(AnswerEvent::Retrieved {
         conversation_id,
+        // Numbered as the prompt will number them when they all fit (the
+        // usual case), so streamed marks find their passage; the checked
+        // answer at `Done` carries the exact numbering.
         passages: retrieval
             .hits
             .iter()
             .take(job.options.passages)
-            .map(|hit| answer::passage(0, hit))
+            .enumerate()
+            .map(|(i, hit)| answer::passage(i + 1, hit))
             .collect(),
         not_found: !retrieval.relevance.relevant,
     });
@@ -140,15 +160,7 @@ fn answer_one(job: AskJob, loaded: &mut Loaded, cancel: &AtomicBool) -> CommandR
     } else {
         Ok(answer::not_found(&retrieval, &job.options))
     };
-    let answer = match result {
-        Ok(answer) => answer,
-        Err(e) => {
-            if created {
-                let _ = library.delete_conversation(conversation_id);
-            }
-            return Err(e);
-        }
-    };
+    let answer = result?;
     let recorded = conversation.record_turn(library, &answer)?;
     (job.events)(AnswerEvent::Done {
         turn_id: recorded.turn_id,

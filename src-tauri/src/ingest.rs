@@ -99,21 +99,45 @@ struct Job {
     cancel: Arc<AtomicBool>,
 }
 
+impl Job {
+    /// Cancel drops the user's own queued jobs; the watcher's and the
+    /// rescan's stay queued, so no change on disk goes unseen.
+    fn cancelled_when_queued(&self) -> bool {
+        matches!(self.work, Work::Ingest(JobKind::Add | JobKind::Reindex))
+    }
+}
+
+/// Cancel flags of the running job and of the queued jobs a cancel drops.
+#[derive(Default)]
+struct Flags {
+    running: Option<Arc<AtomicBool>>,
+    queued: Vec<Arc<AtomicBool>>,
+}
+
+type SharedFlags = Arc<Mutex<Flags>>;
+
+fn lock(flags: &SharedFlags) -> std::sync::MutexGuard<'_, Flags> {
+    flags.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Hands jobs to the worker (what the folder watcher holds).
 #[derive(Clone)]
 pub struct Submitter {
     tx: Sender<Job>,
-    live: Arc<Mutex<Vec<Arc<AtomicBool>>>>,
+    flags: SharedFlags,
 }
 
 impl Submitter {
     fn send(&self, paths: Vec<PathBuf>, work: Work) {
-        let cancel = Arc::new(AtomicBool::new(false));
-        self.live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(cancel.clone());
-        let _ = self.tx.send(Job { paths, work, cancel });
+        let job = Job {
+            paths,
+            work,
+            cancel: Arc::new(AtomicBool::new(false)),
+        };
+        if job.cancelled_when_queued() {
+            lock(&self.flags).queued.push(job.cancel.clone());
+        }
+        let _ = self.tx.send(job);
     }
 
     pub fn submit(&self, paths: Vec<PathBuf>, kind: JobKind) {
@@ -131,11 +155,11 @@ pub struct IngestQueue {
 impl IngestQueue {
     pub(crate) fn start(shared: Weak<Shared>) -> Self {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let live = Arc::new(Mutex::new(Vec::new()));
+        let flags = SharedFlags::default();
         let running = Arc::new(AtomicBool::new(false));
         let worker = Worker {
             shared,
-            live: live.clone(),
+            flags: flags.clone(),
             running: running.clone(),
         };
         std::thread::Builder::new()
@@ -143,7 +167,7 @@ impl IngestQueue {
             .spawn(move || worker.run(rx))
             .expect("spawn a thread");
         IngestQueue {
-            submitter: Submitter { tx, live },
+            submitter: Submitter { tx, flags },
             running,
         }
     }
@@ -158,22 +182,17 @@ impl IngestQueue {
 
     /// Remove documents or folders once the jobs before it are done; the
     /// receiver gets the removal's report.
-    pub fn remove(&self, paths: Vec<PathBuf>) -> crossbeam_channel::Receiver<CommandResult<AddReport>> {
+    pub fn remove(&self, paths: Vec<PathBuf>) -> Receiver<CommandResult<AddReport>> {
         let (reply, done) = crossbeam_channel::bounded(1);
         self.submitter.send(paths, Work::Remove(reply));
         done
     }
 
     /// Stop the running job after the files in flight (they are committed,
-    /// so a later add continues from there) and drop the queued ones.
+    /// so a later add continues from there) and drop the user's queued ones.
     pub fn cancel(&self) {
-        for flag in self
-            .submitter
-            .live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+        let flags = lock(&self.submitter.flags);
+        for flag in flags.running.iter().chain(&flags.queued) {
             flag.store(true, Ordering::SeqCst);
         }
     }
@@ -185,7 +204,7 @@ impl IngestQueue {
 
 struct Worker {
     shared: Weak<Shared>,
-    live: Arc<Mutex<Vec<Arc<AtomicBool>>>>,
+    flags: SharedFlags,
     running: Arc<AtomicBool>,
 }
 
@@ -195,37 +214,49 @@ impl Worker {
             let Some(shared) = self.shared.upgrade() else {
                 break;
             };
+            {
+                let mut flags = lock(&self.flags);
+                flags.queued.retain(|flag| !Arc::ptr_eq(flag, &job.cancel));
+                flags.running = Some(job.cancel.clone());
+            }
             self.running.store(true, Ordering::SeqCst);
-            self.run_job(&shared, &job);
-            self.live
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .retain(|flag| !Arc::ptr_eq(flag, &job.cancel));
+            let end = self.run_job(&shared, &job);
+            lock(&self.flags).running = None;
             self.running.store(false, Ordering::SeqCst);
+            // The end is announced once the job is wholly done (watches
+            // updated, no longer running), so whatever reacts to it sees that.
+            if let Some(end) = end {
+                shared.events.ingest(&end);
+            }
+            shared.events.library_changed();
         }
     }
 
-    fn run_job(&self, shared: &Shared, job: &Job) {
+    /// Run one job; returns the event that ends it, if it has one.
+    fn run_job(&self, shared: &Shared, job: &Job) -> Option<IngestEvent> {
         let events = &shared.events;
         let library = match shared.library() {
             Ok(library) => library,
             Err(error) => {
-                if let Work::Remove(reply) = &job.work {
-                    let _ = reply.send(Err(error));
-                } else {
-                    events.ingest(&IngestEvent::Failed { error });
-                }
-                return;
+                return match &job.work {
+                    Work::Remove(reply) => {
+                        let _ = reply.send(Err(error));
+                        None
+                    }
+                    Work::Ingest(_) => Some(IngestEvent::Failed { error }),
+                };
             }
         };
         match &job.work {
             Work::Remove(reply) => {
                 let result = library.remove(&job.paths).map_err(CommandError::from);
+                shared.sync_watches(&library);
                 let _ = reply.send(result);
+                None
             }
             Work::Ingest(kind) => {
                 if job.cancel.load(Ordering::SeqCst) {
-                    return;
+                    return None;
                 }
                 let paths = if *kind == JobKind::Watched {
                     quarry::watch::paths_to_sync(&library, job.paths.clone())
@@ -233,19 +264,20 @@ impl Worker {
                     job.paths.clone()
                 };
                 if paths.is_empty() {
-                    return;
+                    return None;
                 }
                 let options = AddOptions {
                     force: *kind == JobKind::Reindex,
+                    from_user: matches!(kind, JobKind::Add | JobKind::Reindex),
                 };
                 let observe = |p: Progress| events.ingest(&IngestEvent::from_progress(p));
-                match library.add_with(&paths, options, &observe, &job.cancel) {
-                    Ok(report) => events.ingest(&IngestEvent::finished(&report)),
-                    Err(e) => events.ingest(&IngestEvent::Failed { error: e.into() }),
-                }
+                let end = match library.add_with(&paths, options, &observe, &job.cancel) {
+                    Ok(report) => IngestEvent::finished(&report),
+                    Err(e) => IngestEvent::Failed { error: e.into() },
+                };
+                shared.sync_watches(&library);
+                Some(end)
             }
         }
-        shared.sync_watches(&library);
-        events.library_changed();
     }
 }

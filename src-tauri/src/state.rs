@@ -60,6 +60,9 @@ pub(crate) struct Shared {
     pub(crate) config: AppConfig,
     settings: Mutex<Settings>,
     library: Mutex<Slot>,
+    /// Bumped whenever a library is installed, so an open that finishes
+    /// after a newer one (start-up vs. a settings change) is discarded.
+    opened: std::sync::atomic::AtomicU64,
     library_changed: Condvar,
     embedder: Mutex<Option<Arc<dyn Embedder>>>,
     watcher: Mutex<Option<FolderWatcher>>,
@@ -86,6 +89,7 @@ impl AppState {
             config,
             settings: Mutex::new(settings),
             library: Mutex::new(Slot::Opening),
+            opened: std::sync::atomic::AtomicU64::new(0),
             library_changed: Condvar::new(),
             embedder: Mutex::new(None),
             watcher: Mutex::new(None),
@@ -97,9 +101,26 @@ impl AppState {
         let opener = state.clone();
         std::thread::Builder::new()
             .name("quarry-open".into())
-            .spawn(move || opener.open_library())
+            .spawn(move || {
+                let generation = opener.generation();
+                let dir = opener.settings().library_dir;
+                match opener.open_at(&dir) {
+                    Ok(library) => opener.install(library, generation),
+                    Err(e) => {
+                        tracing::error!("cannot open the library in {}: {}", dir.display(), e.message);
+                        if opener.generation() == generation {
+                            *lock(&opener.shared.library) = Slot::Failed(e);
+                            opener.shared.library_changed.notify_all();
+                        }
+                    }
+                }
+            })
             .expect("spawn a thread");
         state
+    }
+
+    fn generation(&self) -> u64 {
+        self.shared.opened.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn settings(&self) -> Settings {
@@ -111,60 +132,91 @@ impl AppState {
         self.shared.library()
     }
 
-    /// Apply new settings; a new library folder is opened (and the old one's
-    /// watcher stopped) before this returns.
+    /// Apply new settings. A new library folder is opened first; if it
+    /// cannot be, nothing changes and the error says why.
     pub fn apply_settings(&self, new: Settings) -> CommandResult<Settings> {
         new.validate()?;
         let old = self.settings();
-        if new.library_dir != old.library_dir && self.shared.ingest.running() {
+        let reopen =
+            new.library_dir != old.library_dir || matches!(*lock(&self.shared.library), Slot::Failed(_));
+        if reopen && self.shared.ingest.running() {
             return Err(CommandError::busy(
                 "indexing is running; cancel it or let it finish before changing the library folder",
             ));
         }
+        let library = if reopen {
+            Some(self.open_at(&new.library_dir)?)
+        } else {
+            None
+        };
         new.save(&self.shared.config.settings_file)?;
         *lock(&self.shared.settings) = new.clone();
-        if new.library_dir != old.library_dir {
-            *lock(&self.shared.library) = Slot::Opening;
-            self.open_library();
-            self.library()?;
+        if let Some(library) = library {
+            // The old folders are no longer watched for the new library.
+            *lock(&self.shared.watcher) = None;
+            let generation = self
+                .shared
+                .opened
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
+            self.install(library, generation);
         }
         Ok(new)
     }
 
-    /// Open the library of the current settings, then watch its folders and
-    /// rescan them for what changed while the app was closed.
-    fn open_library(&self) {
-        let dir = self.settings().library_dir;
-        let slot = match self.embedder().and_then(|embedder| {
-            Library::open(&dir, embedder)
-                .map(Arc::new)
-                .map_err(CommandError::from)
-        }) {
-            Ok(library) => Slot::Ready(library),
-            Err(e) => {
-                tracing::error!("cannot open the library in {}: {}", dir.display(), e.message);
-                Slot::Failed(e)
+    /// Open the library in `dir` (a panic while opening becomes an error,
+    /// so the app never waits on a library that will not come).
+    fn open_at(&self, dir: &Path) -> CommandResult<Arc<Library>> {
+        let embedder = self.embedder()?;
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Library::open(&dir, embedder)))
+            .map_err(|_| {
+                CommandError::new(
+                    "library",
+                    format!("opening the library in {} failed unexpectedly", dir.display()),
+                )
+            })?
+            .map(Arc::new)
+            .map_err(CommandError::from)
+    }
+
+    /// Make `library` the open one (unless a newer one was installed since
+    /// `generation`), watch its folders and rescan them for what changed
+    /// while the app was closed.
+    fn install(&self, library: Arc<Library>, generation: u64) {
+        {
+            let mut slot = lock(&self.shared.library);
+            if self.generation() != generation {
+                return;
             }
-        };
-        let ready = match &slot {
-            Slot::Ready(library) => Some(library.clone()),
-            _ => None,
-        };
-        *lock(&self.shared.library) = slot;
-        self.shared.library_changed.notify_all();
-        if let Some(library) = ready {
-            self.shared.restart_watcher(&library);
-            match library.roots() {
-                Ok(roots) if !roots.is_empty() => self.shared.ingest.submit(roots, JobKind::Rescan),
-                Ok(_) => {}
-                Err(e) => tracing::warn!("cannot read the library's folders: {e}"),
-            }
-            self.shared.events.library_changed();
+            *slot = Slot::Ready(library.clone());
         }
+        self.shared.library_changed.notify_all();
+        self.shared.restart_watcher(&library);
+        match library.roots() {
+            Ok(roots) if !roots.is_empty() => self.shared.ingest.submit(roots, JobKind::Rescan),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("cannot read the library's folders: {e}"),
+        }
+        self.shared.events.library_changed();
+    }
+
+    /// Stop watching and close the library once the running job is done
+    /// (the window is closing; tests use it to stand for a closed app).
+    pub fn shutdown(&self) {
+        *lock(&self.shared.watcher) = None;
+        while self.shared.ingest.running() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.shared
+            .opened
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *lock(&self.shared.library) = Slot::Failed(CommandError::new("library", "Quarry is closing"));
+        self.shared.library_changed.notify_all();
     }
 
     /// The embedding model, loaded once.
-    fn embedder(&self) -> CommandResult<Arc<dyn Embedder>> {
+    pub fn embedder(&self) -> CommandResult<Arc<dyn Embedder>> {
         let mut slot = lock(&self.shared.embedder);
         if let Some(embedder) = slot.as_ref() {
             return Ok(embedder.clone());
@@ -178,6 +230,12 @@ impl AppState {
         );
         *slot = Some(embedder.clone());
         Ok(embedder)
+    }
+
+    /// Stop the running ingest after the files in flight, and drop the
+    /// user's queued ones.
+    pub fn cancel_ingest(&self) {
+        self.shared.ingest.cancel();
     }
 
     /// Stop the answer being written (the Stop button).
@@ -211,7 +269,11 @@ impl Shared {
     /// A new watcher for `library`'s folders (its own folder ignored).
     fn restart_watcher(&self, library: &Library) {
         let ingest = self.ingest.submitter();
-        let watcher = FolderWatcher::start(DEFAULT_QUIET, vec![library.dir().to_path_buf()], move |paths| {
+        // The library's own files never count as documents, whichever
+        // spelling of its folder a watched path uses.
+        let own = library.dir().to_path_buf();
+        let ignore = vec![own.clone(), std::fs::canonicalize(&own).unwrap_or(own)];
+        let watcher = FolderWatcher::start(DEFAULT_QUIET, ignore, move |paths| {
             ingest.submit(paths, JobKind::Watched)
         });
         match watcher {

@@ -129,6 +129,17 @@ pub enum ExtractError {
     ParserPanic { format: &'static str, message: String },
 }
 
+/// Files that editors, office suites and browsers write while saving or
+/// downloading (`~$report.docx`, `notes.md~`, `x.swp`, `y.part`): never
+/// documents, so neither the folder walk nor the folder watcher takes them.
+pub fn is_temporary_file(name: &str) -> bool {
+    name.starts_with("~$")
+        || name.ends_with('~')
+        || [".swp", ".tmp", ".part", ".crdownload"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+}
+
 /// Read a file's bytes, refusing empty and oversized files before allocating.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, ExtractError> {
     let io_err = |e: std::io::Error| match e.kind() {

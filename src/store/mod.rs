@@ -26,7 +26,7 @@ mod conversations;
 pub use conversations::{ConversationRow, TurnRow};
 
 /// Bump with a migration in [`Catalog::migrate`] when the schema changes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -246,6 +246,11 @@ impl Catalog {
                 );
                 CREATE INDEX turns_by_conversation ON turns(conversation_id, id);",
             )?;
+        }
+        if version < 3 {
+            // Schema 3: files and folders the user removed from inside an
+            // added folder, which rescans and the folder watcher skip.
+            tx.execute_batch("CREATE TABLE excluded (path TEXT PRIMARY KEY);")?;
         }
         tx.execute(
             "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?1)",
@@ -529,6 +534,29 @@ impl Catalog {
             "DELETE FROM roots WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2",
             params![dir, folder_prefix(dir)],
         )?)
+    }
+
+    /// Skip `path` (a file or folder inside a root) in later walks.
+    pub fn exclude(&self, path: &str) -> StoreResult<()> {
+        self.conn
+            .execute("INSERT OR IGNORE INTO excluded(path) VALUES (?1)", [path])?;
+        Ok(())
+    }
+
+    /// Forget exclusions of `path` and of anything under it (the user added
+    /// it again).
+    pub fn include(&self, path: &str) -> StoreResult<()> {
+        self.conn.execute(
+            "DELETE FROM excluded WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2",
+            params![path, folder_prefix(path)],
+        )?;
+        Ok(())
+    }
+
+    pub fn excluded(&self) -> StoreResult<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT path FROM excluded ORDER BY path")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The stored vector of one chunk.

@@ -158,6 +158,22 @@ async function run(driver, fixtures) {
     .catch(() => false);
   if (!named) throw new Error(`the source view does not name the document and page 3: ${viewText.slice(0, 300)}`);
   await screenshot(driver, 'quarry-window.png');
+
+  // Under the hood for the cited passage: its word pieces, where their
+  // token embeddings live in the model, and the vector the library stored.
+  await driver.findElement(byTestId('inspect-button')).click();
+  const panel = await driver.wait(until.elementLocated(byTestId('inspect-panel')), 10_000);
+  let panelText = '';
+  const explained = await driver
+    .wait(async () => {
+      panelText = await panel.getText();
+      return panelText.includes('embeddings.word_embeddings.weight') && /\b384\b/.test(panelText);
+    }, 30_000)
+    .catch(() => false);
+  if (!explained) throw new Error(`under the hood does not show the token table and the vector: ${panelText.slice(0, 300)}`);
+  const pieces = await driver.findElements(By.css('[data-testid="word-piece"]'));
+  if (pieces.length < 10) throw new Error(`only ${pieces.length} word pieces shown`);
+  await screenshot(driver, 'quarry-under-the-hood.png');
 }
 
 main().catch((error) => {

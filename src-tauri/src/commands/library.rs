@@ -105,6 +105,6 @@ pub async fn remove_paths(state: State<'_, AppState>, paths: Vec<String>) -> Com
 /// Stop the running ingest after the files in flight, and drop queued ones.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn cancel_ingest(state: State<'_, AppState>) -> CommandResult<()> {
-    state.shared.ingest.cancel();
+    state.cancel_ingest();
     Ok(())
 }

@@ -41,8 +41,9 @@ pub struct SettingsView {
 }
 
 fn view(state: &AppState, settings: &Settings) -> CommandResult<SettingsView> {
-    let library = state.library()?;
-    let embedder = library.embedder();
+    // The embedder, not the library: settings must open even when the
+    // library folder cannot (so the folder can be changed).
+    let embedder = state.embedder()?;
     let identity = embedder.identity();
     let models = &state.shared.config.models;
     let chosen = models.choose_generator(settings.model_path.as_deref()).ok();
