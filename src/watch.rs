@@ -15,6 +15,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use notify::event::ModifyKind;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::engine::Library;
@@ -67,7 +68,12 @@ impl FolderWatcher {
                     }
                     match rx.recv_timeout(quiet) {
                         Ok(Ok(event)) => {
-                            if matches!(event.kind, EventKind::Access(_)) {
+                            // Reads, and attribute changes such as the access
+                            // time a read updates, change no document.
+                            if matches!(
+                                event.kind,
+                                EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_))
+                            ) {
                                 continue;
                             }
                             if event.need_rescan() {

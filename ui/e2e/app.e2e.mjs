@@ -167,12 +167,22 @@ async function run(driver, fixtures) {
   const explained = await driver
     .wait(async () => {
       panelText = await panel.getText();
-      return panelText.includes('embeddings.word_embeddings.weight') && /\b384\b/.test(panelText);
+      return /Dimension\s*384/.test(panelText) && /Cosine with the question/.test(panelText);
     }, 30_000)
     .catch(() => false);
-  if (!explained) throw new Error(`under the hood does not show the token table and the vector: ${panelText.slice(0, 300)}`);
-  const pieces = await driver.findElements(By.css('[data-testid="word-piece"]'));
+  if (!explained) throw new Error(`under the hood does not show the stored vector: ${panelText.slice(0, 400)}`);
+  const pieces = await driver.findElements(byTestId('word-piece'));
   if (pieces.length < 10) throw new Error(`only ${pieces.length} word pieces shown`);
+  // Selecting a piece says where its token embedding lives: its row of the
+  // model's table (MiniLM numbers "pump" 10216).
+  let pump;
+  for (const piece of pieces) if ((await piece.getText()).startsWith('pump')) pump = piece;
+  if (!pump) throw new Error('no "pump" word piece');
+  await pump.click();
+  const detail = await driver.findElement(byTestId('word-piece-detail')).getText();
+  if (!detail.includes('embeddings.word_embeddings.weight') || !detail.includes('10216')) {
+    throw new Error(`the word piece's row is not explained: ${detail}`);
+  }
   await screenshot(driver, 'quarry-under-the-hood.png');
 }
 
