@@ -46,9 +46,12 @@ export function AnswerMessage({ message: m, onOpenPassage, onInspect }: Props) {
   const text = displayText(m);
   const answer = m.answer;
   const unsupported = answer?.citation_check?.unsupported_sentences ?? [];
+  // What retrieval searched for (a follow-up is searched together with the
+  // question before it), so "under the hood" explains the ranks it had.
+  const searched = answer?.search_query || m.question;
   const open = (n: number) => {
     const p = passageByNumber(m, n);
-    if (p) onOpenPassage(p, m.question);
+    if (p) onOpenPassage(p, searched);
   };
   const busy = state === 'streaming';
 
@@ -103,8 +106,8 @@ export function AnswerMessage({ message: m, onOpenPassage, onInspect }: Props) {
         {answer && (
           <SourceList
             answer={answer}
-            onOpen={(p) => onOpenPassage(p, m.question)}
-            onInspect={(p) => onInspect(p, m.question)}
+            onOpen={(p) => onOpenPassage(p, searched)}
+            onInspect={(p) => onInspect(p, searched)}
           />
         )}
 

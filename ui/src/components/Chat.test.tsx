@@ -189,6 +189,28 @@ describe('chat', () => {
     await waitFor(() => expect(backend.argsOf('stop_answer')).toHaveLength(1));
   });
 
+  it('explains a follow-up\'s passage for what retrieval searched, not the bare follow-up', async () => {
+    const final = makeAnswer({
+      question: 'And how long does it last?',
+      search_query: 'How often is the seal replaced? And how long does it last?',
+    });
+    const backend = installBackend({
+      ask: () => ({ conversation_id: 1, turn_id: 1, answer: final }),
+      inspect_passage: () => makeInspection(),
+    });
+    render(<App />);
+    await ask('And how long does it last?');
+    const answer = await screen.findByTestId('answer');
+    await waitFor(() => expect(answer.dataset.state).toBe('done'));
+    const row = within(answer).getAllByTestId('source-row')[0];
+    fireEvent.click(within(row).getByTestId('inspect-button'));
+    await waitFor(() =>
+      expect(backend.argsOf('inspect_passage')).toEqual([
+        { question: 'How often is the seal replaced? And how long does it last?', chunk_id: final.retrieved[0].chunk_id },
+      ]),
+    );
+  });
+
   it('lists cited sources, then the other retrieved passages, each opening its own passage', async () => {
     const extra = makePassage(7, { document_id: 70, title: 'Old notes', span: { start: 5, end: 50 } });
     const final = makeAnswer({

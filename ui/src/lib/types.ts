@@ -122,6 +122,8 @@ export interface CitationCheck {
 
 export interface Answer {
   question: string;
+  /** What retrieval searched: the question, with the previous one for a follow-up. */
+  search_query?: string;
   /** Text with corrected [n] marks. */
   answer: string;
   raw_answer: string;
