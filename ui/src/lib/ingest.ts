@@ -2,7 +2,9 @@
 // row per file with its state, a done/total count, the file being embedded,
 // and the summary of the last run.
 
-import type { FileState, IngestEvent, QuarryErrorShape } from './types';
+import type { FileState, IngestEvent, IngestSummary, QuarryErrorShape } from './types';
+
+export type { IngestSummary };
 
 export interface FileRow {
   path: string;
@@ -10,15 +12,6 @@ export interface FileRow {
   chunks: number | null;
   error: string | null;
   /** The run was cancelled before this file was reached. */
-  cancelled: boolean;
-}
-
-export interface IngestSummary {
-  added: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-  removed: number;
   cancelled: boolean;
 }
 

@@ -51,16 +51,18 @@ export type IngestEvent =
       chunks: number;
       error: string | null;
     }
-  | {
-      kind: 'finished';
-      added: number;
-      updated: number;
-      unchanged: number;
-      failed: number;
-      removed: number;
-      cancelled: boolean;
-    }
+  | ({ kind: 'finished' } & IngestSummary)
   | { kind: 'failed'; error: QuarryErrorShape };
+
+/** What a finished ingest run did, file by file counted. */
+export interface IngestSummary {
+  added: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  removed: number;
+  cancelled: boolean;
+}
 
 // ---- Answers ---------------------------------------------------------------
 
