@@ -90,20 +90,25 @@ impl Harness {
     /// An app with its own settings and library under a temp folder, the
     /// repository's MiniLM, and `models` as the only place for GGUFs.
     fn new(model_path: Option<PathBuf>, models: ModelSearch) -> Harness {
-        let root = tempfile::tempdir().unwrap();
-        let config = |root: &Path| AppConfig {
-            settings_file: root.join("settings.json"),
+        Harness::start_in(tempfile::tempdir().unwrap(), model_path, models)
+    }
+
+    /// Start the app on `root`'s settings and library (a restart when the
+    /// folder was used before).
+    fn start_in(root: tempfile::TempDir, model_path: Option<PathBuf>, models: ModelSearch) -> Harness {
+        let config = AppConfig {
+            settings_file: root.path().join("settings.json"),
             defaults: Settings {
-                library_dir: root.join("library"),
-                model_path: model_path.clone(),
+                library_dir: root.path().join("library"),
+                model_path,
                 passages: 3,
             },
-            models: models.clone(),
+            models,
             embedder_dir: Some(repo_models().join("all-MiniLM-L6-v2")),
         };
         let events = Arc::new(Recorder::default());
         let app = tauri::test::mock_app();
-        app.manage(AppState::start(config(root.path()), events.clone()));
+        app.manage(AppState::start(config, events.clone()));
         Harness { app, events, root }
     }
 
@@ -378,27 +383,12 @@ fn the_watcher_picks_up_new_changed_and_deleted_files_and_a_restart_catches_up()
     // While the app is closed a file arrives; the next start finds it.
     h.state().shutdown();
     drop(library);
-    let root = h.root;
     write(
         &docs.join("later.txt"),
         "Lanterns were lit with oil before electric light.\n",
     );
-    let events = Arc::new(Recorder::default());
-    let app = tauri::test::mock_app();
-    app.manage(AppState::start(
-        AppConfig {
-            settings_file: root.path().join("settings.json"),
-            defaults: Settings {
-                library_dir: root.path().join("library"),
-                model_path: None,
-                passages: 3,
-            },
-            models: ModelSearch::default(),
-            embedder_dir: Some(repo_models().join("all-MiniLM-L6-v2")),
-        },
-        events.clone(),
-    ));
-    let end = events.job_end(1);
+    let restarted = Harness::start_in(h.root, None, ModelSearch::default());
+    let end = restarted.events.job_end(1);
     assert!(
         matches!(
             end,
