@@ -2,8 +2,15 @@
 //!
 //! `cargo bench --bench embed` for numbers; `cargo test --benches` runs each
 //! once as a smoke test. Needs the default model (`models/fetch`).
+//!
+//! Besides criterion's report, a measuring run prints one JSON line per
+//! calls-of-`batch`-texts size (chunks/s and word pieces/s, median of 3 runs
+//! over 64 texts), and with `QUARRY_BENCH_OUT=DIR` writes the texts to
+//! `DIR/embed-texts.json`, so `benches/peers/run` has sentence-transformers
+//! encode exactly the same ones.
 
 use std::path::Path;
+use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use quarry::chunk::Chunker;
@@ -23,6 +30,39 @@ fn passage(i: usize) -> String {
     )
 }
 
+const BATCHES: [usize; 3] = [1, 16, 64];
+
+/// Chunks/s and word pieces/s for calls of `batch` texts, as JSON lines.
+fn throughput(encoder: &SentenceEncoder, texts: &[String], measuring: bool) {
+    let tokens: usize = texts
+        .iter()
+        .map(|t| encoder.tokenizer().encode(t.as_str(), true).unwrap().len())
+        .sum();
+    let runs = if measuring { 3 } else { 1 };
+    for batch in BATCHES {
+        let mut seconds: Vec<f64> = (0..runs)
+            .map(|_| {
+                let started = Instant::now();
+                for slice in texts.chunks(batch) {
+                    let refs: Vec<&str> = slice.iter().map(String::as_str).collect();
+                    encoder.embed(&refs).unwrap();
+                }
+                started.elapsed().as_secs_f64()
+            })
+            .collect();
+        seconds.sort_by(f64::total_cmp);
+        let median = seconds[seconds.len() / 2];
+        println!(
+            "{}",
+            serde_json::json!({
+                "area": "embed", "engine": "quarry (candle 0.10.2, all-MiniLM-L6-v2)", "batch": batch,
+                "texts": texts.len(), "tokens": tokens,
+                "chunks_per_s": texts.len() as f64 / median, "tokens_per_s": tokens as f64 / median,
+            })
+        );
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let dir = ModelSearch::from_env(None)
         .find_embedder(DEFAULT_EMBEDDER)
@@ -30,6 +70,14 @@ fn bench(c: &mut Criterion) {
     let encoder = SentenceEncoder::load(&dir).expect("load embedder");
     let texts: Vec<String> = (0..64).map(passage).collect();
     let tokens = encoder.tokenizer().encode(texts[0].as_str(), true).unwrap().len();
+    let measuring = std::env::args().any(|a| a == "--bench");
+    if let Some(out) = std::env::var_os("QUARRY_BENCH_OUT") {
+        let out = std::path::PathBuf::from(out);
+        std::fs::create_dir_all(&out).unwrap();
+        let json = serde_json::json!({ "texts": texts, "batches": BATCHES });
+        std::fs::write(out.join("embed-texts.json"), json.to_string()).unwrap();
+    }
+    throughput(&encoder, if measuring { &texts } else { &texts[..2] }, measuring);
 
     let mut group = c.benchmark_group("embed");
     group.sample_size(10);

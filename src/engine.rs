@@ -167,6 +167,27 @@ impl Default for AddOptions {
     }
 }
 
+/// A document that is text already (no file behind it): see [`Library::add_texts`].
+#[derive(Debug, Clone)]
+pub struct TextDocument {
+    /// Stands where a file's path would: unique within the library.
+    pub key: String,
+    pub title: Option<String>,
+    pub text: String,
+}
+
+/// Both retrievers' raw candidates for one query, best first: (chunk id,
+/// cosine) from the dense index and (chunk id, BM25) from the lexical one.
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    pub dense: Vec<(u64, f32)>,
+    pub lexical: Vec<(u64, f32)>,
+    /// Milliseconds spent embedding the query, in the HNSW search and in BM25.
+    pub embed_ms: f64,
+    pub dense_ms: f64,
+    pub lexical_ms: f64,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct SearchOptions {
     pub k: usize,
@@ -179,7 +200,9 @@ impl Default for SearchOptions {
     fn default() -> Self {
         SearchOptions {
             k: 10,
-            candidates: 50,
+            // Min-max fusion scales by the worst candidate, so the depth is
+            // part of the fusion: 100 is what `quarry eval` chose it at.
+            candidates: 100,
             fusion: FusionConfig::default(),
         }
     }
@@ -537,15 +560,65 @@ impl Library {
             }
         }
 
+        let items = plan.into_iter().map(|item| self.prepare(item));
+        self.run_pipeline(items, total, &mut lexical, &mut report, observe, cancel)?;
+        Ok(report)
+    }
+
+    /// Index in-memory texts as documents, each under its own `key` (in the
+    /// catalog's path column): for evaluation corpora and other sources that
+    /// are not files. Same pipeline, transactions and outcomes as [`Library::add`]:
+    /// a key already held is replaced (or left alone when its text is unchanged).
+    pub fn add_texts(
+        &self,
+        documents: Vec<TextDocument>,
+        observe: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+    ) -> EngineResult<AddReport> {
+        self.ensure_same_embedder()?;
+        let mut lexical = self.lexical.writer()?;
+        self.reconcile_lexical(&mut lexical)?;
+        let mut report = AddReport::default();
+        let total = documents.len();
+        let pending: Vec<String> = documents.iter().map(|d| d.key.clone()).collect();
+        observe(Progress::Planned {
+            total,
+            pending: &pending,
+        });
+        let mut known = Vec::with_capacity(documents.len());
+        {
+            let catalog = lock(&self.writer);
+            for doc in &documents {
+                known.push(catalog.document(&doc.key)?);
+            }
+        }
+        let items = documents
+            .into_iter()
+            .zip(known)
+            .map(|(doc, previous)| self.prepare_text(doc, previous));
+        self.run_pipeline(items, total, &mut lexical, &mut report, observe, cancel)?;
+        Ok(report)
+    }
+
+    /// Embed and write prepared files as the extract side produces them:
+    /// extract (the caller's iterator, on its own thread) → embed thread →
+    /// the single writer (this thread), then persist the dense index.
+    fn run_pipeline(
+        &self,
+        mut items: impl Iterator<Item = Prepared> + Send,
+        total: usize,
+        lexical: &mut LexicalWriter,
+        report: &mut AddReport,
+        observe: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+    ) -> EngineResult<()> {
         let (extracted_tx, extracted_rx) = crossbeam_channel::bounded::<Prepared>(EXTRACTED_QUEUE);
         let (embedded_tx, embedded_rx) = crossbeam_channel::bounded::<Prepared>(2);
         let result = std::thread::scope(|scope| -> EngineResult<()> {
             scope.spawn(move || {
-                for item in plan {
-                    if cancel.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    if extracted_tx.send(self.prepare(item)).is_err() {
+                while !cancel.load(Ordering::Relaxed) {
+                    let Some(item) = items.next() else { break };
+                    if extracted_tx.send(item).is_err() {
                         break;
                     }
                 }
@@ -578,7 +651,7 @@ impl Library {
             });
             let mut last_commit = Instant::now();
             for item in embedded_rx {
-                let file = self.write(item, &mut lexical)?;
+                let file = self.write(item, lexical)?;
                 report.chunks_embedded += if matches!(file.outcome, Outcome::Added | Outcome::Updated) {
                     file.chunks
                 } else {
@@ -601,8 +674,7 @@ impl Library {
         lexical.commit(lock(&self.writer).generation()?)?;
         result?;
         report.cancelled = cancel.load(Ordering::Relaxed);
-        self.compact_and_save_dense()?;
-        Ok(report)
+        self.compact_and_save_dense()
     }
 
     /// Walk the inputs: files to look at, catalog paths that vanished, and
@@ -785,6 +857,54 @@ impl Library {
         }
     }
 
+    /// Hash and chunk one in-memory text (no file, no parsing).
+    fn prepare_text(&self, doc: TextDocument, previous: Option<DocumentRow>) -> Prepared {
+        let sha = hex::encode(Sha256::digest(doc.text.as_bytes()));
+        let facts = FileFacts {
+            size: doc.text.len() as u64,
+            mtime_ns: 0,
+            content_sha256: Some(sha.clone()),
+        };
+        let unchanged = previous.as_ref().is_some_and(|d| {
+            d.status == DocStatus::Indexed && d.content_sha256.as_deref() == Some(sha.as_str())
+        });
+        let work = if unchanged {
+            Work::Unchanged
+        } else if doc.text.trim().is_empty() {
+            Work::Failed {
+                format: Some(ingest::Format::Text.as_str()),
+                error: ExtractError::Empty.to_string(),
+                vanished: false,
+            }
+        } else {
+            let extracted = Extracted {
+                format: ingest::Format::Text,
+                title: doc.title,
+                text: doc.text,
+                pages: Vec::new(),
+                sections: Vec::new(),
+            };
+            match self.chunker.chunk(&extracted) {
+                Err(e) => Work::Failed {
+                    format: Some(extracted.format.as_str()),
+                    error: e.to_string(),
+                    vanished: false,
+                },
+                Ok(chunks) => Work::Ready {
+                    extracted,
+                    chunks,
+                    vectors: Vec::new(),
+                },
+            }
+        };
+        Prepared {
+            path: doc.key,
+            facts,
+            previous,
+            work,
+        }
+    }
+
     /// Commit one prepared file to the catalog and the lexical index.
     fn write(&self, item: Prepared, lexical: &mut LexicalWriter) -> EngineResult<FileReport> {
         let was_indexed = item.was_indexed();
@@ -937,15 +1057,8 @@ impl Library {
         if query.trim().is_empty() || options.k == 0 {
             return Ok(Vec::new());
         }
-        self.refresh()?;
-        let n = options.candidates.max(options.k);
-        let query_vector = self.embedder.embed(&[query])?.pop().unwrap_or_default();
-        let dense = {
-            let state = self.dense.read().unwrap_or_else(|p| p.into_inner());
-            state.index.search(&query_vector, n, &state.live)
-        };
-        let lexical = self.lexical.search(query, n)?;
-        let fused = fuse(&dense, &lexical, &options.fusion);
+        let candidates = self.candidates(query, options.candidates.max(options.k))?;
+        let fused = fuse(&candidates.dense, &candidates.lexical, &options.fusion);
         // Hydrate from the catalog; a hit the catalog no longer holds (a
         // lexical entry of a chunk deleted by a concurrent writer) is dropped.
         let ids: Vec<u64> = fused
@@ -967,6 +1080,37 @@ impl Library {
                 scores,
             })
             .collect())
+    }
+
+    /// The top `n` chunks of each retriever for `query`, unfused: what
+    /// [`Library::search`] fuses, and what an evaluation fuses many ways.
+    pub fn candidates(&self, query: &str, n: usize) -> EngineResult<Candidates> {
+        self.ensure_same_embedder()?;
+        self.refresh()?;
+        let ms = |since: Instant| since.elapsed().as_secs_f64() * 1000.0;
+        let started = Instant::now();
+        let query_vector = self.embedder.embed(&[query])?.pop().unwrap_or_default();
+        let embed_ms = ms(started);
+        let started = Instant::now();
+        let dense = {
+            let state = self.dense.read().unwrap_or_else(|p| p.into_inner());
+            state.index.search(&query_vector, n, &state.live)
+        };
+        let dense_ms = ms(started);
+        let started = Instant::now();
+        let lexical = self.lexical.search(query, n)?;
+        Ok(Candidates {
+            dense,
+            lexical,
+            embed_ms,
+            dense_ms,
+            lexical_ms: ms(started),
+        })
+    }
+
+    /// Every live chunk with its document's path (or text key).
+    pub fn chunk_documents(&self) -> EngineResult<Vec<(u64, String)>> {
+        Ok(lock(&self.reader).chunk_documents()?)
     }
 
     pub fn documents(&self) -> EngineResult<Vec<DocumentRow>> {

@@ -11,6 +11,7 @@ pub mod chunk;
 pub mod context;
 pub mod embed;
 pub mod engine;
+pub mod eval;
 pub mod index;
 pub mod ingest;
 pub mod inspect;
@@ -20,6 +21,7 @@ pub mod store;
 pub mod watch;
 
 pub use engine::{
-    AddOptions, AddReport, EngineError, FileReport, Library, Outcome, Progress, SearchHit, SearchOptions,
+    AddOptions, AddReport, Candidates, EngineError, FileReport, Library, Outcome, Progress, SearchHit,
+    SearchOptions, TextDocument,
 };
-pub use index::fusion::FusionConfig;
+pub use index::fusion::{FusionConfig, FusionMethod};

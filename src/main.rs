@@ -14,12 +14,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use quarry::answer::AnswerOptions;
 use quarry::embed::SentenceEncoder;
 use quarry::engine::default_library_dir;
+use quarry::index::fusion::Normalization;
 use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
-use quarry::{FusionConfig, Library, Outcome, Progress, SearchOptions};
+use quarry::{FusionConfig, FusionMethod, Library, Outcome, Progress, SearchOptions};
 use serde_json::json;
 
 #[path = "cli/answer.rs"]
 mod answer_cli;
+#[path = "cli/eval.rs"]
+mod eval_cli;
 use answer_cli::{AskArgs, ConversationAction};
 
 #[derive(Parser)]
@@ -56,16 +59,13 @@ enum Command {
         /// Number of passages.
         #[arg(short, default_value_t = 10)]
         k: usize,
-        /// Weight of the dense ranking in reciprocal rank fusion.
-        #[arg(long, default_value_t = FusionConfig::default().dense_weight)]
-        dense_weight: f32,
-        /// Weight of the BM25 ranking in reciprocal rank fusion.
-        #[arg(long, default_value_t = FusionConfig::default().lexical_weight)]
-        lexical_weight: f32,
-        /// The k constant of reciprocal rank fusion.
-        #[arg(long, default_value_t = FusionConfig::default().rrf_k)]
-        rrf_k: f32,
+        #[command(flatten)]
+        fusion: FusionArgs,
     },
+    /// Measure retrieval on a dataset in BEIR layout (corpus.jsonl,
+    /// queries.jsonl, qrels/test.tsv): nDCG@10, Recall@10/100 and MRR@10 for
+    /// lexical, dense and fused retrieval, with indexing and query timing.
+    Eval(eval_cli::EvalArgs),
     /// List the library's documents with status, reason and chunk count.
     Docs,
     /// Show why a passage was found for a question and what Quarry stored
@@ -144,6 +144,71 @@ impl Answering {
     }
 }
 
+/// How search merges its dense and BM25 rankings; unset flags keep the
+/// default's values.
+#[derive(clap::Args, Clone, Copy)]
+struct FusionArgs {
+    /// Fusion: `rrf` (reciprocal rank fusion), `convex` (weighted sum of
+    /// scores scaled from the score function's floor to the best hit) or
+    /// `convex-min-max` (scaled from the worst candidate to the best).
+    /// Default: the one `quarry eval --tune` chose.
+    #[arg(long, value_enum)]
+    fusion: Option<FusionKind>,
+    /// The k constant of reciprocal rank fusion.
+    #[arg(long)]
+    rrf_k: Option<f32>,
+    /// Weight of the dense ranking.
+    #[arg(long)]
+    dense_weight: Option<f32>,
+    /// Weight of the BM25 ranking.
+    #[arg(long)]
+    lexical_weight: Option<f32>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum FusionKind {
+    Rrf,
+    Convex,
+    ConvexMinMax,
+}
+
+impl FusionArgs {
+    fn config(&self) -> FusionConfig {
+        let default = FusionConfig::default();
+        let method = match self.fusion {
+            None => match default.method {
+                FusionMethod::Rrf { k } => FusionMethod::Rrf {
+                    k: self.rrf_k.unwrap_or(k),
+                },
+                convex => convex,
+            },
+            Some(FusionKind::Rrf) => FusionMethod::Rrf {
+                k: self.rrf_k.unwrap_or(match default.method {
+                    FusionMethod::Rrf { k } => k,
+                    FusionMethod::Convex { .. } => 60.0,
+                }),
+            },
+            Some(FusionKind::Convex) => FusionMethod::Convex {
+                normalization: Normalization::TheoreticalMin,
+            },
+            Some(FusionKind::ConvexMinMax) => FusionMethod::Convex {
+                normalization: Normalization::MinMax,
+            },
+        };
+        // Switching family without weights takes that family's usual ones.
+        let (dense, lexical) = match (method, default.method) {
+            (FusionMethod::Convex { .. }, FusionMethod::Rrf { .. }) => (0.5, 0.5),
+            (FusionMethod::Rrf { .. }, FusionMethod::Convex { .. }) => (1.0, 1.0),
+            _ => (default.dense_weight, default.lexical_weight),
+        };
+        FusionConfig {
+            method,
+            dense_weight: self.dense_weight.unwrap_or(dense),
+            lexical_weight: self.lexical_weight.unwrap_or(lexical),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum ConversationCommand {
     /// List conversations, newest first (the default).
@@ -184,11 +249,16 @@ fn main() -> ExitCode {
 }
 
 fn open_library(cli: &Cli) -> anyhow::Result<Library> {
+    let dir = cli.library.clone().unwrap_or_else(default_library_dir);
+    open_library_at(cli, &dir)
+}
+
+/// Open the library in `dir` with the embedder the flags and environment choose.
+fn open_library_at(cli: &Cli, dir: &std::path::Path) -> anyhow::Result<Library> {
     let search = ModelSearch::from_env(cli.embedder.clone());
     let model_dir = search.find_embedder(DEFAULT_EMBEDDER)?;
     let embedder = SentenceEncoder::load(&model_dir)?;
-    let dir = cli.library.clone().unwrap_or_else(default_library_dir);
-    Library::open(&dir, Arc::new(embedder)).with_context(|| format!("opening library {}", dir.display()))
+    Library::open(dir, Arc::new(embedder)).with_context(|| format!("opening library {}", dir.display()))
 }
 
 fn progress_bar(len: u64, json: bool) -> ProgressBar {
@@ -261,21 +331,11 @@ fn run() -> anyhow::Result<ExitCode> {
                 )?;
             }
         }
-        Command::Search {
-            query,
-            k,
-            dense_weight,
-            lexical_weight,
-            rrf_k,
-        } => {
+        Command::Search { query, k, fusion } => {
             let library = open_library(&cli)?;
             let options = SearchOptions {
                 k: *k,
-                fusion: FusionConfig {
-                    rrf_k: *rrf_k,
-                    dense_weight: *dense_weight,
-                    lexical_weight: *lexical_weight,
-                },
+                fusion: fusion.config(),
                 ..SearchOptions::default()
             };
             let hits = library.search(query, &options)?;
@@ -331,6 +391,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 print_inspection(&mut out, &inspection)?;
             }
         }
+        Command::Eval(args) => return eval_cli::run(&cli, args),
         Command::Docs => {
             let library = open_library_any_embedder(&cli)?;
             let docs = library.documents()?;

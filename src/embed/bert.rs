@@ -13,6 +13,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+use rayon::prelude::*;
+
 use super::{EmbedError, Embedder, EmbedderIdentity, TokenEmbeddingTable};
 
 /// Texts per forward pass (inputs are sorted by length first, so a batch pads
@@ -310,10 +312,20 @@ impl Embedder for SentenceEncoder {
         // Batch by length: sort, embed in slices, restore input order.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
+        // Forward passes run side by side on rayon's pool (candle's matmuls
+        // share it): the softmax, GELU and layer norms of one pass run on one
+        // thread, so a second pass fills the other cores meanwhile.
+        let batches: Vec<&[usize]> = order.chunks(BATCH_SIZE).collect();
+        let embedded: Vec<Vec<Vec<f32>>> = batches
+            .par_iter()
+            .map(|batch| {
+                let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+                self.embed_batch(&batch_texts)
+            })
+            .collect::<Result<_, _>>()?;
         let mut out = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(BATCH_SIZE) {
-            let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
-            for (&i, v) in batch.iter().zip(self.embed_batch(&batch_texts)?) {
+        for (batch, vectors) in batches.iter().zip(embedded) {
+            for (&i, v) in batch.iter().zip(vectors) {
                 out[i] = v;
             }
         }

@@ -581,6 +581,17 @@ impl Catalog {
         Ok(ids.into_iter().map(|i| i as u64).collect())
     }
 
+    /// (chunk id, document path) of every live chunk, ascending by id.
+    pub fn chunk_documents(&self) -> StoreResult<Vec<(u64, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.id, d.path FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
     /// Vectors of chunks with id > `after`, ascending by id.
     pub fn vectors_after(&self, after: u64) -> StoreResult<Vec<(u64, Vec<f32>)>> {
         let mut stmt = self

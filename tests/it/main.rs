@@ -13,6 +13,7 @@ mod cli;
 mod compat;
 mod crash;
 mod embed;
+mod eval;
 mod ingest;
 mod library;
 mod llm;

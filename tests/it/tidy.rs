@@ -147,6 +147,18 @@ fn dependencies_point_one_way() {
             "src/context.rs",
             &["rusqlite", "tantivy", "hnsw_rs", "crate::index", "crate::embed"],
         ),
+        (
+            "src/eval",
+            &[
+                "rusqlite",
+                "tantivy",
+                "hnsw_rs",
+                "candle",
+                "llama_cpp",
+                "crate::store",
+                "crate::embed",
+            ],
+        ),
         // The desktop shell is thin: every capability comes through the
         // `quarry` library, never from the crates underneath it.
         (

@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Peer libraries measured on the inputs Quarry's Rust benches write.
+
+Prints one JSON object per line on stdout and nothing else there; progress
+goes to stderr. Install with benches/peers/retrieval-requirements.txt.
+
+  embed      --model DIR --texts FILE.json [--threads 2] [--runs 3]
+             sentence-transformers (PyTorch, CPU) chunks/s and tokens/s
+  bm25       --beir DIR [--split test] [--runs 3] [--engines bm25s,rank-bm25]
+             index time, per-query latency, nDCG@10 and Recall@100
+  trec-eval  --qrels QRELS.tsv --run RUN.tsv
+             pytrec_eval's nDCG@10 / Recall@10 / Recall@100 and BEIR's MRR@10
+  ann        --vectors DIR [--threads 2] [--engines hnswlib,faiss]
+             HNSW build rate, single-thread query latency, recall vs exact
+
+Conventions shared with Quarry's own eval (src/eval): latency percentiles are
+nearest-rank; metric means are over every judged query, a query the run does
+not answer counting 0 (pytrec_eval alone would leave it out).
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+# Everything is local: a model folder, a BEIR folder, vector files. Never let a
+# library reach for the network (or a hub cache) behind our back.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+
+
+# stdout carries only our JSON lines. Libraries print too (progress bars,
+# warnings, C++ code writing to fd 1 directly), so main() moves fd 1 to
+# stderr and keeps a private duplicate of the real stdout for emit().
+_out = sys.stdout
+
+
+def emit(obj):
+    print(json.dumps(obj), file=_out, flush=True)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def percentile(samples, p):
+    """Nearest rank, like src/eval's Percentiles, so the two compare directly."""
+    s = sorted(samples)
+    return s[min(max(math.ceil(p / 100 * len(s)), 1), len(s)) - 1]
+
+
+def latency_fields(ms):
+    return {"query_ms_p50": percentile(ms, 50), "query_ms_p99": percentile(ms, 99)}
+
+
+# ----------------------------------------------------------------- embed
+
+def cmd_embed(a):
+    # The fast tokenizer batches on its own rayon pool; hold it to the same
+    # thread budget as torch (it reads this when the pool first starts).
+    os.environ["RAYON_NUM_THREADS"] = str(a.threads)
+    import sentence_transformers
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(a.threads)
+    spec = json.loads(Path(a.texts).read_text(encoding="utf-8"))
+    texts, batches = spec["texts"], spec.get("batches", [1, 16, 64])
+    model = SentenceTransformer(a.model, device="cpu")
+    # Word pieces as the model sees them: with [CLS]/[SEP], cut at max_seq_length.
+    ids = model.tokenizer(texts, add_special_tokens=True, truncation=True,
+                          max_length=model.max_seq_length)["input_ids"]
+    tokens = sum(len(x) for x in ids)
+    engine = (f"sentence-transformers {sentence_transformers.__version__} "
+              f"(torch {torch.__version__.split('+')[0]})")
+
+    for b in batches:
+        def one_pass():
+            # One encode call per slice of b texts, as benches/embed.rs calls
+            # embed(): the same batches, so the same padding (encode() would
+            # otherwise length-sort all texts across batches).
+            started = time.perf_counter()
+            for i in range(0, len(texts), b):
+                model.encode(texts[i:i + b], batch_size=b, normalize_embeddings=True,
+                             show_progress_bar=False)
+            return time.perf_counter() - started
+
+        one_pass()  # warm-up: lazy init, allocator, oneDNN primitive caches
+        secs = statistics.median(one_pass() for _ in range(a.runs))
+        log(f"embed batch {b}: {secs:.3f}s")
+        emit({"area": "embed", "engine": engine, "batch": b, "texts": len(texts),
+              "tokens": tokens, "chunks_per_s": len(texts) / secs,
+              "tokens_per_s": tokens / secs})
+
+
+# ----------------------------------------------------------------- metrics
+
+def read_tsv(path, cast):
+    """`query-id, doc-id, value` lines as {query: {doc: value}} in file order
+    (BEIR's MRR depends on it for ties); a header line does not cast."""
+    out = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            q, d, v = line.rstrip("\r").split("\t")[:3]
+            v = cast(v)
+        except ValueError:
+            continue
+        out.setdefault(q, {})[d] = v
+    return out
+
+
+def evaluate(qrels, run, k_recall=(100,)):
+    """pytrec_eval (trec_eval) nDCG@10 / Recall@k, and MRR@10 as BEIR computes it."""
+    import pytrec_eval
+
+    measures = {"ndcg_cut.10"} | {f"recall.{k}" for k in k_recall}
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(
+        {q: run.get(q, {}) for q in qrels})
+    n = len(qrels)
+
+    def mean(key):
+        return sum(per_query.get(q, {}).get(key, 0.0) for q in qrels) / n
+
+    out = {"ndcg@10": mean("ndcg_cut_10")}
+    out.update({f"recall@{k}": mean(f"recall_{k}") for k in k_recall})
+    # BEIR's custom_metrics.mrr: a stable sort by score (ties keep run order,
+    # unlike trec_eval's id order), the first document judged > 0 in the top 10.
+    total = 0.0
+    for q, judged in qrels.items():
+        hits = sorted(run.get(q, {}).items(), key=lambda h: h[1], reverse=True)[:10]
+        total += next((1 / (r + 1) for r, (d, _) in enumerate(hits) if judged.get(d, 0) > 0), 0.0)
+    out["mrr@10"] = total / n
+    return out
+
+
+def cmd_trec_eval(a):
+    qrels, run = read_tsv(a.qrels, int), read_tsv(a.run, float)
+    emit({"area": "trec_eval", "queries": len(qrels), **evaluate(qrels, run, (10, 100))})
+
+
+# ----------------------------------------------------------------- bm25
+
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # bm25s's default (scikit-learn's), used for both engines
+
+
+class Bm25s:
+    params = "bm25s defaults: method=lucene k1=1.5 b=0.75; english stopwords, Snowball english stemmer"
+
+    def __init__(self):
+        import bm25s
+        import Stemmer
+        self.bm25s, self.stemmer = bm25s, Stemmer.Stemmer("english")
+        self.name = f"bm25s {version('bm25s')}"
+
+    def index(self, docs):
+        tokens = self.bm25s.tokenize(docs, token_pattern=TOKEN_PATTERN, stopwords="en",
+                                     stemmer=self.stemmer, show_progress=False)
+        self.retriever = self.bm25s.BM25()
+        self.retriever.index(tokens, show_progress=False)
+
+    def search(self, query, k):
+        tokens = self.bm25s.tokenize([query], token_pattern=TOKEN_PATTERN, stopwords="en",
+                                     stemmer=self.stemmer, return_ids=False, show_progress=False)
+        docs, scores = self.retriever.retrieve(tokens, k=k, n_threads=0, show_progress=False)
+        return docs[0], scores[0]
+
+
+class RankBm25:
+    params = "BM25Okapi defaults: k1=1.5 b=0.75 epsilon=0.25; bm25s's token pattern, english stopwords and stemmer"
+
+    def __init__(self):
+        import re
+
+        import numpy as np
+        import Stemmer
+        from bm25s.stopwords import STOPWORDS_EN
+        from rank_bm25 import BM25Okapi
+        self.np, self.BM25Okapi = np, BM25Okapi
+        stemmer, stop, regex = Stemmer.Stemmer("english"), set(STOPWORDS_EN), re.compile(TOKEN_PATTERN)
+        # Same tokens as bm25s gets, so the two differ only in scoring and speed.
+        self.tokenize = lambda t: stemmer.stemWords([w for w in regex.findall(t.lower()) if w not in stop])
+        self.name = f"rank-bm25 {version('rank-bm25')}"
+
+    def index(self, docs):
+        self.bm25 = self.BM25Okapi([self.tokenize(d) for d in docs])
+
+    def search(self, query, k):
+        np = self.np
+        scores = self.bm25.get_scores(self.tokenize(query))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return top, scores[top]
+
+
+def cmd_bm25(a):
+    from threadpoolctl import threadpool_limits
+
+    beir = Path(a.beir)
+    corpus = [json.loads(line) for line in (beir / "corpus.jsonl").open(encoding="utf-8") if line.strip()]
+    queries = {q["_id"]: q["text"] for q in map(json.loads, (beir / "queries.jsonl").open(encoding="utf-8"))}
+    qrels = read_tsv(beir / "qrels" / f"{a.split}.tsv", int)
+    missing = [q for q in qrels if q not in queries]
+    if missing:
+        sys.exit(f"judged queries missing from queries.jsonl: {missing[:5]}")
+    doc_ids = [d["_id"] for d in corpus]
+    docs = [(d.get("title") or "") + " " + (d.get("text") or "") for d in corpus]
+    k = min(100, len(docs))
+    engines = {"bm25s": Bm25s, "rank-bm25": RankBm25}
+
+    with threadpool_limits(1):  # one query at a time on one thread, BLAS included
+        for key in a.engines.split(","):
+            engine = engines[key]()
+            index_s = []
+            for _ in range(a.runs):
+                started = time.perf_counter()
+                engine.index(docs)
+                index_s.append(time.perf_counter() - started)
+            log(f"{engine.name}: indexed {len(docs)} docs in {statistics.median(index_s):.2f}s")
+            times = {q: [] for q in qrels}
+            run = {}
+            for _ in range(a.runs):
+                for q in qrels:
+                    started = time.perf_counter()
+                    idx, scores = engine.search(queries[q], k)
+                    times[q].append((time.perf_counter() - started) * 1e3)
+                    # A score of 0 matched no query term: not retrieved, whatever
+                    # order the engine happens to list such documents in.
+                    run[q] = {doc_ids[int(i)]: float(s) for i, s in zip(idx, scores) if s > 0}
+            # Per query the median over runs, then percentiles across queries.
+            ms = [statistics.median(t) for t in times.values()]
+            metrics = evaluate(qrels, run)
+            emit({"area": "bm25", "engine": engine.name, "params": engine.params,
+                  "documents": len(docs), "queries": len(qrels),
+                  "index_s": statistics.median(index_s), **latency_fields(ms),
+                  "ndcg@10": metrics["ndcg@10"], "recall@100": metrics["recall@100"]})
+
+
+# ----------------------------------------------------------------- ann
+
+def exact_top_k(np, base, queries, k):
+    """Exact inner-product top k, one block of base rows at a time so the
+    score matrix stays near 128 MB whatever N is."""
+    nq = len(queries)
+    best_s = np.full((nq, k), -np.inf, dtype=np.float32)
+    best_i = np.zeros((nq, k), dtype=np.int64)
+    step = max(1024, (32 << 20) // max(nq, 1))
+    for start in range(0, len(base), step):
+        s = queries @ base[start:start + step].T
+        kk = min(k, s.shape[1])
+        part = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
+        cand_s = np.concatenate([best_s, np.take_along_axis(s, part, 1)], 1)
+        cand_i = np.concatenate([best_i, part + start], 1)
+        keep = np.argpartition(-cand_s, k - 1, axis=1)[:, :k]
+        best_s, best_i = np.take_along_axis(cand_s, keep, 1), np.take_along_axis(cand_i, keep, 1)
+    return best_i
+
+
+def hnswlib_engine(meta, threads):
+    import hnswlib
+    import numpy as np
+    index = hnswlib.Index(space="cosine", dim=meta["dim"])
+    index.init_index(max_elements=meta["n"], ef_construction=meta["ef_construction"], M=meta["m"])
+
+    def build(base):
+        index.set_num_threads(threads)
+        index.add_items(base, np.arange(len(base)))
+        index.set_ef(meta["ef_search"])
+        index.set_num_threads(1)
+
+    return f"hnswlib {version('hnswlib')}", build, lambda q, k: index.knn_query(q, k=k)[0][0]
+
+
+def faiss_engine(meta, threads):
+    import faiss
+    index = faiss.IndexHNSWFlat(meta["dim"], meta["m"], faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = meta["ef_construction"]
+
+    def build(base):
+        faiss.omp_set_num_threads(threads)
+        index.add(base)
+        index.hnsw.efSearch = meta["ef_search"]
+        faiss.omp_set_num_threads(1)
+
+    return f"faiss-cpu {faiss.__version__}", build, lambda q, k: index.search(q, k)[1][0]
+
+
+def cmd_ann(a):
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    d = Path(a.vectors)
+    meta = json.loads((d / "meta.json").read_text())
+    dim, n, nq, k = meta["dim"], meta["n"], meta["nq"], meta["k"]
+
+    def load(name, rows):
+        v = np.fromfile(d / name, dtype="<f4")
+        if v.size != rows * dim:
+            sys.exit(f"{name}: {v.size} floats, expected {rows} x {dim}")
+        return np.ascontiguousarray(v.reshape(rows, dim), dtype=np.float32)
+
+    base, queries = load("base.f32", n), load("queries.f32", nq)
+    with threadpool_limits(a.threads):
+        truth = exact_top_k(np, base, queries, k)
+    log(f"ann: exact top-{k} for {nq} queries over {n} vectors done")
+    engines = {"hnswlib": hnswlib_engine, "faiss": faiss_engine}
+
+    for key in a.engines.split(","):
+        name, build, search = engines[key](meta, a.threads)
+        started = time.perf_counter()
+        build(base)
+        build_s = time.perf_counter() - started
+        log(f"{name}: built in {build_s:.2f}s")
+        with threadpool_limits(1):
+            for i in range(min(nq, 10)):  # warm-up
+                search(queries[i:i + 1], k)
+            ms, hits = [], 0
+            for i in range(nq):
+                q = queries[i:i + 1]
+                started = time.perf_counter()
+                found = search(q, k)
+                ms.append((time.perf_counter() - started) * 1e3)
+                hits += len(set(int(x) for x in found) & set(truth[i].tolist()))
+        emit({"area": "ann", "engine": name, "n": n, "queries": nq,
+              "build_vectors_per_s": n / build_s, "qps": nq / (sum(ms) / 1e3),
+              **latency_fields(ms), f"recall@{k}": hits / (nq * k)})
+
+
+def main():
+    global _out
+    _out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    options = {
+        "embed": [("--model", None), ("--texts", None), ("--threads", 2), ("--runs", 3)],
+        "bm25": [("--beir", None), ("--split", "test"), ("--runs", 3), ("--engines", "bm25s,rank-bm25")],
+        "trec-eval": [("--qrels", None), ("--run", None)],
+        "ann": [("--vectors", None), ("--threads", 2), ("--engines", "hnswlib,faiss")],
+    }
+    for cmd, opts in options.items():
+        sp = sub.add_parser(cmd)
+        for flag, default in opts:
+            sp.add_argument(flag, required=default is None, default=default,
+                            type=int if isinstance(default, int) else str)
+    a = p.parse_args()
+    {"embed": cmd_embed, "bm25": cmd_bm25, "trec-eval": cmd_trec_eval, "ann": cmd_ann}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
