@@ -318,7 +318,7 @@ fn library_at_scale(c: &mut Criterion, target: usize, dir: &Path) {
     let mut group = c.benchmark_group("query");
     group.sample_size(20);
     let mut i = 0;
-    group.bench_function(format!("bm25_top50/{chunks}_chunks"), |b| {
+    group.bench_function(format!("bm25_top{}/{chunks}_chunks", options.candidates), |b| {
         b.iter(|| {
             i = (i + 1) % queries.len();
             lexical.search(&queries[i], options.candidates).unwrap()

@@ -69,7 +69,7 @@ for r in library:
     print(f"\nLibrary at scale ({r['chunks']} chunks of {r['source']}; passage vectors synthetic, query vectors real)")
     print(f"  indexing without embedding: {r['index_s']:.1f} s ({r['index_chunks_per_s_without_embedding']:.0f} chunks/s), "
           f"peak RSS {r['peak_rss_indexing_mib']} MiB; reopen {r['reopen_s']:.1f} s, peak RSS {r['peak_rss_reopen_mib']} MiB")
-    print(f"  BM25 top-50 p50 {r['bm25_ms_p50']:.2f} ms, p99 {r['bm25_ms_p99']:.2f} ms; "
+    print(f"  BM25 (top 100) p50 {r['bm25_ms_p50']:.2f} ms, p99 {r['bm25_ms_p99']:.2f} ms; "
           f"fused search (k 10) p50 {r['fused_ms_p50']:.1f} ms, p99 {r['fused_ms_p99']:.1f} ms")
 
 for r in area("ingest"):
