@@ -517,6 +517,15 @@ impl Library {
         Ok(())
     }
 
+    /// How every add starts: the library must hold this embedder's
+    /// vectors, and the lexical index is taken and brought up to the catalog.
+    fn start_adding(&self) -> EngineResult<LexicalWriter> {
+        self.ensure_same_embedder()?;
+        let mut lexical = self.lexical.writer()?;
+        self.reconcile_lexical(&mut lexical)?;
+        Ok(lexical)
+    }
+
     /// Index files and folders (recursively). Every file gets an outcome;
     /// failures are reported per file and never stop the batch.
     pub fn add(
@@ -536,9 +545,7 @@ impl Library {
         observe: &(dyn Fn(Progress) + Sync),
         cancel: &AtomicBool,
     ) -> EngineResult<AddReport> {
-        self.ensure_same_embedder()?;
-        let mut lexical = self.lexical.writer()?;
-        self.reconcile_lexical(&mut lexical)?;
+        let mut lexical = self.start_adding()?;
         let mut report = AddReport::default();
         let (plan, vanished) = self.plan(inputs, options, &mut report)?;
         let total = plan.len() + vanished.len() + report.files.len();
@@ -575,9 +582,7 @@ impl Library {
         observe: &(dyn Fn(Progress) + Sync),
         cancel: &AtomicBool,
     ) -> EngineResult<AddReport> {
-        self.ensure_same_embedder()?;
-        let mut lexical = self.lexical.writer()?;
-        self.reconcile_lexical(&mut lexical)?;
+        let mut lexical = self.start_adding()?;
         let mut report = AddReport::default();
         let total = documents.len();
         let pending: Vec<String> = documents.iter().map(|d| d.key.clone()).collect();

@@ -18,7 +18,8 @@ fn quarry(library: &Path, args: &[&str]) -> Output {
         .expect("run quarry")
 }
 
-fn json(output: &Output) -> Value {
+/// The stdout of a successful run, as JSON (also used by `eval.rs`).
+pub fn json(output: &Output) -> Value {
     assert!(
         output.status.success(),
         "stderr: {}",

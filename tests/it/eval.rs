@@ -12,6 +12,7 @@ use quarry::eval::{evaluate, score, tune, EvalOptions, Ranking};
 use quarry::FusionConfig;
 use serde_json::Value;
 
+use crate::cli::json;
 use crate::support::{model_dir, open, repo};
 
 fn tiny() -> PathBuf {
@@ -25,15 +26,6 @@ fn eval(args: &[&str]) -> Output {
         .env("QUARRY_EMBEDDER", model_dir())
         .output()
         .expect("run quarry eval")
-}
-
-fn json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
 }
 
 fn metric(report: &Value, retrieval: &str, name: &str) -> f64 {
