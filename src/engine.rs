@@ -308,6 +308,12 @@ fn file_facts(meta: &std::fs::Metadata) -> FileFacts {
     }
 }
 
+/// Whether the catalog already holds exactly this content, indexed (so
+/// extracting and embedding it again would change nothing).
+fn holds_content(previous: Option<&DocumentRow>, sha256: &str) -> bool {
+    previous.is_some_and(|d| d.status == DocStatus::Indexed && d.content_sha256.as_deref() == Some(sha256))
+}
+
 /// The catalog key of a path: absolute, `.`/`..` resolved, symlinks kept.
 fn path_key(path: &Path) -> PathBuf {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -829,10 +835,7 @@ impl Library {
             Err(e) => failed(None, e.to_string(), matches!(e, ExtractError::Vanished)),
             Ok(bytes) => {
                 let sha = hex::encode(Sha256::digest(&bytes));
-                let unchanged = !force
-                    && stored.as_ref().is_some_and(|d| {
-                        d.status == DocStatus::Indexed && d.content_sha256.as_deref() == Some(sha.as_str())
-                    });
+                let unchanged = !force && holds_content(stored.as_ref(), &sha);
                 facts.content_sha256 = Some(sha);
                 if unchanged {
                     Work::Unchanged
@@ -841,14 +844,7 @@ impl Library {
                         Err(e) => failed(None, e.to_string(), false),
                         Ok(format) => match ingest::extract_as(format, &bytes) {
                             Err(e) => failed(Some(format), e.to_string(), false),
-                            Ok(extracted) => match self.chunker.chunk(&extracted) {
-                                Err(e) => failed(Some(format), e.to_string(), false),
-                                Ok(chunks) => Work::Ready {
-                                    extracted,
-                                    chunks,
-                                    vectors: Vec::new(),
-                                },
-                            },
+                            Ok(extracted) => self.chunked(extracted),
                         },
                     }
                 }
@@ -865,15 +861,8 @@ impl Library {
     /// Hash and chunk one in-memory text (no file, no parsing).
     fn prepare_text(&self, doc: TextDocument, previous: Option<DocumentRow>) -> Prepared {
         let sha = hex::encode(Sha256::digest(doc.text.as_bytes()));
-        let facts = FileFacts {
-            size: doc.text.len() as u64,
-            mtime_ns: 0,
-            content_sha256: Some(sha.clone()),
-        };
-        let unchanged = previous.as_ref().is_some_and(|d| {
-            d.status == DocStatus::Indexed && d.content_sha256.as_deref() == Some(sha.as_str())
-        });
-        let work = if unchanged {
+        let size = doc.text.len() as u64;
+        let work = if holds_content(previous.as_ref(), &sha) {
             Work::Unchanged
         } else if doc.text.trim().is_empty() {
             Work::Failed {
@@ -882,31 +871,40 @@ impl Library {
                 vanished: false,
             }
         } else {
-            let extracted = Extracted {
+            self.chunked(Extracted {
                 format: ingest::Format::Text,
                 title: doc.title,
                 text: doc.text,
                 pages: Vec::new(),
                 sections: Vec::new(),
-            };
-            match self.chunker.chunk(&extracted) {
-                Err(e) => Work::Failed {
-                    format: Some(extracted.format.as_str()),
-                    error: e.to_string(),
-                    vanished: false,
-                },
-                Ok(chunks) => Work::Ready {
-                    extracted,
-                    chunks,
-                    vectors: Vec::new(),
-                },
-            }
+            })
         };
         Prepared {
             path: doc.key,
-            facts,
+            facts: FileFacts {
+                size,
+                mtime_ns: 0,
+                content_sha256: Some(sha),
+            },
             previous,
             work,
+        }
+    }
+
+    /// An extracted document's passages, or its failure to chunk; both
+    /// kinds of source (files and texts) end here.
+    fn chunked(&self, extracted: Extracted) -> Work {
+        match self.chunker.chunk(&extracted) {
+            Err(e) => Work::Failed {
+                format: Some(extracted.format.as_str()),
+                error: e.to_string(),
+                vanished: false,
+            },
+            Ok(chunks) => Work::Ready {
+                extracted,
+                chunks,
+                vectors: Vec::new(),
+            },
         }
     }
 

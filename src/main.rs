@@ -173,39 +173,29 @@ enum FusionKind {
 }
 
 impl FusionArgs {
+    /// The default when it is the family asked for (or none was), else that
+    /// family's plain form (RRF k 60 1:1, or convex 0.5:0.5); then the
+    /// flags given override its constant and weights.
     fn config(&self) -> FusionConfig {
         let default = FusionConfig::default();
-        let method = match self.fusion {
-            None => match default.method {
-                FusionMethod::Rrf { k } => FusionMethod::Rrf {
-                    k: self.rrf_k.unwrap_or(k),
-                },
-                convex => convex,
-            },
-            Some(FusionKind::Rrf) => FusionMethod::Rrf {
-                k: self.rrf_k.unwrap_or(match default.method {
-                    FusionMethod::Rrf { k } => k,
-                    FusionMethod::Convex { .. } => 60.0,
-                }),
-            },
-            Some(FusionKind::Convex) => FusionMethod::Convex {
-                normalization: Normalization::TheoreticalMin,
-            },
-            Some(FusionKind::ConvexMinMax) => FusionMethod::Convex {
-                normalization: Normalization::MinMax,
-            },
+        let asked = match self.fusion {
+            None => default,
+            Some(FusionKind::Rrf) => FusionConfig::rrf(60.0, 1.0, 1.0),
+            Some(FusionKind::Convex) => FusionConfig::convex(0.5, Normalization::TheoreticalMin),
+            Some(FusionKind::ConvexMinMax) => FusionConfig::convex(0.5, Normalization::MinMax),
         };
-        // Switching family without weights takes that family's usual ones.
-        let (dense, lexical) = match (method, default.method) {
-            (FusionMethod::Convex { .. }, FusionMethod::Rrf { .. }) => (0.5, 0.5),
-            (FusionMethod::Rrf { .. }, FusionMethod::Convex { .. }) => (1.0, 1.0),
-            _ => (default.dense_weight, default.lexical_weight),
+        let same_family = match (asked.method, default.method) {
+            (FusionMethod::Rrf { .. }, FusionMethod::Rrf { .. }) => true,
+            (FusionMethod::Convex { normalization: a }, FusionMethod::Convex { normalization: b }) => a == b,
+            _ => false,
         };
-        FusionConfig {
-            method,
-            dense_weight: self.dense_weight.unwrap_or(dense),
-            lexical_weight: self.lexical_weight.unwrap_or(lexical),
+        let mut config = if same_family { default } else { asked };
+        if let (FusionMethod::Rrf { k }, Some(rrf_k)) = (&mut config.method, self.rrf_k) {
+            *k = rrf_k;
         }
+        config.dense_weight = self.dense_weight.unwrap_or(config.dense_weight);
+        config.lexical_weight = self.lexical_weight.unwrap_or(config.lexical_weight);
+        config
     }
 }
 
