@@ -33,8 +33,8 @@ use crate::index::IndexError;
 use crate::ingest::{self, ExtractError, Extracted};
 use crate::models::ModelError;
 use crate::store::{
-    lexical_title, Catalog, ChunkRecord, ConversationRow, DocStatus, DocumentRow, FileFacts, NewChunk,
-    NewDocument, StoreError, StoredText, TurnRow,
+    Catalog, ChunkRecord, ConversationRow, DocStatus, DocumentRow, FileFacts, NewChunk, NewDocument,
+    StoreError, StoredText, TurnRow,
 };
 
 const CATALOG_FILE: &str = "catalog.sqlite";
@@ -509,8 +509,8 @@ impl Library {
         }
         let missing: Vec<u64> = live.into_iter().filter(|id| !indexed.contains(id)).collect();
         for part in missing.chunks(1000) {
-            for (id, title, text) in catalog.lexical_rows(part)? {
-                writer.add(id, &title, &text)?;
+            for row in catalog.lexical_rows(part)? {
+                writer.add(row.chunk_id, &row.title, &row.text, &row.context)?;
             }
         }
         writer.commit(generation)?;
@@ -971,14 +971,15 @@ impl Library {
                     pages: &extracted.pages,
                     sections: &extracted.sections,
                 };
-                let effect = lock(&self.writer).replace_document(&doc, &new_chunks)?;
+                let mut catalog = lock(&self.writer);
+                let effect = catalog.replace_document(&doc, &new_chunks)?;
                 for id in &effect.removed_chunks {
                     lexical.delete(*id);
                 }
-                let title = lexical_title(&path, extracted.title.as_deref());
-                for (id, c) in effect.added_chunks.iter().zip(&chunks) {
-                    lexical.add(*id, &title, &c.text)?;
+                for row in catalog.lexical_rows(&effect.added_chunks)? {
+                    lexical.add(row.chunk_id, &row.title, &row.text, &row.context)?;
                 }
+                drop(catalog);
                 Ok(FileReport {
                     path,
                     outcome: if was_indexed {

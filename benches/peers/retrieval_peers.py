@@ -12,6 +12,12 @@ goes to stderr. Install with benches/peers/retrieval-requirements.txt.
              pytrec_eval's nDCG@10 / Recall@10 / Recall@100 and BEIR's MRR@10
   ann        --vectors DIR [--threads 2] [--engines hnswlib,faiss]
              HNSW build rate, single-thread query latency, recall vs exact
+  bm25-windows --beir DIR --tokenizer TOKENIZER.json [--split test]
+             the design study behind Quarry's lexical index: BM25 (bm25s,
+             Lucene's formula, Quarry's analysis) over text-splitter chunks
+             sized as Quarry sizes them, each chunk scored alone, with its
+             document, or with a window of neighbours, at tantivy's k1/b and
+             Pyserini's; nDCG@10 by document
 
 Conventions shared with Quarry's own eval (src/eval): latency percentiles are
 nearest-rank; metric means are over every judged query, a query the run does
@@ -240,6 +246,97 @@ def cmd_bm25(a):
                   "ndcg@10": metrics["ndcg@10"], "recall@100": metrics["recall@100"]})
 
 
+# ----------------------------------------------------------- bm25-windows
+
+def cmd_bm25_windows(a):
+    """Which way of scoring a chunk recovers whole-document BM25? Chunks come
+    from semantic-text-splitter (text-splitter's Python binding) with Quarry's
+    sizes (src/chunk.rs: 120-200 word pieces, 32 overlap); the analysis is
+    tantivy's as Quarry configures it (alphanumeric runs, lowercase, Lucene's
+    33 stop words, Snowball English); BM25 is Lucene's, as tantivy's is, at
+    tantivy's k1 1.2 / b 0.75 and at Pyserini's 0.9 / 0.4; a multi-field score is the weighted sum of per-field scores, as
+    a tantivy BooleanQuery of boosted term queries sums them; a document
+    scores by its best chunk, as in `quarry eval`."""
+    import re
+
+    import bm25s
+    import numpy as np
+    import Stemmer
+    from semantic_text_splitter import TextSplitter
+    from tokenizers import Tokenizer
+
+    beir = Path(a.beir)
+    corpus = [json.loads(line) for line in (beir / "corpus.jsonl").open(encoding="utf-8") if line.strip()]
+    queries = {q["_id"]: q["text"] for q in map(json.loads, (beir / "queries.jsonl").open(encoding="utf-8"))}
+    qrels = read_tsv(beir / "qrels" / f"{a.split}.tsv", int)
+    stop = set("a an and are as at be but by for if in into is it no not of on or such that the "
+               "their then there these they this to was will with".split())
+    stemmer = Stemmer.Stemmer("english")
+
+    def analyze(text):
+        words = re.findall(r"[^\W_]+", text.lower())
+        return stemmer.stemWords([w for w in words if w not in stop and len(w.encode()) < 40])
+
+    tokenizer = Tokenizer.from_file(a.tokenizer)
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    splitter = TextSplitter.from_huggingface_tokenizer(tokenizer, capacity=(120, 200), overlap=32)
+    fields = {"text": [], "whole": [], "title": [], "window ±1": [], "window 3 shifted": []}
+    chunk_doc, doc_ids = [], []
+    for record in corpus:
+        title = record.get("title") or ""
+        text = f"{title}\n\n{record['text']}" if title.strip() else record["text"]
+        doc_ids.append(record["_id"])
+        spans = [(start, start + len(chunk)) for start, chunk in splitter.chunk_indices(text)] or [(0, len(text))]
+        last = len(spans) - 1
+        for j, (start, end) in enumerate(spans):
+            chunk_doc.append(len(doc_ids) - 1)
+            fields["text"].append(text[start:end])
+            fields["whole"].append(text)
+            fields["title"].append(f"{title} {record['_id']}")
+            fields["window ±1"].append(text[spans[max(0, j - 1)][0]:spans[min(last, j + 1)][1]])
+            lo, hi = max(0, min(j - 1, last - 2)), min(last, max(j + 1, 2))
+            fields["window 3 shifted"].append(text[spans[lo][0]:spans[hi][1]])
+    chunk_doc = np.array(chunk_doc)
+    log(f"{len(doc_ids)} documents, {len(chunk_doc)} chunks")
+
+    variants = [
+        ("chunk text + 0.5 title (Quarry before)", {"text": 1, "title": 0.5}),
+        ("chunk text", {"text": 1}),
+        ("whole document", {"whole": 1}),
+        ("chunk text + whole document", {"text": 1, "whole": 1}),
+        ("window ±1", {"window ±1": 1}),
+        ("window ±1 + 0.25 text + 0.25 title", {"window ±1": 1, "text": 0.25, "title": 0.25}),
+        ("window 3 shifted", {"window 3 shifted": 1}),
+    ] + [(f"window 3 shifted + {t} text + {ti} title" + (" (Quarry now)" if (t, ti) == (0.25, 0.25) else ""),
+          {"window 3 shifted": 1, "text": t, "title": ti})
+         for t in (0.1, 0.25, 0.5) for ti in (0.25, 0.5)]
+    # tantivy's constants, then Pyserini's BEIR settings: is it k1/b?
+    for k1, b in ((1.2, 0.75), (0.9, 0.4)):
+        # One index per field; "whole" gives each chunk its whole document
+        # (the statistics of indexing documents, up to how many chunks each has).
+        indexes = {}
+        for name, texts in fields.items():
+            retriever = bm25s.BM25(method="lucene", k1=k1, b=b)
+            retriever.index([analyze(t) for t in texts], show_progress=False)
+            indexes[name] = retriever
+        scores = {name: {} for name in fields}
+        for q in qrels:
+            terms = analyze(queries[q])
+            for name, retriever in indexes.items():
+                known = [t for t in terms if t in retriever.vocab_dict]
+                scores[name][q] = retriever.get_scores(known) if known else np.zeros(len(chunk_doc))
+        for label, weights in variants:
+            run = {}
+            for q in qrels:
+                chunk_scores = sum(w * scores[name][q] for name, w in weights.items())
+                best = np.full(len(doc_ids), -1.0)
+                np.maximum.at(best, chunk_doc, chunk_scores)
+                top = np.argsort(-best, kind="stable")[:100]
+                run[q] = {doc_ids[i]: float(best[i]) for i in top if best[i] > 0}
+            emit({"area": "bm25-windows", "engine": f"k1 {k1} b {b}: {label}", **evaluate(qrels, run)})
+
+
 # ----------------------------------------------------------------- ann
 
 def exact_top_k(np, base, queries, k):
@@ -342,6 +439,7 @@ def main():
         "bm25": [("--beir", None), ("--split", "test"), ("--runs", 3), ("--engines", "bm25s,rank-bm25")],
         "trec-eval": [("--qrels", None), ("--run", None)],
         "ann": [("--vectors", None), ("--threads", 2), ("--engines", "hnswlib,faiss")],
+        "bm25-windows": [("--beir", None), ("--tokenizer", None), ("--split", "test")],
     }
     for cmd, opts in options.items():
         sp = sub.add_parser(cmd)
@@ -349,7 +447,8 @@ def main():
             sp.add_argument(flag, required=default is None, default=default,
                             type=int if isinstance(default, int) else str)
     a = p.parse_args()
-    {"embed": cmd_embed, "bm25": cmd_bm25, "trec-eval": cmd_trec_eval, "ann": cmd_ann}[a.cmd](a)
+    {"embed": cmd_embed, "bm25": cmd_bm25, "trec-eval": cmd_trec_eval, "ann": cmd_ann,
+     "bm25-windows": cmd_bm25_windows}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,12 @@ if bm25:
         print(f"  {r['engine'][:46]:46} {r['query_ms_p50']:7.2f} {r['query_ms_p99']:7.2f} "
               f"{r['ndcg@10']:8.4f} {r['recall@100']:6.3f} {x:>8}")
 
+windows = area("bm25-windows")
+if windows:
+    print("\nBM25 design study: ways of scoring a chunk (bm25s over text-splitter chunks; nDCG@10 by document)")
+    for r in windows:
+        print(f"  {r['engine'][:70]:70} {r['ndcg@10']:8.4f} {r['recall@100']:6.3f}")
+
 metrics = area("metrics") + area("trec_eval")
 if metrics:
     print("\nMetric cross-check on the same runs (Quarry's metric code vs pytrec_eval)")

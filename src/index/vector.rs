@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hnsw_rs::prelude::{AnnT, DistCosine, Hnsw, HnswIo};
+use hnsw_rs::prelude::{AnnT, Distance, FilterT, Hnsw, HnswIo};
 use serde::{Deserialize, Serialize};
 
 use super::IndexError;
@@ -24,8 +24,43 @@ const MAX_LAYERS: usize = 16;
 const EF_CONSTRUCTION: usize = 200;
 /// Search beam floor; raised to 2k for large k.
 const EF_SEARCH: usize = 96;
+/// Up to this many dead vectors a search over-fetches and filters itself;
+/// beyond it, hnsw_rs's slower filtered search (see [`VectorIndex::search`]).
+const MAX_DEAD_TO_OVERFETCH: usize = 256;
 const MANIFEST: &str = "CURRENT.json";
 const BASENAME: &str = "quarry";
+
+/// Cosine distance between unit vectors, `1 − a·b`: every vector Quarry
+/// stores or searches with is L2-normalised by the embedder.
+///
+/// Written here because hnsw_rs's own distances cost or crash: `DistCosine`
+/// sums three f64 series one element at a time (the compiler cannot
+/// vectorise that, and it recomputes both norms), and `DistDot` asserts
+/// `a·b ≤ 1`, which rounding can break for unit vectors. Eight independent
+/// f32 lanes let the compiler use full-width AVX2. Measured in
+/// BENCHMARKS.md (Vector search).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UnitCosine;
+
+impl Distance<f32> for UnitCosine {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        (1.0 - dot(a, b)).max(0.0)
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let (a_blocks, a_rest) = a.as_chunks::<LANES>();
+    let (b_blocks, b_rest) = b.as_chunks::<LANES>();
+    let mut sums = [0.0f32; LANES];
+    for (x, y) in a_blocks.iter().zip(b_blocks) {
+        for lane in 0..LANES {
+            sums[lane] += x[lane] * y[lane];
+        }
+    }
+    let rest: f32 = a_rest.iter().zip(b_rest).map(|(x, y)| x * y).sum();
+    sums.iter().sum::<f32>() + rest
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Manifest {
@@ -40,7 +75,7 @@ pub struct Manifest {
 }
 
 pub struct VectorIndex {
-    hnsw: Hnsw<'static, f32, DistCosine>,
+    hnsw: Hnsw<'static, f32, UnitCosine>,
     dimension: usize,
     max_chunk_id: u64,
     len: usize,
@@ -54,7 +89,7 @@ impl VectorIndex {
                 capacity.max(1024),
                 MAX_LAYERS,
                 EF_CONSTRUCTION,
-                DistCosine,
+                UnitCosine,
             ),
             dimension,
             max_chunk_id: 0,
@@ -94,14 +129,29 @@ impl VectorIndex {
 
     /// Top-`k` live chunks by cosine similarity (1 − cosine distance).
     /// `live` is the sorted list of chunk ids the catalog holds.
+    ///
+    /// Dead vectors are filtered out here, after an unfiltered search that
+    /// fetches `k` plus one per dead vector, so they cannot crowd out live
+    /// ones. Why not hnsw_rs's own filter: with a filter its search never
+    /// takes the early exit (see `search_layer`) and walks most of the graph
+    /// (BENCHMARKS.md, Vector search). Past [`MAX_DEAD_TO_OVERFETCH`] dead
+    /// vectors (the engine rebuilds at 25% dead) that filter is used anyway.
     pub fn search(&self, query: &[f32], k: usize, live: &Vec<usize>) -> Vec<(u64, f32)> {
         if self.len == 0 || query.len() != self.dimension {
             return Vec::new();
         }
-        let ef = EF_SEARCH.max(2 * k);
+        let dead = self.len.saturating_sub(live.len());
+        let (fetch, filter) = if dead > MAX_DEAD_TO_OVERFETCH {
+            (k, Some(live as &dyn FilterT))
+        } else {
+            (k + dead, None)
+        };
+        let ef = EF_SEARCH.max(2 * fetch);
         self.hnsw
-            .search_filter(query, k, ef, Some(live))
+            .search_filter(query, fetch, ef, filter)
             .into_iter()
+            .filter(|n| dead == 0 || live.binary_search(&n.d_id).is_ok())
+            .take(k)
             .map(|n| (n.d_id as u64, 1.0 - n.distance))
             .collect()
     }
@@ -175,7 +225,9 @@ impl VectorIndex {
         // small and lives as long as the index anyway, so give it 'static.
         let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir, &manifest.basename)));
         let hnsw = loader
-            .load_hnsw::<f32, DistCosine>()
+            // A dump made with another distance (hnsw_rs's DistCosine, before
+            // UnitCosine) fails here, and the engine rebuilds it.
+            .load_hnsw::<f32, UnitCosine>()
             .map_err(|e| IndexError::Vector {
                 path: dir.clone(),
                 detail: e.to_string(),
@@ -240,5 +292,44 @@ mod tests {
         assert_eq!(manifest.generation, 7);
         assert_eq!(manifest.max_chunk_id, 5);
         assert_eq!(loaded.search(&q, 2, &all), hits);
+    }
+
+    #[test]
+    fn unit_cosine_matches_the_definition() {
+        // 387 = 48 blocks of 8 plus 3 left over: both paths are exercised.
+        let a = unit(&(0..387).map(|i| ((i * 7) % 13) as f32 - 6.0).collect::<Vec<_>>());
+        let b = unit(&(0..387).map(|i| ((i * 5) % 11) as f32 - 4.5).collect::<Vec<_>>());
+        let cosine: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
+        assert!((UnitCosine.eval(&a, &b) as f64 - (1.0 - cosine)).abs() < 1e-5);
+        assert!(UnitCosine.eval(&a, &a) < 1e-5);
+        let opposite: Vec<f32> = a.iter().map(|x| -x).collect();
+        assert!((UnitCosine.eval(&a, &opposite) - 2.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn dead_vectors_never_surface_however_many() {
+        // 400 unit vectors on a circle in 2-d, so the exact order is known.
+        let angle = |id: usize| id as f32 * 0.0157;
+        let mut index = VectorIndex::new(2, 400);
+        let items: Vec<(u64, Vec<f32>)> = (0..400)
+            .map(|id| (id as u64, vec![angle(id).cos(), angle(id).sin()]))
+            .collect();
+        index.insert(&items);
+        let query = [angle(100).cos(), angle(100).sin()];
+        // 200 dead (over-fetched and filtered here), then 350 dead (hnsw_rs's filter).
+        for live in [
+            (0..400).filter(|id| id % 2 == 0).collect::<Vec<usize>>(),
+            (0..50).collect(),
+        ] {
+            let hits: Vec<u64> = index.search(&query, 5, &live).into_iter().map(|h| h.0).collect();
+            let mut exact: Vec<usize> = live.clone();
+            exact.sort_by_key(|&id| id.abs_diff(100));
+            let exact: Vec<u64> = exact.iter().take(5).map(|&id| id as u64).collect();
+            let mut sorted_hits = hits.clone();
+            sorted_hits.sort();
+            let mut sorted_exact = exact.clone();
+            sorted_exact.sort();
+            assert_eq!(sorted_hits, sorted_exact, "live {}", live.len());
+        }
     }
 }

@@ -109,6 +109,18 @@ pub struct NewDocument<'a> {
     pub sections: &'a [Section],
 }
 
+/// One chunk as the lexical index sees it: see [`Catalog::lexical_rows`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexicalRow {
+    pub chunk_id: u64,
+    /// The document's title and file name.
+    pub title: String,
+    pub text: String,
+    /// The chunk with its neighbours, three chunks in all, as one span of the
+    /// document.
+    pub context: String,
+}
+
 /// A stored chunk with the facts a search hit shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChunkRecord {
@@ -607,16 +619,83 @@ impl Catalog {
             .collect()
     }
 
-    /// The lexical index's view of chunks: (chunk id, title/path, text).
-    pub fn lexical_rows(&self, ids: &[u64]) -> StoreResult<Vec<(u64, String, String)>> {
-        Ok(self
-            .chunks(ids)?
-            .into_iter()
-            .map(|c| {
-                let title = lexical_title(&c.path, c.title.as_deref());
-                (c.chunk_id, title, c.text)
-            })
-            .collect())
+    /// What the lexical index holds for these chunks (missing ids are
+    /// skipped): the title to match, the chunk's text, and its context, the
+    /// span of the document's text covering the chunk and its neighbours,
+    /// three chunks in all. Both the writer and a rebuild index from here, so
+    /// the two cannot disagree on what a chunk's context is.
+    pub fn lexical_rows(&self, ids: &[u64]) -> StoreResult<Vec<LexicalRow>> {
+        struct Span {
+            chunk_id: u64,
+            document_id: i64,
+            title: String,
+            text: String,
+            /// `None` only if the document's ordinals had a gap.
+            context: Option<std::ops::Range<usize>>,
+        }
+        // The window is three chunks wide everywhere: centred on the chunk,
+        // shifted inwards at a document's first and last chunk. Equal widths
+        // keep BM25's length normalisation from favouring a document's edges.
+        let mut stmt = self.conn.prepare_cached(
+            "WITH w AS (
+                 SELECT c.id, c.document_id, c.text,
+                        MAX(0, MIN(c.ordinal - 1, last.ordinal - 2)) AS first_ordinal,
+                        MIN(last.ordinal, MAX(c.ordinal + 1, 2)) AS last_ordinal
+                 FROM chunks c,
+                      (SELECT MAX(ordinal) AS ordinal FROM chunks WHERE document_id =
+                          (SELECT document_id FROM chunks WHERE id = ?1)) AS last
+                 WHERE c.id = ?1)
+             SELECT w.id, w.document_id, d.path, d.title, w.text,
+                    (SELECT start_byte FROM chunks WHERE document_id = w.document_id AND ordinal = w.first_ordinal),
+                    (SELECT end_byte FROM chunks WHERE document_id = w.document_id AND ordinal = w.last_ordinal)
+             FROM w JOIN documents d ON d.id = w.document_id",
+        )?;
+        let mut spans = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let span = stmt
+                .query_row([id as i64], |r| {
+                    let path: String = r.get(2)?;
+                    let title: Option<String> = r.get(3)?;
+                    Ok(Span {
+                        chunk_id: r.get::<_, i64>(0)? as u64,
+                        document_id: r.get(1)?,
+                        title: lexical_title(&path, title.as_deref()),
+                        text: r.get(4)?,
+                        context: match (r.get::<_, Option<i64>>(5)?, r.get::<_, Option<i64>>(6)?) {
+                            (Some(start), Some(end)) => Some(start as usize..end as usize),
+                            _ => None,
+                        },
+                    })
+                })
+                .optional()?;
+            spans.extend(span);
+        }
+        // Read each document's text once, however many of its chunks are asked for.
+        spans.sort_by_key(|s| (s.document_id, s.chunk_id));
+        let mut text_stmt = self
+            .conn
+            .prepare_cached("SELECT text FROM document_text WHERE document_id = ?1")?;
+        let mut rows = Vec::with_capacity(spans.len());
+        for group in spans.chunk_by(|a, b| a.document_id == b.document_id) {
+            let document: Option<String> = text_stmt
+                .query_row([group[0].document_id], |r| r.get(0))
+                .optional()?;
+            for span in group {
+                let context = document
+                    .as_deref()
+                    .zip(span.context.clone())
+                    .and_then(|(d, range)| d.get(range))
+                    .unwrap_or(&span.text)
+                    .to_string();
+                rows.push(LexicalRow {
+                    chunk_id: span.chunk_id,
+                    title: span.title.clone(),
+                    text: span.text.clone(),
+                    context,
+                });
+            }
+        }
+        Ok(rows)
     }
 
     /// Chunks by id with their document's facts; missing ids are skipped.
@@ -719,7 +798,7 @@ fn folder_prefix(dir: &str) -> String {
 
 /// What the lexical index searches besides the chunk text: the title and
 /// file name, so a query naming a document finds it.
-pub fn lexical_title(path: &str, title: Option<&str>) -> String {
+fn lexical_title(path: &str, title: Option<&str>) -> String {
     let file = Path::new(path)
         .file_name()
         .and_then(|n| n.to_str())

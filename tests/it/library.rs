@@ -1,7 +1,8 @@
 //! Properties: a paraphrase finds its document through the dense retriever
 //! and a part number through the lexical one; re-adding unchanged files
 //! embeds nothing; modified and deleted files are reflected in every store;
-//! bad files fail with reasons while the rest index; a reopened library gives
+//! BM25 scores each chunk with its neighbours, the chunk holding the words
+//! first; bad files fail with reasons while the rest index; a reopened library gives
 //! the same results; a library of another embedder opens, says so, and is
 //! re-embedded on request; searches run while another thread ingests.
 
@@ -10,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use quarry::embed::{Embedder, SentenceEncoder};
-use quarry::{EngineError, Library, Outcome, SearchHit, SearchOptions};
+use quarry::{EngineError, Library, Outcome, SearchHit, SearchOptions, TextDocument};
 
 use crate::support::{add, copy_model_files, embedder, fixture, indexed_corpus, model_dir, open, write};
 
@@ -69,7 +70,7 @@ fn paraphrase_wins_by_dense_and_part_number_by_lexical() {
         ("manual.pdf", Some(2)),
         "{hits:#?}"
     );
-    assert_eq!(top.scores.lexical_rank, Some(1));
+    assert_eq!(top.scores.lexical_rank, Some(1), "{hits:#?}");
     assert!(top.passage.text.contains("ZX-4417-B"));
 
     // Each format is searchable and cites its position.
@@ -98,6 +99,76 @@ fn paraphrase_wins_by_dense_and_part_number_by_lexical() {
         .unwrap();
     let text = library.document_text(doc.id).unwrap().unwrap();
     assert_eq!(&text[bread.passage.start..bread.passage.end], bread.passage.text);
+}
+
+#[test]
+fn lexical_scores_each_chunk_with_its_neighbours() {
+    // Paragraphs of ~160 word pieces: each is a chunk of its own, and the
+    // sentence that matters opens it, out of reach of the next chunk's overlap.
+    let paragraph = |opening: &str, topic: &str| {
+        let mut sentences = vec![opening.to_string()];
+        sentences.extend((1..=9).map(|i| {
+            format!(
+                "Note {i} on the {topic} keeps this paragraph long enough to stand as a chunk of its own."
+            )
+        }));
+        sentences.join(" ")
+    };
+    let station = [
+        paragraph("The logger housing is painted grey.", "housing"),
+        paragraph("Each thermocouple is mounted on the north mast.", "mast"),
+        paragraph("Batteries are swapped every spring.", "batteries"),
+    ]
+    .join("\n\n");
+    let documents = vec![
+        TextDocument {
+            key: "station".into(),
+            title: None,
+            text: station,
+        },
+        TextDocument {
+            key: "garden".into(),
+            title: None,
+            text: paragraph("Tomatoes go outside after the last frost.", "garden"),
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let library = open(dir.path());
+    let report = library
+        .add_texts(documents, &|_| {}, &AtomicBool::new(false))
+        .unwrap();
+    assert_eq!((report.added, report.failed), (2, 0), "{:#?}", report.files);
+
+    let lexical = |library: &Library| library.candidates("thermocouple", 10).unwrap().lexical;
+    let hits = lexical(&library);
+    let passages: Vec<_> = hits
+        .iter()
+        .map(|(id, _)| library.chunk(*id).unwrap().unwrap())
+        .collect();
+    let texts: Vec<&str> = passages.iter().map(|p| p.text.as_str()).collect();
+    // The chunk that says it, then its two neighbours, whose own text does
+    // not: they match through their context. Nothing from the garden.
+    assert_eq!(hits.len(), 3, "{texts:#?}");
+    assert!(texts[0].contains("thermocouple"), "{texts:#?}");
+    assert!(
+        texts[1..].iter().all(|t| !t.contains("thermocouple")),
+        "{texts:#?}"
+    );
+    assert!(hits[0].1 > hits[1].1, "{hits:?}");
+    assert!(passages.iter().all(|p| p.path == "station"));
+
+    // A question of stop words and query syntax only matches nothing, and is
+    // no error.
+    assert!(library
+        .candidates("the -: ( \" AND", 10)
+        .unwrap()
+        .lexical
+        .is_empty());
+
+    // Rebuilt from the catalog, the index holds the same contexts.
+    drop(library);
+    std::fs::remove_dir_all(dir.path().join("lexical")).unwrap();
+    assert_eq!(lexical(&open(dir.path())), hits);
 }
 
 #[test]
