@@ -464,7 +464,7 @@ impl Library {
         let identity = self.embedder.identity();
         let mut dense = self.dense.write().unwrap_or_else(|p| p.into_inner());
         let live = dense.live.len();
-        let dead = dense.index.len().saturating_sub(live);
+        let dead = dense.index.dead(&dense.live);
         if dead as f64 > DEAD_VECTOR_RATIO * live as f64 + 64.0 {
             tracing::info!(dead, live, "rebuilding the dense index without dead vectors");
             let vectors = lock(&self.reader).vectors_after(0)?;

@@ -51,8 +51,9 @@ fn analyzer() -> TextAnalyzer {
 }
 
 /// The terms BM25 sees in `text`: lowercased, stop words removed, stemmed.
-/// Citation checking and the relevance test use the same analysis, so
-/// "supported by a passage" means what "matched by search" means.
+/// Citation checking and the relevance test use the same analysis, so a
+/// word counts as the same term there as in search. (They weigh a passage's
+/// own text; search also scores its neighbours, see the module header.)
 pub fn analyze(text: &str) -> Vec<String> {
     use tantivy::tokenizer::TokenStream;
     let mut analyzer = analyzer();

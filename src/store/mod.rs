@@ -621,77 +621,76 @@ impl Catalog {
 
     /// What the lexical index holds for these chunks (missing ids are
     /// skipped): the title to match, the chunk's text, and its context, the
-    /// span of the document's text covering the chunk and its neighbours,
-    /// three chunks in all. Both the writer and a rebuild index from here, so
-    /// the two cannot disagree on what a chunk's context is.
+    /// span of the document's text covering the chunk and its neighbours
+    /// (see [`context_window`]). Both the writer and a rebuild index from
+    /// here, so the two cannot disagree on what a chunk's context is.
     pub fn lexical_rows(&self, ids: &[u64]) -> StoreResult<Vec<LexicalRow>> {
-        struct Span {
+        struct Asked {
             chunk_id: u64,
             document_id: i64,
+            ordinal: usize,
             title: String,
             text: String,
-            /// `None` only if the document's ordinals had a gap.
-            context: Option<std::ops::Range<usize>>,
         }
-        // The window is three chunks wide everywhere: centred on the chunk,
-        // shifted inwards at a document's first and last chunk. Equal widths
-        // keep BM25's length normalisation from favouring a document's edges.
         let mut stmt = self.conn.prepare_cached(
-            "WITH w AS (
-                 SELECT c.id, c.document_id, c.text,
-                        MAX(0, MIN(c.ordinal - 1, last.ordinal - 2)) AS first_ordinal,
-                        MIN(last.ordinal, MAX(c.ordinal + 1, 2)) AS last_ordinal
-                 FROM chunks c,
-                      (SELECT MAX(ordinal) AS ordinal FROM chunks WHERE document_id =
-                          (SELECT document_id FROM chunks WHERE id = ?1)) AS last
-                 WHERE c.id = ?1)
-             SELECT w.id, w.document_id, d.path, d.title, w.text,
-                    (SELECT start_byte FROM chunks WHERE document_id = w.document_id AND ordinal = w.first_ordinal),
-                    (SELECT end_byte FROM chunks WHERE document_id = w.document_id AND ordinal = w.last_ordinal)
-             FROM w JOIN documents d ON d.id = w.document_id",
+            "SELECT c.id, c.document_id, c.ordinal, d.path, d.title, c.text
+             FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
         )?;
-        let mut spans = Vec::with_capacity(ids.len());
+        let mut asked = Vec::with_capacity(ids.len());
         for &id in ids {
-            let span = stmt
+            let row = stmt
                 .query_row([id as i64], |r| {
-                    let path: String = r.get(2)?;
-                    let title: Option<String> = r.get(3)?;
-                    Ok(Span {
+                    let path: String = r.get(3)?;
+                    let title: Option<String> = r.get(4)?;
+                    Ok(Asked {
                         chunk_id: r.get::<_, i64>(0)? as u64,
                         document_id: r.get(1)?,
+                        ordinal: r.get::<_, i64>(2)? as usize,
                         title: lexical_title(&path, title.as_deref()),
-                        text: r.get(4)?,
-                        context: match (r.get::<_, Option<i64>>(5)?, r.get::<_, Option<i64>>(6)?) {
-                            (Some(start), Some(end)) => Some(start as usize..end as usize),
-                            _ => None,
-                        },
+                        text: r.get(5)?,
                     })
                 })
                 .optional()?;
-            spans.extend(span);
+            asked.extend(row);
         }
-        // Read each document's text once, however many of its chunks are asked for.
-        spans.sort_by_key(|s| (s.document_id, s.chunk_id));
+        // Each document's text and chunk spans are read once, however many
+        // of its chunks are asked for.
+        asked.sort_by_key(|a| (a.document_id, a.ordinal));
         let mut text_stmt = self
             .conn
             .prepare_cached("SELECT text FROM document_text WHERE document_id = ?1")?;
-        let mut rows = Vec::with_capacity(spans.len());
-        for group in spans.chunk_by(|a, b| a.document_id == b.document_id) {
-            let document: Option<String> = text_stmt
-                .query_row([group[0].document_id], |r| r.get(0))
-                .optional()?;
-            for span in group {
-                let context = document
-                    .as_deref()
-                    .zip(span.context.clone())
-                    .and_then(|(d, range)| d.get(range))
-                    .unwrap_or(&span.text)
-                    .to_string();
+        let mut spans_stmt = self.conn.prepare_cached(
+            "SELECT start_byte, end_byte FROM chunks WHERE document_id = ?1 ORDER BY ordinal",
+        )?;
+        let mut rows = Vec::with_capacity(asked.len());
+        for group in asked.chunk_by(|a, b| a.document_id == b.document_id) {
+            let document_id = group[0].document_id;
+            let document: Option<String> = text_stmt.query_row([document_id], |r| r.get(0)).optional()?;
+            let spans = spans_stmt
+                .query_map([document_id], |r| {
+                    Ok((r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as usize))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            for chunk in group {
+                let window = context_window(chunk.ordinal, spans.len());
+                let context = spans
+                    .get(*window.start())
+                    .zip(spans.get(*window.end()))
+                    .zip(document.as_deref())
+                    .and_then(|((first, last), text)| text.get(first.0..last.1));
+                let context = context.unwrap_or_else(|| {
+                    tracing::warn!(
+                        chunk = chunk.chunk_id,
+                        document_id,
+                        "chunk context not found in the stored text; indexing the chunk alone"
+                    );
+                    &chunk.text
+                });
                 rows.push(LexicalRow {
-                    chunk_id: span.chunk_id,
-                    title: span.title.clone(),
-                    text: span.text.clone(),
-                    context,
+                    chunk_id: chunk.chunk_id,
+                    title: chunk.title.clone(),
+                    text: chunk.text.clone(),
+                    context: context.to_string(),
                 });
             }
         }
@@ -796,6 +795,17 @@ fn folder_prefix(dir: &str) -> String {
     format!("{}/", dir.trim_end_matches('/'))
 }
 
+/// The ordinals of the chunks whose span is chunk `ordinal`'s context, in a
+/// document of `count` chunks: three wide, centred on the chunk, shifted
+/// inwards at the document's first and last chunk. Equal widths keep BM25's
+/// length normalisation from favouring a document's edges (see
+/// `index::lexical`).
+fn context_window(ordinal: usize, count: usize) -> std::ops::RangeInclusive<usize> {
+    let last = count.saturating_sub(1);
+    let first = ordinal.saturating_sub(1).min(last.saturating_sub(2));
+    first..=(ordinal + 1).max(2).min(last)
+}
+
 /// What the lexical index searches besides the chunk text: the title and
 /// file name, so a query naming a document finds it.
 fn lexical_title(path: &str, title: Option<&str>) -> String {
@@ -806,5 +816,26 @@ fn lexical_title(path: &str, title: Option<&str>) -> String {
     match title {
         Some(t) => format!("{t} {file}"),
         None => file.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::context_window;
+
+    #[test]
+    fn context_windows_are_three_wide_and_shift_inwards_at_the_ends() {
+        let windows = |count: usize| -> Vec<(usize, usize)> {
+            (0..count)
+                .map(|o| {
+                    let w = context_window(o, count);
+                    (*w.start(), *w.end())
+                })
+                .collect()
+        };
+        assert_eq!(windows(1), [(0, 0)]);
+        assert_eq!(windows(2), [(0, 1), (0, 1)]);
+        assert_eq!(windows(3), [(0, 2), (0, 2), (0, 2)]);
+        assert_eq!(windows(6), [(0, 2), (0, 2), (1, 3), (2, 4), (3, 5), (3, 5)]);
     }
 }

@@ -103,8 +103,11 @@ fn paraphrase_wins_by_dense_and_part_number_by_lexical() {
 
 #[test]
 fn lexical_scores_each_chunk_with_its_neighbours() {
-    // Paragraphs of ~160 word pieces: each is a chunk of its own, and the
-    // sentence that matters opens it, out of reach of the next chunk's overlap.
+    // Six paragraphs of ~160 word pieces: each is a chunk of its own, and
+    // the sentence that matters opens it, out of reach of the next chunk's
+    // overlap. Each chunk's context is three chunks wide, shifted inwards at
+    // the ends: chunks 0 and 1 see 0-2, chunk 2 sees 1-3, chunk 3 sees 2-4,
+    // chunks 4 and 5 see 3-5.
     let paragraph = |opening: &str, topic: &str| {
         let mut sentences = vec![opening.to_string()];
         sentences.extend((1..=9).map(|i| {
@@ -114,12 +117,20 @@ fn lexical_scores_each_chunk_with_its_neighbours() {
         }));
         sentences.join(" ")
     };
-    let station = [
-        paragraph("The logger housing is painted grey.", "housing"),
-        paragraph("Each thermocouple is mounted on the north mast.", "mast"),
-        paragraph("Batteries are swapped every spring.", "batteries"),
-    ]
-    .join("\n\n");
+    let openings = [
+        "The logger housing is painted grey.",
+        "Solar panels face south.",
+        "The mast is guyed at three points.",
+        "Each thermocouple is mounted on the north mast.",
+        "Batteries are swapped every spring.",
+        "The gate code changes yearly.",
+    ];
+    let station = openings
+        .iter()
+        .enumerate()
+        .map(|(i, opening)| paragraph(opening, &format!("part {i}")))
+        .collect::<Vec<_>>()
+        .join("\n\n");
     let documents = vec![
         TextDocument {
             key: "station".into(),
@@ -139,36 +150,43 @@ fn lexical_scores_each_chunk_with_its_neighbours() {
         .unwrap();
     assert_eq!((report.added, report.failed), (2, 0), "{:#?}", report.files);
 
-    let lexical = |library: &Library| library.candidates("thermocouple", 10).unwrap().lexical;
-    let hits = lexical(&library);
-    let passages: Vec<_> = hits
-        .iter()
-        .map(|(id, _)| library.chunk(*id).unwrap().unwrap())
-        .collect();
-    let texts: Vec<&str> = passages.iter().map(|p| p.text.as_str()).collect();
-    // The chunk that says it, then its two neighbours, whose own text does
-    // not: they match through their context. Nothing from the garden.
-    assert_eq!(hits.len(), 3, "{texts:#?}");
-    assert!(texts[0].contains("thermocouple"), "{texts:#?}");
-    assert!(
-        texts[1..].iter().all(|t| !t.contains("thermocouple")),
-        "{texts:#?}"
-    );
+    // Which paragraphs the lexical hits are, by the opening each holds.
+    let lexical = |library: &Library, query: &str| library.candidates(query, 10).unwrap().lexical;
+    let paragraphs = |library: &Library, hits: &[(u64, f32)]| -> Vec<usize> {
+        hits.iter()
+            .map(|(id, _)| {
+                let passage = library.chunk(*id).unwrap().unwrap();
+                assert_eq!(passage.path, "station", "nothing from the garden");
+                let found: Vec<usize> = (0..openings.len())
+                    .filter(|&i| passage.text.contains(openings[i]))
+                    .collect();
+                assert_eq!(found.len(), 1, "one paragraph per chunk: {}", passage.text);
+                found[0]
+            })
+            .collect()
+    };
+    // A word only chunk 3 holds: chunk 3 first, then exactly the chunks whose
+    // windows reach it (2, 4, 5), none of which holds the word itself.
+    let hits = lexical(&library, "thermocouple");
+    let found = paragraphs(&library, &hits);
+    assert_eq!(found[0], 3, "{found:?}");
+    let mut neighbours = found[1..].to_vec();
+    neighbours.sort();
+    assert_eq!(neighbours, [2, 4, 5]);
     assert!(hits[0].1 > hits[1].1, "{hits:?}");
-    assert!(passages.iter().all(|p| p.path == "station"));
+    // A word only the first chunk holds: chunks 0 and 1, nothing beyond.
+    assert_eq!(paragraphs(&library, &lexical(&library, "logger")), [0, 1]);
 
     // A question of stop words and query syntax only matches nothing, and is
     // no error.
-    assert!(library
-        .candidates("the -: ( \" AND", 10)
-        .unwrap()
-        .lexical
-        .is_empty());
+    assert!(lexical(&library, "the -: ( \" AND").is_empty());
 
-    // Rebuilt from the catalog, the index holds the same contexts.
+    // Deleting the index makes the library rebuild it from the catalog alone
+    // (what every library does on the first open after a lexical schema
+    // change); it finds the same.
     drop(library);
     std::fs::remove_dir_all(dir.path().join("lexical")).unwrap();
-    assert_eq!(lexical(&open(dir.path())), hits);
+    assert_eq!(lexical(&open(dir.path()), "thermocouple"), hits);
 }
 
 #[test]
