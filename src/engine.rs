@@ -290,6 +290,15 @@ struct Planned {
     force: bool,
 }
 
+/// Add these catalog chunks to the lexical index, as the catalog describes
+/// them: the one way chunks enter it, whether just written or rebuilt.
+fn index_lexically(catalog: &Catalog, writer: &mut LexicalWriter, chunk_ids: &[u64]) -> EngineResult<()> {
+    for row in catalog.lexical_rows(chunk_ids)? {
+        writer.add(row.chunk_id, &row.title, &row.text, &row.context)?;
+    }
+    Ok(())
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -509,9 +518,7 @@ impl Library {
         }
         let missing: Vec<u64> = live.into_iter().filter(|id| !indexed.contains(id)).collect();
         for part in missing.chunks(1000) {
-            for row in catalog.lexical_rows(part)? {
-                writer.add(row.chunk_id, &row.title, &row.text, &row.context)?;
-            }
+            index_lexically(&catalog, writer, part)?;
         }
         writer.commit(generation)?;
         tracing::info!(
@@ -976,9 +983,7 @@ impl Library {
                 for id in &effect.removed_chunks {
                     lexical.delete(*id);
                 }
-                for row in catalog.lexical_rows(&effect.added_chunks)? {
-                    lexical.add(row.chunk_id, &row.title, &row.text, &row.context)?;
-                }
+                index_lexically(&catalog, lexical, &effect.added_chunks)?;
                 drop(catalog);
                 Ok(FileReport {
                     path,

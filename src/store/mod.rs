@@ -14,6 +14,7 @@
 //! Invariant: store knows nothing of models, parsing or the derived indexes;
 //! it stores vectors as opaque `f32` arrays.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -625,74 +626,63 @@ impl Catalog {
     /// (see [`context_window`]). Both the writer and a rebuild index from
     /// here, so the two cannot disagree on what a chunk's context is.
     pub fn lexical_rows(&self, ids: &[u64]) -> StoreResult<Vec<LexicalRow>> {
-        struct Asked {
-            chunk_id: u64,
-            document_id: i64,
-            ordinal: usize,
-            title: String,
-            text: String,
-        }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT c.id, c.document_id, c.ordinal, d.path, d.title, c.text
-             FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
-        )?;
-        let mut asked = Vec::with_capacity(ids.len());
-        for &id in ids {
-            let row = stmt
-                .query_row([id as i64], |r| {
-                    let path: String = r.get(3)?;
-                    let title: Option<String> = r.get(4)?;
-                    Ok(Asked {
-                        chunk_id: r.get::<_, i64>(0)? as u64,
-                        document_id: r.get(1)?,
-                        ordinal: r.get::<_, i64>(2)? as usize,
-                        title: lexical_title(&path, title.as_deref()),
-                        text: r.get(5)?,
-                    })
-                })
-                .optional()?;
-            asked.extend(row);
-        }
-        // Each document's text and chunk spans are read once, however many
-        // of its chunks are asked for.
-        asked.sort_by_key(|a| (a.document_id, a.ordinal));
-        let mut text_stmt = self
-            .conn
-            .prepare_cached("SELECT text FROM document_text WHERE document_id = ?1")?;
+        let mut chunks = self.chunks(ids)?;
+        // Grouped by document, so each document's text and chunk spans are
+        // read once, however many of its chunks are asked for.
+        chunks.sort_by_key(|c| c.document_id);
         let mut spans_stmt = self.conn.prepare_cached(
-            "SELECT start_byte, end_byte FROM chunks WHERE document_id = ?1 ORDER BY ordinal",
+            "SELECT id, start_byte, end_byte FROM chunks WHERE document_id = ?1 ORDER BY ordinal",
         )?;
-        let mut rows = Vec::with_capacity(asked.len());
-        for group in asked.chunk_by(|a, b| a.document_id == b.document_id) {
-            let document_id = group[0].document_id;
-            let document: Option<String> = text_stmt.query_row([document_id], |r| r.get(0)).optional()?;
-            let spans = spans_stmt
-                .query_map([document_id], |r| {
-                    Ok((r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as usize))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            for chunk in group {
-                let window = context_window(chunk.ordinal, spans.len());
-                let context = spans
-                    .get(*window.start())
-                    .zip(spans.get(*window.end()))
-                    .zip(document.as_deref())
-                    .and_then(|((first, last), text)| text.get(first.0..last.1));
-                let context = context.unwrap_or_else(|| {
-                    tracing::warn!(
-                        chunk = chunk.chunk_id,
-                        document_id,
-                        "chunk context not found in the stored text; indexing the chunk alone"
-                    );
-                    &chunk.text
-                });
-                rows.push(LexicalRow {
-                    chunk_id: chunk.chunk_id,
-                    title: chunk.title.clone(),
-                    text: chunk.text.clone(),
-                    context: context.to_string(),
+        struct Document {
+            id: i64,
+            text: Option<String>,
+            /// (start, end) of each chunk, in reading order.
+            spans: Vec<(usize, usize)>,
+            /// Chunk id → its position in `spans`.
+            positions: HashMap<u64, usize>,
+        }
+        let mut document: Option<Document> = None;
+        let mut rows = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            if document.as_ref().map(|d| d.id) != Some(chunk.document_id) {
+                let listed = spans_stmt
+                    .query_map([chunk.document_id], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)? as u64,
+                            (r.get::<_, i64>(1)? as usize, r.get::<_, i64>(2)? as usize),
+                        ))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                document = Some(Document {
+                    id: chunk.document_id,
+                    text: self.document_text(chunk.document_id)?.map(|stored| stored.text),
+                    positions: listed.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect(),
+                    spans: listed.into_iter().map(|(_, span)| span).collect(),
                 });
             }
+            let doc = document.as_ref().expect("loaded above");
+            let context = doc.positions.get(&chunk.chunk_id).and_then(|&position| {
+                let window = context_window(position, doc.spans.len());
+                let (start, end) = (doc.spans[*window.start()].0, doc.spans[*window.end()].1);
+                doc.text.as_deref()?.get(start..end)
+            });
+            let context = match context {
+                Some(context) => context.to_string(),
+                None => {
+                    tracing::warn!(
+                        chunk = chunk.chunk_id,
+                        document_id = chunk.document_id,
+                        "chunk context not found in the stored text; indexing the chunk alone"
+                    );
+                    chunk.text.clone()
+                }
+            };
+            rows.push(LexicalRow {
+                chunk_id: chunk.chunk_id,
+                title: lexical_title(&chunk.path, chunk.title.as_deref()),
+                text: chunk.text,
+                context,
+            });
         }
         Ok(rows)
     }
@@ -795,8 +785,8 @@ fn folder_prefix(dir: &str) -> String {
     format!("{}/", dir.trim_end_matches('/'))
 }
 
-/// The ordinals of the chunks whose span is chunk `ordinal`'s context, in a
-/// document of `count` chunks: three wide, centred on the chunk, shifted
+/// The positions of the chunks whose span is the context of the chunk at
+/// `ordinal` (its position in reading order), in a document of `count` chunks: three wide, centred on the chunk, shifted
 /// inwards at the document's first and last chunk. Equal widths keep BM25's
 /// length normalisation from favouring a document's edges (see
 /// `index::lexical`).
