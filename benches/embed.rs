@@ -13,10 +13,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use quarry::chunk::Chunker;
-use quarry::embed::{Embedder, SentenceEncoder};
-use quarry::ingest::extract;
-use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry_core::chunk::Chunker;
+use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry_embed::{Embedder, SentenceEncoder};
+use quarry_parse::extract;
 
 /// About 150 word pieces: the middle of Quarry's chunk size range.
 fn passage(i: usize) -> String {

@@ -16,9 +16,9 @@ use std::time::Instant;
 use criterion::Criterion;
 use lopdf::content::{Content, Operation};
 use lopdf::{dictionary, Document, Object, Stream};
-use quarry::embed::SentenceEncoder;
-use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
-use quarry::Library;
+use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry_core::Library;
+use quarry_embed::SentenceEncoder;
 
 const TOPICS: [&str; 6] = [
     "the impeller seal, which wears faster when the suction pressure drops below two bar",

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
-use quarry::llm::{Decoding, Generator, LlamaCppGenerator, LoadOptions};
+use quarry_generate::{Decoding, Generator, LlamaCppGenerator, LoadOptions};
 
 const PARAGRAPH: &str = "The maintenance crew inspected pump station seven after the spring floods and found the \
     impeller seal worn, the bearings dry and the start capacitor discoloured. They replaced the seal, greased \
@@ -202,11 +202,11 @@ fn main() {
     for name in wanted.split(',') {
         let file = match name.trim() {
             "smollm2" => "SmolLM2-135M-Instruct.Q4_1.gguf",
-            "qwen" => quarry::models::DEFAULT_GENERATOR_FILE,
+            "qwen" => quarry_core::models::DEFAULT_GENERATOR_FILE,
             "gemma3" => "gemma-3-270m-q4_k_m.gguf",
             other => panic!("unknown model {other}: use smollm2, qwen, gemma3"),
         };
-        llama_cpp(file, &setup, quarry::llm::DEFAULT_PROMPT_BATCH);
+        llama_cpp(file, &setup, quarry_generate::DEFAULT_PROMPT_BATCH);
         if measuring {
             // Larger prompt batches, to price the default's shorter Stop latency.
             let batches = std::env::var("QUARRY_BENCH_BATCHES").unwrap_or_else(|_| "64,512".into());

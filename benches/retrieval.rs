@@ -26,12 +26,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::Criterion;
-use quarry::embed::{EmbedError, Embedder, EmbedderIdentity, SentenceEncoder, TokenEmbeddingTable};
-use quarry::eval::Percentiles;
-use quarry::index::lexical::LexicalIndex;
-use quarry::index::vector::VectorIndex;
-use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
-use quarry::{Library, SearchOptions, TextDocument};
+use quarry_core::eval::Percentiles;
+use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry_core::{Library, SearchOptions, TextDocument};
+use quarry_embed::{EmbedError, Embedder, EmbedderIdentity, SentenceEncoder, TokenEmbeddingTable};
+use quarry_index::lexical::LexicalIndex;
+use quarry_index::vector::VectorIndex;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;

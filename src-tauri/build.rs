@@ -3,29 +3,19 @@
 //!
 //! Quarry's own commands are declared here so that each one needs a
 //! permission (`allow-<command>`): the window's capability grants exactly
-//! the commands the UI calls, and nothing is callable by default.
+//! the commands the UI calls, and nothing is callable by default. Their
+//! names come from `src/command_list.rs`, the list `src/lib.rs` registers.
 
-const COMMANDS: &[&str] = &[
-    "library_overview",
-    "add_paths",
-    "reindex",
-    "remove_paths",
-    "cancel_ingest",
-    "ask",
-    "stop_answer",
-    "list_conversations",
-    "conversation_turns",
-    "delete_conversation",
-    "model_status",
-    "passage_context",
-    "open_document",
-    "inspect_passage",
-    "get_settings",
-    "save_settings",
-];
+macro_rules! quarry_commands {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+include!("src/command_list.rs");
 
 fn main() {
     println!("cargo:rerun-if-changed=../ui/dist");
+    println!("cargo:rerun-if-changed=src/command_list.rs");
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));

@@ -6,23 +6,22 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use quarry::answer::AnswerOptions;
-use quarry::embed::SentenceEncoder;
-use quarry::engine::default_library_dir;
-use quarry::index::fusion::Normalization;
-use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
-use quarry::{FusionConfig, FusionMethod, Library, Outcome, Progress, SearchOptions};
+use quarry_core::answer::AnswerOptions;
+use quarry_core::fusion::{FusionConfig, FusionMethod, Normalization};
+use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry_core::{default_library_dir, Library, Outcome, Progress, SearchOptions};
 use serde_json::json;
 
 #[path = "cli/answer.rs"]
 mod answer_cli;
 #[path = "cli/eval.rs"]
 mod eval_cli;
+#[path = "cli/json.rs"]
+mod json_out;
 use answer_cli::{AskArgs, ConversationAction};
 
 #[derive(Parser)]
@@ -218,7 +217,7 @@ fn main() -> ExitCode {
     // also print Rust's panic message for it. Every other panic still prints.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if !quarry::ingest::parser_running_on_this_thread() {
+        if !quarry_core::parse::parser_running_on_this_thread() {
             default_hook(info);
         }
     }));
@@ -245,10 +244,8 @@ fn open_library(cli: &Cli) -> anyhow::Result<Library> {
 
 /// Open the library in `dir` with the embedder the flags and environment choose.
 fn open_library_at(cli: &Cli, dir: &std::path::Path) -> anyhow::Result<Library> {
-    let search = ModelSearch::from_env(cli.embedder.clone());
-    let model_dir = search.find_embedder(DEFAULT_EMBEDDER)?;
-    let embedder = SentenceEncoder::load(&model_dir)?;
-    Library::open(dir, Arc::new(embedder)).with_context(|| format!("opening library {}", dir.display()))
+    let embedder = ModelSearch::from_env(cli.embedder.clone()).load_embedder(DEFAULT_EMBEDDER)?;
+    Library::open(dir, embedder).with_context(|| format!("opening library {}", dir.display()))
 }
 
 fn progress_bar(len: u64, json: bool) -> ProgressBar {
@@ -296,7 +293,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let report = library.add(paths, &observe, &CANCEL)?;
             bar.finish_and_clear();
             if cli.json {
-                print(&serde_json::to_value(&report)?)?;
+                print(&serde_json::to_value(json_out::AddJson::from(&report))?)?;
             } else {
                 for f in report.files.iter().filter(|f| f.outcome == Outcome::Failed) {
                     writeln!(
@@ -330,7 +327,8 @@ fn run() -> anyhow::Result<ExitCode> {
             };
             let hits = library.search(query, &options)?;
             if cli.json {
-                print(&json!({ "query": query, "results": hits }))?;
+                let results: Vec<json_out::HitJson> = hits.iter().map(Into::into).collect();
+                print(&json!({ "query": query, "results": results }))?;
             } else if hits.is_empty() {
                 writeln!(out, "no passages found")?;
             } else {
@@ -374,9 +372,11 @@ fn run() -> anyhow::Result<ExitCode> {
                         .with_context(|| format!("the search found fewer than {rank} passages"))?
                 }
             };
-            let inspection = quarry::inspect::inspect(&library, question, chunk_id)?;
+            let inspection = quarry_core::inspect::inspect(&library, question, chunk_id)?;
             if cli.json {
-                print(&serde_json::to_value(&inspection)?)?;
+                print(&serde_json::to_value(json_out::InspectionJson::from(
+                    &inspection,
+                ))?)?;
             } else {
                 print_inspection(&mut out, &inspection)?;
             }
@@ -384,15 +384,16 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Eval(args) => return eval_cli::run(&cli, args),
         Command::Docs => {
             let library = open_library_any_embedder(&cli)?;
-            let docs = library.documents()?;
+            let docs = library.read().documents()?;
             if cli.json {
-                print(&json!({ "documents": docs }))?;
+                let documents: Vec<json_out::DocumentJson> = docs.iter().map(Into::into).collect();
+                print(&json!({ "documents": documents }))?;
             } else if docs.is_empty() {
                 writeln!(out, "the library is empty; add documents with `quarry add PATH`")?;
             } else {
                 for d in &docs {
                     let reason = d.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-                    let status = serde_json::to_value(d.status)?.as_str().unwrap_or("").to_string();
+                    let status = json_out::status(d.status);
                     writeln!(
                         out,
                         "{:8} {:4} chunks  {}{}",
@@ -405,7 +406,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let library = open_library_any_embedder(&cli)?;
             let report = library.remove(paths)?;
             if cli.json {
-                print(&serde_json::to_value(&report)?)?;
+                print(&serde_json::to_value(json_out::AddJson::from(&report))?)?;
             } else {
                 for f in &report.files {
                     match f.outcome {
@@ -428,7 +429,7 @@ fn run() -> anyhow::Result<ExitCode> {
             bar.finish_and_clear();
             let embedder = library.embedder().identity().clone();
             if cli.json {
-                print(&json!({ "reembedded": count, "embedder": embedder }))?;
+                print(&json!({ "reembedded": count, "embedder": json_out::EmbedderJson::from(&embedder) }))?;
             } else {
                 writeln!(out, "re-embedded {count} passages with {embedder}")?;
             }
@@ -437,7 +438,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let library = open_library_any_embedder(&cli)?;
             let info = library.info()?;
             if cli.json {
-                print(&serde_json::to_value(&info)?)?;
+                print(&serde_json::to_value(json_out::InfoJson::from(&info))?)?;
             } else {
                 writeln!(out, "library   {}", info.dir.display())?;
                 writeln!(out, "embedder  {}", info.embedder)?;
@@ -458,7 +459,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 options: answering.options(),
                 json: cli.json,
             };
-            answer_cli::ask(&library, answering.model.clone(), *conversation, &args)?;
+            answer_cli::ask(library, answering.model.clone(), *conversation, &args)?;
         }
         Command::Chat {
             answering,
@@ -466,7 +467,7 @@ fn run() -> anyhow::Result<ExitCode> {
         } => {
             let library = open_library(&cli)?;
             answer_cli::chat(
-                &library,
+                library,
                 answering.model.clone(),
                 *conversation,
                 answering.options(),
@@ -488,7 +489,7 @@ fn run() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_inspection(out: &mut impl Write, i: &quarry::inspect::Inspection) -> anyhow::Result<()> {
+fn print_inspection(out: &mut impl Write, i: &quarry_core::inspect::Inspection) -> anyhow::Result<()> {
     let page = i.page.map(|p| format!(", page {p}")).unwrap_or_default();
     writeln!(out, "passage {} — {}{page}", i.chunk_id, i.path)?;
     let rank = |r: Option<usize>, s: Option<f32>| match (r, s) {

@@ -19,7 +19,7 @@ goes to stderr. Install with benches/peers/retrieval-requirements.txt.
              document, or with a window of neighbours, at tantivy's k1/b and
              Pyserini's; nDCG@10 by document
 
-Conventions shared with Quarry's own eval (src/eval): latency percentiles are
+Conventions shared with Quarry's own eval (crates/core/src/eval): latency percentiles are
 nearest-rank; metric means are over every judged query, a query the run does
 not answer counting 0 (pytrec_eval alone would leave it out).
 """
@@ -55,7 +55,7 @@ def log(msg):
 
 
 def percentile(samples, p):
-    """Nearest rank, like src/eval's Percentiles, so the two compare directly."""
+    """Nearest rank, like crates/core/src/eval's Percentiles, so the two compare directly."""
     s = sorted(samples)
     return s[min(max(math.ceil(p / 100 * len(s)), 1), len(s)) - 1]
 
@@ -251,7 +251,7 @@ def cmd_bm25(a):
 def cmd_bm25_windows(a):
     """Which way of scoring a chunk recovers whole-document BM25? Chunks come
     from semantic-text-splitter (text-splitter's Python binding) with Quarry's
-    sizes (src/chunk.rs: 120-200 word pieces, 32 overlap); the analysis is
+    sizes (crates/core/src/chunk.rs: 120-200 word pieces, 32 overlap); the analysis is
     tantivy's as Quarry configures it (alphanumeric runs, lowercase, Lucene's
     33 stop words, Snowball English); BM25 is Lucene's, as tantivy's is, at
     tantivy's k1 1.2 / b 0.75 and at Pyserini's 0.9 / 0.4; a multi-field score is the weighted sum of per-field scores, as

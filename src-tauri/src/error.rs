@@ -2,12 +2,13 @@
 //! `code` is for the UI to branch on, `message` is the sentence a person
 //! reads, `details` the cause chain for a disclosure.
 
-use quarry::answer::AnswerError;
-use quarry::context::ContextError;
-use quarry::inspect::InspectError;
-use quarry::llm::LlmError;
-use quarry::models::ModelError;
-use quarry::EngineError;
+use quarry_core::answer::AnswerError;
+use quarry_core::catalog::StoreError;
+use quarry_core::context::ContextError;
+use quarry_core::generate::LlmError;
+use quarry_core::inspect::InspectError;
+use quarry_core::models::{EmbedderLoadError, ModelError};
+use quarry_core::LibraryError;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -57,14 +58,28 @@ impl CommandError {
     }
 }
 
-impl From<EngineError> for CommandError {
-    fn from(e: EngineError) -> Self {
+impl From<LibraryError> for CommandError {
+    fn from(e: LibraryError) -> Self {
         let code = match &e {
-            EngineError::Model(_) | EngineError::Embed(_) | EngineError::EmbedderMismatch { .. } => "model",
-            EngineError::LibraryDir { .. } => "io",
+            LibraryError::Model(_) | LibraryError::Embed(_) | LibraryError::EmbedderMismatch { .. } => {
+                "model"
+            }
+            LibraryError::LibraryDir { .. } => "io",
             _ => "library",
         };
         Self::from_error(code, &e)
+    }
+}
+
+impl From<StoreError> for CommandError {
+    fn from(e: StoreError) -> Self {
+        Self::from_error("library", &e)
+    }
+}
+
+impl From<EmbedderLoadError> for CommandError {
+    fn from(e: EmbedderLoadError) -> Self {
+        Self::from_error("model", &e)
     }
 }
 
@@ -88,7 +103,10 @@ impl From<AnswerError> for CommandError {
     fn from(e: AnswerError) -> Self {
         match e {
             AnswerError::Library(e) => e.into(),
+            AnswerError::Catalog(e) => e.into(),
             AnswerError::Model(e) => e.into(),
+            AnswerError::NoModel(e) => e.into(),
+            AnswerError::EmptyQuestion => Self::from_error("invalid", &e),
             AnswerError::NoConversation(_) => Self::from_error("not_found", &e),
             other => Self::from_error("library", &other),
         }
@@ -99,6 +117,7 @@ impl From<InspectError> for CommandError {
     fn from(e: InspectError) -> Self {
         match e {
             InspectError::Library(e) => e.into(),
+            InspectError::Catalog(e) => e.into(),
             InspectError::NoPassage(_) => Self::from_error("not_found", &e),
             InspectError::EmptyQuestion => Self::from_error("invalid", &e),
             other => Self::from_error("model", &other),
@@ -110,6 +129,7 @@ impl From<ContextError> for CommandError {
     fn from(e: ContextError) -> Self {
         match e {
             ContextError::Library(e) => e.into(),
+            ContextError::Catalog(e) => e.into(),
             other => Self::from_error("not_found", &other),
         }
     }

@@ -2,17 +2,22 @@
 //! user added, re-index requests, batches from the folder watcher, the
 //! start-up rescan, removals) and reports progress as [`IngestEvent`]s.
 //! Jobs run one at a time because the library has one writer.
+//!
+//! The worker is started with what it needs — the library slot, the folder
+//! watches and the event sink — and holds nothing else of the app.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{Receiver, Sender};
-use quarry::{AddOptions, AddReport, Outcome, Progress};
-use serde::Serialize;
+use quarry_core::{AddOptions, AddReport, Progress};
 
+use crate::dto::IngestEvent;
 use crate::error::{CommandError, CommandResult};
-use crate::state::Shared;
+use crate::library_slot::LibrarySlot;
+use crate::state::EventSink;
+use crate::watches::Watches;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
@@ -26,71 +31,13 @@ pub enum JobKind {
     Rescan,
 }
 
-/// Progress of the running job, as the UI receives it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum IngestEvent {
-    /// `paths` will be (re)indexed; `total` counts every file looked at.
-    Queued { total: usize, paths: Vec<String> },
-    /// A file's passages are being embedded.
-    Started { path: String },
-    File {
-        done: usize,
-        total: usize,
-        path: String,
-        outcome: Outcome,
-        chunks: usize,
-        error: Option<String>,
-    },
-    Finished {
-        added: usize,
-        updated: usize,
-        unchanged: usize,
-        failed: usize,
-        removed: usize,
-        cancelled: bool,
-    },
-    /// The job could not run at all (e.g. the library failed to open).
-    Failed { error: CommandError },
-}
-
-impl IngestEvent {
-    fn from_progress(progress: Progress) -> Self {
-        match progress {
-            Progress::Planned { total, pending } => IngestEvent::Queued {
-                total,
-                paths: pending.to_vec(),
-            },
-            Progress::Started { path } => IngestEvent::Started {
-                path: path.to_string(),
-            },
-            Progress::File { done, total, report } => IngestEvent::File {
-                done,
-                total,
-                path: report.path.clone(),
-                outcome: report.outcome,
-                chunks: report.chunks,
-                error: report.error.clone(),
-            },
-        }
-    }
-
-    fn finished(report: &AddReport) -> Self {
-        IngestEvent::Finished {
-            added: report.added,
-            updated: report.updated,
-            unchanged: report.unchanged,
-            failed: report.failed,
-            removed: report.removed,
-            cancelled: report.cancelled,
-        }
-    }
-}
-
 enum Work {
     Ingest(JobKind),
     /// Removal goes through the queue too: it needs the library's one writer.
-    Remove(crossbeam_channel::Sender<CommandResult<AddReport>>),
+    Remove(Sender<CommandResult<AddReport>>),
+    /// The queue was dropped: end the worker (the folder watcher's
+    /// submitter may still hold the channel open).
+    Stop,
 }
 
 struct Job {
@@ -153,12 +100,16 @@ pub struct IngestQueue {
 }
 
 impl IngestQueue {
-    pub(crate) fn start(shared: Weak<Shared>) -> Self {
+    /// Start the worker on the library in `library`, keeping `watches` on
+    /// its roots and reporting to `events`.
+    pub fn start(library: Arc<LibrarySlot>, watches: Arc<Watches>, events: Arc<dyn EventSink>) -> Self {
         let (tx, rx) = crossbeam_channel::unbounded();
         let flags = SharedFlags::default();
         let running = Arc::new(AtomicBool::new(false));
         let worker = Worker {
-            shared,
+            library,
+            watches,
+            events,
             flags: flags.clone(),
             running: running.clone(),
         };
@@ -202,8 +153,16 @@ impl IngestQueue {
     }
 }
 
+impl Drop for IngestQueue {
+    fn drop(&mut self) {
+        self.submitter.send(Vec::new(), Work::Stop);
+    }
+}
+
 struct Worker {
-    shared: Weak<Shared>,
+    library: Arc<LibrarySlot>,
+    watches: Arc<Watches>,
+    events: Arc<dyn EventSink>,
     flags: SharedFlags,
     running: Arc<AtomicBool>,
 }
@@ -211,31 +170,30 @@ struct Worker {
 impl Worker {
     fn run(self, jobs: Receiver<Job>) {
         for job in jobs {
-            let Some(shared) = self.shared.upgrade() else {
+            if matches!(job.work, Work::Stop) {
                 break;
-            };
+            }
             {
                 let mut flags = lock(&self.flags);
                 flags.queued.retain(|flag| !Arc::ptr_eq(flag, &job.cancel));
                 flags.running = Some(job.cancel.clone());
             }
             self.running.store(true, Ordering::SeqCst);
-            let end = self.run_job(&shared, &job);
+            let end = self.run_job(&job);
             lock(&self.flags).running = None;
             self.running.store(false, Ordering::SeqCst);
             // The end is announced once the job is wholly done (watches
             // updated, no longer running), so whatever reacts to it sees that.
             if let Some(end) = end {
-                shared.events.ingest(&end);
+                self.events.ingest(&end);
             }
-            shared.events.library_changed();
+            self.events.library_changed();
         }
     }
 
     /// Run one job; returns the event that ends it, if it has one.
-    fn run_job(&self, shared: &Shared, job: &Job) -> Option<IngestEvent> {
-        let events = &shared.events;
-        let library = match shared.library() {
+    fn run_job(&self, job: &Job) -> Option<IngestEvent> {
+        let library = match self.library.get() {
             Ok(library) => library,
             Err(error) => {
                 return match &job.work {
@@ -244,13 +202,14 @@ impl Worker {
                         None
                     }
                     Work::Ingest(_) => Some(IngestEvent::Failed { error }),
+                    Work::Stop => None,
                 };
             }
         };
         match &job.work {
             Work::Remove(reply) => {
                 let result = library.remove(&job.paths).map_err(CommandError::from);
-                shared.sync_watches(&library);
+                self.watches.sync(&library);
                 let _ = reply.send(result);
                 None
             }
@@ -259,7 +218,7 @@ impl Worker {
                     return None;
                 }
                 let paths = if *kind == JobKind::Watched {
-                    quarry::watch::paths_to_sync(&library, job.paths.clone())
+                    quarry_core::watch::paths_to_sync(&library, job.paths.clone())
                 } else {
                     job.paths.clone()
                 };
@@ -270,14 +229,15 @@ impl Worker {
                     force: *kind == JobKind::Reindex,
                     from_user: matches!(kind, JobKind::Add | JobKind::Reindex),
                 };
-                let observe = |p: Progress| events.ingest(&IngestEvent::from_progress(p));
+                let observe = |p: Progress| self.events.ingest(&IngestEvent::from_progress(p));
                 let end = match library.add_with(&paths, options, &observe, &job.cancel) {
                     Ok(report) => IngestEvent::finished(&report),
                     Err(e) => IngestEvent::Failed { error: e.into() },
                 };
-                shared.sync_watches(&library);
+                self.watches.sync(&library);
                 Some(end)
             }
+            Work::Stop => None,
         }
     }
 }

@@ -1,20 +1,26 @@
-//! Quarry's desktop window: a thin Tauri 2 shell over the `quarry` library.
+//! Quarry's desktop window: a thin Tauri 2 shell over `quarry-core`.
 //!
-//! - [`state`] holds what the app runs with (settings, the open library,
-//!   the folder watcher) and hands out events through an [`EventSink`];
-//! - [`ingest`] and [`answers`] are the two background workers (indexing,
-//!   and the answer model, which lives on its own thread);
-//! - [`commands`] are what the window calls, one file per feature.
+//! - [`state`] is what the app runs with: [`AppState`], whose methods are
+//!   all a command calls — the settings, the library (opened in the
+//!   background into a [`library_slot::LibrarySlot`]), the ingest queue,
+//!   the core's answering session and the folder watches;
+//! - [`ingest`] is the indexing worker, started with the slot, the watches
+//!   and the event sink it needs (it holds nothing of the app's state);
+//! - [`commands`] are what the window calls, one file per feature, listed
+//!   once in `src/command_list.rs`; [`dto`] is everything they send the
+//!   window (mirrored in `ui/src/lib/types.ts`), [`error`] the one error shape.
 //!
-//! Invariant: everything a command does is a call into the `quarry`
-//! library; no retrieval, parsing or model logic lives here.
+//! Invariant: everything a command does is a call into `quarry-core`; no
+//! retrieval, parsing, model or answering logic lives here.
 
-pub mod answers;
 pub mod commands;
+pub mod dto;
 pub mod error;
 pub mod ingest;
+pub mod library_slot;
 pub mod settings;
 pub mod state;
+pub mod watches;
 
 use std::sync::Arc;
 
@@ -26,11 +32,24 @@ pub use state::{AppConfig, AppState, EventSink};
 pub const INGEST_EVENT: &str = "ingest:progress";
 pub const LIBRARY_CHANGED_EVENT: &str = "library:changed";
 
+macro_rules! quarry_commands {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        /// Every command the window may call, by name.
+        pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        /// Register every command with `builder`.
+        fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+            builder.invoke_handler(tauri::generate_handler![$(commands::$module::$name),*])
+        }
+    };
+}
+include!("command_list.rs");
+
 /// Sends the app's events to the window.
 struct WindowEvents(AppHandle);
 
 impl EventSink for WindowEvents {
-    fn ingest(&self, event: &ingest::IngestEvent) {
+    fn ingest(&self, event: &dto::IngestEvent) {
         if let Err(e) = self.0.emit(INGEST_EVENT, event) {
             tracing::warn!("cannot send progress to the window: {e}");
         }
@@ -50,33 +69,15 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    tauri::Builder::default()
+    // Each command also needs its permission: build.rs declares one per
+    // command, capabilities/default.json grants them.
+    with_commands(tauri::Builder::default())
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let events = Arc::new(WindowEvents(app.handle().clone()));
             app.manage(AppState::start(AppConfig::from_env(), events));
             Ok(())
         })
-        // Each command also needs its permission: build.rs and
-        // capabilities/default.json.
-        .invoke_handler(tauri::generate_handler![
-            commands::library::library_overview,
-            commands::library::add_paths,
-            commands::library::reindex,
-            commands::library::remove_paths,
-            commands::library::cancel_ingest,
-            commands::chat::ask,
-            commands::chat::stop_answer,
-            commands::chat::list_conversations,
-            commands::chat::conversation_turns,
-            commands::chat::delete_conversation,
-            commands::chat::model_status,
-            commands::sources::passage_context,
-            commands::sources::open_document,
-            commands::inspect::inspect_passage,
-            commands::settings::get_settings,
-            commands::settings::save_settings,
-        ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running Quarry's window");
 }

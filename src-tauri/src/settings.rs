@@ -2,10 +2,14 @@
 //! passages. Stored as JSON in the platform's config folder; environment
 //! variables the CLI honours (`QUARRY_LIBRARY`, `QUARRY_MODEL`) give the
 //! first-run defaults, so the app and the CLI open the same library.
+//!
+//! The file is a record that must survive upgrades: it carries a `version`,
+//! a setting missing from it (written before the setting existed) takes its
+//! first-run default, and settings it does not know are ignored.
 
 use std::path::{Path, PathBuf};
 
-use quarry::answer::AnswerOptions;
+use quarry_core::answer::AnswerOptions;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CommandError, CommandResult};
@@ -13,6 +17,10 @@ use crate::error::{CommandError, CommandResult};
 /// Most passages a user may give the model: more than this no longer fits
 /// the default model's 4,096-token context with room for an answer.
 pub const MAX_PASSAGES: usize = 10;
+
+/// The version written into the settings file. Files written before
+/// versions were recorded have the same fields and read as version 1.
+pub const SETTINGS_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -22,28 +30,52 @@ pub struct Settings {
     pub passages: usize,
 }
 
+/// The file's form: the settings and the version they were written at.
+#[derive(Serialize)]
+struct Stored<'a> {
+    version: u32,
+    #[serde(flatten)]
+    settings: &'a Settings,
+}
+
 impl Settings {
     /// First-run settings.
     pub fn from_env() -> Self {
         Settings {
             library_dir: std::env::var_os("QUARRY_LIBRARY")
                 .map(PathBuf::from)
-                .unwrap_or_else(quarry::engine::default_library_dir),
+                .unwrap_or_else(quarry_core::default_library_dir),
             model_path: std::env::var_os("QUARRY_MODEL").map(PathBuf::from),
             passages: AnswerOptions::default().passages,
         }
     }
 
-    /// The stored settings, else `defaults` (a damaged file is reported and
+    /// The stored settings, with `defaults` for any the file lacks; the
+    /// defaults alone when there is no file (a damaged file is reported and
     /// replaced on the next save rather than keeping the app from starting).
     pub fn load(file: &Path, defaults: Settings) -> Settings {
-        match std::fs::read(file) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!("ignoring unreadable settings {}: {e}", file.display());
-                defaults
-            }),
-            Err(_) => defaults,
+        let Ok(bytes) = std::fs::read(file) else {
+            return defaults;
+        };
+        Self::parse(&bytes, &defaults).unwrap_or_else(|e| {
+            tracing::warn!("ignoring unreadable settings {}: {e}", file.display());
+            defaults
+        })
+    }
+
+    /// Settings from a file's bytes, each missing one taken from `defaults`.
+    fn parse(bytes: &[u8], defaults: &Settings) -> serde_json::Result<Settings> {
+        let stored: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)?;
+        let mut merged = match serde_json::to_value(defaults)? {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("settings serialise as an object"),
+        };
+        for (key, value) in stored {
+            if merged.contains_key(&key) {
+                merged.insert(key, value);
+            }
         }
+        serde_json::from_value(serde_json::Value::Object(merged))
     }
 
     /// Write atomically (temp file + rename): a crash never leaves half a file.
@@ -55,7 +87,11 @@ impl Settings {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let temp = file.with_extension("json.tmp");
-        let json = serde_json::to_vec_pretty(self).expect("settings serialise");
+        let stored = Stored {
+            version: SETTINGS_VERSION,
+            settings: self,
+        };
+        let json = serde_json::to_vec_pretty(&stored).expect("settings serialise");
         std::fs::write(&temp, json).map_err(io)?;
         std::fs::rename(&temp, file).map_err(io)
     }
@@ -93,4 +129,46 @@ pub fn default_settings_file() -> PathBuf {
     directories::ProjectDirs::from("", "", "quarry")
         .map(|d| d.config_dir().join("desktop.json"))
         .unwrap_or_else(|| PathBuf::from(".quarry-desktop.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Properties: a settings file written before a setting existed reads
+    //! with that setting's default; settings this build does not know are
+    //! ignored; what is saved reads back the same, with its version.
+    use super::*;
+
+    fn defaults() -> Settings {
+        Settings {
+            library_dir: PathBuf::from("/default/library"),
+            model_path: None,
+            passages: 4,
+        }
+    }
+
+    #[test]
+    fn missing_settings_take_their_defaults_and_unknown_ones_are_ignored() {
+        let old = br#"{"library_dir": "/home/me/library"}"#;
+        let read = Settings::parse(old, &defaults()).unwrap();
+        assert_eq!(read.library_dir, PathBuf::from("/home/me/library"));
+        assert_eq!((read.passages, read.model_path), (4, None));
+        let newer = br#"{"version": 7, "library_dir": "/l", "passages": 6, "theme": "dark"}"#;
+        assert_eq!(Settings::parse(newer, &defaults()).unwrap().passages, 6);
+        assert!(Settings::parse(b"[1, 2]", &defaults()).is_err());
+    }
+
+    #[test]
+    fn saved_settings_read_back_with_their_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("desktop.json");
+        let settings = Settings {
+            library_dir: PathBuf::from("/somewhere"),
+            model_path: Some(PathBuf::from("/models/qwen.gguf")),
+            passages: 7,
+        };
+        settings.save(&file).unwrap();
+        let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(raw["version"], SETTINGS_VERSION);
+        assert_eq!(Settings::load(&file, defaults()), settings);
+    }
 }

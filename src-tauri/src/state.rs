@@ -1,23 +1,27 @@
-//! What the app holds while it runs: the settings, the open library, the
-//! ingest queue, the answer worker and the folder watcher.
+//! What the app holds while it runs, and the only way commands reach it:
+//! [`AppState`]'s methods. Its parts — the settings, the library slot, the
+//! folder watches, the ingest queue and the core's answering session — do
+//! not know the app state; each is started with the parts it needs, so
+//! nothing calls back into the state that holds it.
 //!
-//! The library opens on a background thread (loading the embedding model
-//! takes a moment), so the window shows at once; commands that need the
-//! library wait for it. Events leave through an [`EventSink`], which the
-//! running app implements with Tauri events and tests with a recorder.
+//! Events leave through an [`EventSink`], which the running app implements
+//! with Tauri events and tests with a recorder.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use quarry::embed::{Embedder, SentenceEncoder};
-use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
-use quarry::watch::{FolderWatcher, DEFAULT_QUIET};
-use quarry::Library;
+use crossbeam_channel::Receiver;
+use quarry_core::embed::Embedder;
+use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry_core::session::{AnswerEvent, ConversationRef, Question, Session, Turn};
+use quarry_core::{AddReport, Library};
 
-use crate::answers::AnswerWorker;
+use crate::dto::IngestEvent;
 use crate::error::{CommandError, CommandResult};
-use crate::ingest::{IngestEvent, IngestQueue, JobKind};
+use crate::ingest::{IngestQueue, JobKind};
+use crate::library_slot::LibrarySlot;
 use crate::settings::Settings;
+use crate::watches::Watches;
 
 /// Where the app's events go.
 pub trait EventSink: Send + Sync {
@@ -50,31 +54,22 @@ impl AppConfig {
     }
 }
 
-enum Slot {
-    Opening,
-    Ready(Arc<Library>),
-    Failed(CommandError),
-}
-
-pub(crate) struct Shared {
-    pub(crate) config: AppConfig,
+struct Parts {
+    config: AppConfig,
     settings: Mutex<Settings>,
-    library: Mutex<Slot>,
-    /// Bumped whenever a library is installed, so an open that finishes
-    /// after a newer one (start-up vs. a settings change) is discarded.
-    opened: std::sync::atomic::AtomicU64,
-    library_changed: Condvar,
+    library: Arc<LibrarySlot>,
+    /// Loaded once, on first need, and kept across library changes.
     embedder: Mutex<Option<Arc<dyn Embedder>>>,
-    watcher: Mutex<Option<FolderWatcher>>,
-    pub(crate) events: Arc<dyn EventSink>,
-    pub(crate) ingest: IngestQueue,
-    pub(crate) answers: AnswerWorker,
+    watches: Arc<Watches>,
+    events: Arc<dyn EventSink>,
+    ingest: IngestQueue,
+    session: Session,
 }
 
 /// The state every command receives (cheap to clone).
 #[derive(Clone)]
 pub struct AppState {
-    pub(crate) shared: Arc<Shared>,
+    parts: Arc<Parts>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -85,51 +80,48 @@ impl AppState {
     /// Start the workers and begin opening the library in the background.
     pub fn start(config: AppConfig, events: Arc<dyn EventSink>) -> AppState {
         let settings = Settings::load(&config.settings_file, config.defaults.clone());
-        let shared = Arc::new_cyclic(|weak| Shared {
-            config,
-            settings: Mutex::new(settings),
-            library: Mutex::new(Slot::Opening),
-            opened: std::sync::atomic::AtomicU64::new(0),
-            library_changed: Condvar::new(),
-            embedder: Mutex::new(None),
-            watcher: Mutex::new(None),
-            events,
-            ingest: IngestQueue::start(weak.clone()),
-            answers: AnswerWorker::start(),
-        });
-        let state = AppState { shared };
+        let library = Arc::new(LibrarySlot::default());
+        let watches = Arc::new(Watches::default());
+        let state = AppState {
+            parts: Arc::new(Parts {
+                ingest: IngestQueue::start(library.clone(), watches.clone(), events.clone()),
+                session: Session::start(config.models.clone()),
+                config,
+                settings: Mutex::new(settings),
+                library,
+                embedder: Mutex::new(None),
+                watches,
+                events,
+            }),
+        };
         let opener = state.clone();
         std::thread::Builder::new()
             .name("quarry-open".into())
             .spawn(move || {
-                let generation = opener.generation();
+                let generation = opener.parts.library.generation();
                 let dir = opener.settings().library_dir;
-                match opener.open_at(&dir) {
-                    Ok(library) => opener.install(library, generation),
-                    Err(e) => {
-                        tracing::error!("cannot open the library in {}: {}", dir.display(), e.message);
-                        if opener.generation() == generation {
-                            *lock(&opener.shared.library) = Slot::Failed(e);
-                            opener.shared.library_changed.notify_all();
-                        }
-                    }
+                let opened = opener.open_at(&dir);
+                if let Err(e) = &opened {
+                    tracing::error!("cannot open the library in {}: {}", dir.display(), e.message);
                 }
+                opener.install(opened, generation);
             })
             .expect("spawn a thread");
         state
     }
 
-    fn generation(&self) -> u64 {
-        self.shared.opened.load(std::sync::atomic::Ordering::SeqCst)
+    pub fn settings(&self) -> Settings {
+        lock(&self.parts.settings).clone()
     }
 
-    pub fn settings(&self) -> Settings {
-        lock(&self.shared.settings).clone()
+    /// Where answer models are looked for.
+    pub fn models(&self) -> &ModelSearch {
+        &self.parts.config.models
     }
 
     /// The open library, waiting while it opens.
     pub fn library(&self) -> CommandResult<Arc<Library>> {
-        self.shared.library()
+        self.parts.library.get()
     }
 
     /// Apply new settings. A new library folder is opened first; if it
@@ -137,9 +129,8 @@ impl AppState {
     pub fn apply_settings(&self, new: Settings) -> CommandResult<Settings> {
         new.validate()?;
         let old = self.settings();
-        let reopen =
-            new.library_dir != old.library_dir || matches!(*lock(&self.shared.library), Slot::Failed(_));
-        if reopen && self.shared.ingest.running() {
+        let reopen = new.library_dir != old.library_dir || self.parts.library.failed();
+        if reopen && self.parts.ingest.running() {
             return Err(CommandError::busy(
                 "indexing is running; cancel it or let it finish before changing the library folder",
             ));
@@ -149,17 +140,13 @@ impl AppState {
         } else {
             None
         };
-        new.save(&self.shared.config.settings_file)?;
-        *lock(&self.shared.settings) = new.clone();
+        new.save(&self.parts.config.settings_file)?;
+        *lock(&self.parts.settings) = new.clone();
         if let Some(library) = library {
             // The old folders are no longer watched for the new library.
-            *lock(&self.shared.watcher) = None;
-            let generation = self
-                .shared
-                .opened
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-                + 1;
-            self.install(library, generation);
+            self.parts.watches.stop();
+            let generation = self.parts.library.next_generation();
+            self.install(Ok(library), generation);
         }
         Ok(new)
     }
@@ -180,124 +167,109 @@ impl AppState {
             .map_err(CommandError::from)
     }
 
-    /// Make `library` the open one (unless a newer one was installed since
-    /// `generation`), watch its folders and rescan them for what changed
-    /// while the app was closed.
-    fn install(&self, library: Arc<Library>, generation: u64) {
-        {
-            let mut slot = lock(&self.shared.library);
-            if self.generation() != generation {
-                return;
-            }
-            *slot = Slot::Ready(library.clone());
+    /// Make the outcome of an open the current library (unless a newer one
+    /// was installed since `generation`); an open library's folders are
+    /// watched and rescanned for what changed while the app was closed.
+    fn install(&self, opened: CommandResult<Arc<Library>>, generation: u64) {
+        let library = opened.as_ref().ok().cloned();
+        if !self.parts.library.install(opened, generation) {
+            return;
         }
-        self.shared.library_changed.notify_all();
-        self.shared.restart_watcher(&library);
+        let Some(library) = library else { return };
+        self.parts
+            .watches
+            .restart(&library, self.parts.ingest.submitter());
         match library.roots() {
-            Ok(roots) if !roots.is_empty() => self.shared.ingest.submit(roots, JobKind::Rescan),
+            Ok(roots) if !roots.is_empty() => self.parts.ingest.submit(roots, JobKind::Rescan),
             Ok(_) => {}
             Err(e) => tracing::warn!("cannot read the library's folders: {e}"),
         }
-        self.shared.events.library_changed();
+        self.parts.events.library_changed();
     }
 
     /// Stop watching and close the library once the running job is done
     /// (the window is closing; tests use it to stand for a closed app).
     pub fn shutdown(&self) {
-        *lock(&self.shared.watcher) = None;
-        while self.shared.ingest.running() {
+        self.parts.watches.stop();
+        while self.parts.ingest.running() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        self.shared
-            .opened
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        *lock(&self.shared.library) = Slot::Failed(CommandError::new("library", "Quarry is closing"));
-        self.shared.library_changed.notify_all();
+        self.parts
+            .library
+            .close(CommandError::new("library", "Quarry is closing"));
     }
 
     /// The embedding model, loaded once.
     pub fn embedder(&self) -> CommandResult<Arc<dyn Embedder>> {
-        let mut slot = lock(&self.shared.embedder);
+        let mut slot = lock(&self.parts.embedder);
         if let Some(embedder) = slot.as_ref() {
             return Ok(embedder.clone());
         }
-        let dir = match &self.shared.config.embedder_dir {
-            Some(dir) => dir.clone(),
-            None => self.shared.config.models.find_embedder(DEFAULT_EMBEDDER)?,
+        let search = match &self.parts.config.embedder_dir {
+            Some(dir) => ModelSearch {
+                explicit: Some(dir.clone()),
+                ..ModelSearch::default()
+            },
+            None => self.parts.config.models.clone(),
         };
-        let embedder: Arc<dyn Embedder> = Arc::new(
-            SentenceEncoder::load(&dir).map_err(|e| CommandError::from(quarry::EngineError::Embed(e)))?,
-        );
+        let embedder = search.load_embedder(DEFAULT_EMBEDDER)?;
         *slot = Some(embedder.clone());
         Ok(embedder)
+    }
+
+    /// Index files and folders in the background, after any running job.
+    pub fn index(&self, paths: Vec<PathBuf>, kind: JobKind) {
+        self.parts.ingest.submit(paths, kind);
+    }
+
+    /// Remove documents or folders once the jobs before it are done.
+    pub fn remove(&self, paths: Vec<PathBuf>) -> Receiver<CommandResult<AddReport>> {
+        self.parts.ingest.remove(paths)
     }
 
     /// Stop the running ingest after the files in flight, and drop the
     /// user's queued ones.
     pub fn cancel_ingest(&self) {
-        self.shared.ingest.cancel();
+        self.parts.ingest.cancel();
     }
 
-    /// Stop the answer being written (the Stop button).
+    pub fn ingest_running(&self) -> bool {
+        self.parts.ingest.running()
+    }
+
+    /// Ask a question in a conversation (`None`: a new one), with the
+    /// settings' model and passages; each event of the answer is handed to
+    /// `on_event` as it comes. Waits for the library and for questions
+    /// asked before.
+    pub fn ask(
+        &self,
+        question: String,
+        conversation_id: Option<i64>,
+        on_event: impl FnMut(&AnswerEvent),
+    ) -> CommandResult<Turn> {
+        let settings = self.settings();
+        let asking = self.parts.session.ask(Question {
+            library: self.library()?,
+            text: question,
+            conversation: match conversation_id {
+                Some(id) => ConversationRef::Stored(id),
+                None => ConversationRef::New,
+            },
+            options: settings.answer_options(),
+            model: settings.model_path,
+        });
+        Ok(asking.finish(on_event)?)
+    }
+
+    /// Stop the answer being written (the Stop button), and any question
+    /// waiting; what was written is kept.
     pub fn stop_answer(&self) {
-        self.shared.answers.stop();
+        self.parts.session.stop();
     }
 
     /// The folders being watched.
     pub fn watched(&self) -> Vec<PathBuf> {
-        lock(&self.shared.watcher)
-            .as_ref()
-            .map(FolderWatcher::watched)
-            .unwrap_or_default()
-    }
-}
-
-impl Shared {
-    pub(crate) fn library(&self) -> CommandResult<Arc<Library>> {
-        let mut slot = lock(&self.library);
-        loop {
-            match &*slot {
-                Slot::Ready(library) => return Ok(library.clone()),
-                Slot::Failed(e) => return Err(e.clone()),
-                Slot::Opening => {
-                    slot = self.library_changed.wait(slot).unwrap_or_else(|p| p.into_inner());
-                }
-            }
-        }
-    }
-
-    /// A new watcher for `library`'s folders (its own folder ignored).
-    fn restart_watcher(&self, library: &Library) {
-        let ingest = self.ingest.submitter();
-        // The library's own files never count as documents, whichever
-        // spelling of its folder a watched path uses.
-        let own = library.dir().to_path_buf();
-        let ignore = vec![own.clone(), std::fs::canonicalize(&own).unwrap_or(own)];
-        let watcher = FolderWatcher::start(DEFAULT_QUIET, ignore, move |paths| {
-            ingest.submit(paths, JobKind::Watched)
-        });
-        match watcher {
-            Ok(watcher) => {
-                *lock(&self.watcher) = Some(watcher);
-                self.sync_watches(library);
-            }
-            Err(e) => tracing::warn!("new and changed files will not be picked up while Quarry runs: {e}"),
-        }
-    }
-
-    /// Watch exactly the library's roots (after an add or a removal).
-    pub(crate) fn sync_watches(&self, library: &Library) {
-        let Ok(roots) = library.roots() else { return };
-        let mut guard = lock(&self.watcher);
-        let Some(watcher) = guard.as_mut() else { return };
-        for gone in watcher.watched().into_iter().filter(|w| !roots.contains(w)) {
-            watcher.unwatch(&gone);
-        }
-        for root in &roots {
-            if let Err(e) = watcher.watch(root) {
-                tracing::warn!("{e}");
-            }
-        }
+        self.parts.watches.watched()
     }
 }
 

@@ -6,12 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use quarry::models::ModelSearch;
-use quarry::Outcome;
-use quarry_desktop::answers::AnswerEvent;
+use quarry_core::models::ModelSearch;
 use quarry_desktop::commands::{chat, inspect, library, settings as settings_cmd, sources};
+use quarry_desktop::dto::{AnswerEvent, FileOutcome, IngestEvent};
 use quarry_desktop::error::CommandError;
-use quarry_desktop::ingest::IngestEvent;
 use quarry_desktop::settings::Settings;
 use quarry_desktop::{AppConfig, AppState, EventSink};
 use serde_json::Value;
@@ -154,7 +152,7 @@ fn paths(list: &[&Path]) -> Vec<String> {
     list.iter().map(|p| p.display().to_string()).collect()
 }
 
-fn outcome_of(events: &[IngestEvent], path: &Path) -> Option<(Outcome, Option<String>)> {
+fn outcome_of(events: &[IngestEvent], path: &Path) -> Option<(FileOutcome, Option<String>)> {
     events.iter().rev().find_map(|e| match e {
         IngestEvent::File {
             path: p,
@@ -200,7 +198,7 @@ fn adding_a_folder_reports_each_file_and_fills_the_library() {
         .iter()
         .any(|e| matches!(e, IngestEvent::Started { path } if path.ends_with("pump.md"))));
     let (outcome, error) = outcome_of(&events, &docs.join("broken.pdf")).unwrap();
-    assert_eq!(outcome, Outcome::Failed);
+    assert_eq!(outcome, FileOutcome::Failed);
     assert!(error.unwrap().to_lowercase().contains("pdf"));
 
     let overview = block_on(library::library_overview(h.state())).unwrap();
@@ -262,7 +260,7 @@ fn a_citation_opens_in_context_and_under_the_hood_shows_what_was_stored() {
     let question = "What should I check if the pump hums?";
     let library = h.state().library().unwrap();
     let hit = library
-        .search(question, &quarry::SearchOptions::default())
+        .search(question, &quarry_core::SearchOptions::default())
         .unwrap()
         .into_iter()
         .next()
@@ -298,9 +296,9 @@ fn a_citation_opens_in_context_and_under_the_hood_shows_what_was_stored() {
     ))
     .unwrap();
     let table = &seen.token_embeddings;
-    assert!(table.table.tensor.ends_with("embeddings.word_embeddings.weight"));
-    assert_eq!(table.table.shape, vec![30522, 384]);
-    assert!(table.table.file.ends_with("model.safetensors"));
+    assert!(table.tensor.ends_with("embeddings.word_embeddings.weight"));
+    assert_eq!(table.shape, vec![30522, 384]);
+    assert!(table.file.ends_with("model.safetensors"));
     assert_eq!(seen.word_pieces.first().unwrap().piece, "[CLS]");
     assert_eq!(seen.word_pieces.last().unwrap().piece, "[SEP]");
     // Ids are rows of the table: MiniLM's vocabulary numbers "pump" 10216
@@ -371,7 +369,13 @@ fn the_watcher_picks_up_new_changed_and_deleted_files_and_a_restart_catches_up()
         "{end:?}"
     );
     let library = h.state().library().unwrap();
-    let paths_now: Vec<String> = library.documents().unwrap().into_iter().map(|d| d.path).collect();
+    let paths_now: Vec<String> = library
+        .read()
+        .documents()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.path)
+        .collect();
     assert_eq!(
         paths_now,
         vec![
@@ -569,12 +573,12 @@ fn without_a_model_not_found_still_works_and_the_app_says_what_it_looked_for() {
     indexed(&h);
     let status = block_on(chat::model_status(h.state())).unwrap();
     assert!(!status.ready);
-    assert_eq!(status.default_file, quarry::models::DEFAULT_GENERATOR_FILE);
+    assert_eq!(status.default_file, quarry_core::models::DEFAULT_GENERATOR_FILE);
     assert_eq!(status.looked_in, vec![empty.path().display().to_string()]);
     assert!(status
         .message
         .unwrap()
-        .contains(quarry::models::DEFAULT_GENERATOR_FILE));
+        .contains(quarry_core::models::DEFAULT_GENERATOR_FILE));
     assert!(status.how_to_get.contains("models/fetch"));
 
     let (channel, _) = answer_channel(|| {});
@@ -595,7 +599,9 @@ fn without_a_model_not_found_still_works_and_the_app_says_what_it_looked_for() {
     ))
     .unwrap_err();
     assert_eq!(error.code, "no_model");
-    assert!(error.message.contains(quarry::models::DEFAULT_GENERATOR_FILE));
+    assert!(error
+        .message
+        .contains(quarry_core::models::DEFAULT_GENERATOR_FILE));
     let events = received.lock().unwrap().clone();
     assert_eq!(kinds(&events), ["retrieved"]);
     // The window is in the conversation the failed question started; it
@@ -672,7 +678,7 @@ fn errors_reach_the_window_as_code_message_details() {
         serde_json::json!({ "code": "no_model", "message": "no answer model found", "details": null })
     );
     // A library error keeps its cause chain in `details`.
-    let io = quarry::EngineError::LibraryDir {
+    let io = quarry_core::LibraryError::LibraryDir {
         path: "/root/x".into(),
         source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied"),
     };
@@ -680,4 +686,119 @@ fn errors_reach_the_window_as_code_message_details() {
     assert_eq!(error.code, "io");
     assert!(error.message.contains("/root/x"));
     assert_eq!(error.details.as_deref(), Some("permission denied"));
+}
+
+/// `call<…>('name'` and `invoke<…>('name'` in a TypeScript source: the
+/// commands it calls.
+fn commands_called_in(source: &str) -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    for opener in ["call<", "invoke<", "call(", "invoke("] {
+        for (at, _) in source.match_indices(opener) {
+            let rest = &source[at + opener.len()..];
+            let rest = rest.split_once('(').map_or(rest, |(_, after)| after);
+            let rest = rest.trim_start();
+            if let Some(quoted) = rest.strip_prefix('\'') {
+                if let Some((name, _)) = quoted.split_once('\'') {
+                    found.insert(name.to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_window_calls_exactly_the_commands_registered_and_permitted() {
+    let registered: std::collections::BTreeSet<String> =
+        quarry_desktop::COMMANDS.iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        registered.len(),
+        quarry_desktop::COMMANDS.len(),
+        "no command listed twice"
+    );
+
+    let ipc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/ipc.ts")).unwrap();
+    assert_eq!(
+        commands_called_in(&ipc),
+        registered,
+        "ui/src/lib/ipc.ts and src-tauri/src/command_list.rs name the same commands"
+    );
+
+    let capability: Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("capabilities/default.json")).unwrap(),
+    )
+    .unwrap();
+    let granted: std::collections::BTreeSet<String> = capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .filter_map(|p| p.strip_prefix("allow-").map(|c| c.replace('-', "_")))
+        .collect();
+    assert_eq!(
+        granted, registered,
+        "the window is granted each command, and only those"
+    );
+}
+
+/// Copy a folder tree (a library fixture) into `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn conversations_written_before_the_records_open_in_the_window() {
+    // A library with conversations, written by the single-crate build
+    // (tests/data/compat/README.md), and a settings file as that build
+    // wrote it: no version.
+    let root = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/compat/v3");
+    copy_tree(&fixture, &root.path().join("library"));
+    std::fs::write(
+        root.path().join("settings.json"),
+        serde_json::to_vec_pretty(&serde_json::json!({
+            "library_dir": root.path().join("library"), "model_path": null, "passages": 6
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let h = Harness::start_in(root, None, ModelSearch::default());
+    assert_eq!(h.state().settings().passages, 6);
+    // Its folder (the samples where it was written) is not on this machine:
+    // the start-up rescan removes the documents. Their conversations stay
+    // readable, because each turn keeps its passages.
+    assert!(
+        matches!(h.events.job_end(1), IngestEvent::Finished { removed: 4, .. }),
+        "{:#?}",
+        h.events.all()
+    );
+
+    let listed = block_on(chat::list_conversations(h.state())).unwrap();
+    assert_eq!(listed.len(), 2);
+    let seal = listed.iter().find(|c| c.turns == 2).unwrap();
+    let turns = block_on(chat::conversation_turns(h.state(), seal.id)).unwrap();
+    assert_eq!(turns[0].question, "How often is the impeller seal replaced?");
+    let answer = serde_json::to_value(&turns[1].answer).unwrap();
+    assert_eq!(answer["citations"][0]["page"], 2);
+    assert!(answer["citations"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("pump-manual.pdf"));
+    assert_eq!(answer["sentence_citations"][0]["status"], "moved");
+    assert_eq!(answer["sentence_citations"][0]["moved_from"], 2);
+    assert_eq!(answer["citation_check"]["moved"], 1);
+    assert_eq!(answer["abstention"], Value::Null);
+    assert!(turns[0].answer.retrieved[0]
+        .text
+        .contains("every 2000 operating hours"));
 }

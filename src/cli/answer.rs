@@ -1,122 +1,113 @@
 //! `quarry ask`, `quarry chat`, `quarry models` and `quarry conversations`:
-//! the terminal side of answering (streaming, Ctrl-C, source lists).
+//! the terminal side of answering. The turn itself is the core's answering
+//! session; this file prints its events (streamed text, then the sources)
+//! and turns Ctrl-C into a stop.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
-use quarry::answer::{self, Abstention, Answer, AnswerOptions, Conversation};
-use quarry::llm::{inspect, LlamaCppGenerator, LoadOptions};
-use quarry::models::ModelSearch;
-use quarry::Library;
+use quarry_core::answer::record::AnswerRecord;
+use quarry_core::answer::{Abstention, Answer, AnswerOptions, Conversation};
+use quarry_core::models::{ModelSearch, DEFAULT_GENERATOR_FILE};
+use quarry_core::session::{AnswerEvent, ConversationRef, Question, Session, Turn};
+use quarry_core::Library;
 use serde_json::json;
 
+use super::json_out::{ConversationJson, ModelJson};
 use super::print;
 
-/// Set by Ctrl-C while an answer is being generated.
-static CANCEL: AtomicBool = AtomicBool::new(false);
-/// True while generating: Ctrl-C then stops the answer, not the program.
-static GENERATING: AtomicBool = AtomicBool::new(false);
+/// The stop flag of the question being answered, while the model works on
+/// it: Ctrl-C then stops the answer, not the program.
+static ANSWERING: Mutex<Option<Arc<AtomicBool>>> = Mutex::new(None);
+
+fn answering() -> std::sync::MutexGuard<'static, Option<Arc<AtomicBool>>> {
+    ANSWERING.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 fn install_ctrl_c() {
-    let _ = ctrlc::set_handler(|| {
-        if GENERATING.load(Ordering::SeqCst) {
-            CANCEL.store(true, Ordering::SeqCst);
-        } else {
-            std::process::exit(130);
-        }
+    let _ = ctrlc::set_handler(|| match answering().as_ref() {
+        Some(flag) => flag.store(true, Ordering::SeqCst),
+        None => std::process::exit(130),
     });
 }
 
-/// The answer model, loaded on first use (a refused question needs none).
-pub struct LazyModel {
-    explicit: Option<PathBuf>,
-    loaded: Option<LlamaCppGenerator>,
-    quiet: bool,
+/// A terminal's conversation with the library: the session, the model
+/// chosen on the command line, and the conversation the questions go to.
+struct Asker {
+    library: Arc<Library>,
+    session: Session,
+    model: Option<PathBuf>,
+    conversation: Option<i64>,
 }
 
-impl LazyModel {
-    pub fn new(explicit: Option<PathBuf>, quiet: bool) -> Self {
-        LazyModel {
-            explicit,
-            loaded: None,
-            quiet,
+impl Asker {
+    fn new(library: Arc<Library>, model: Option<PathBuf>, conversation: Option<i64>) -> Self {
+        Asker {
+            library,
+            session: Session::start(ModelSearch::from_env(None)),
+            model,
+            conversation,
         }
     }
 
-    fn get(&mut self) -> anyhow::Result<&mut LlamaCppGenerator> {
-        if self.loaded.is_none() {
-            let choice = ModelSearch::from_env(None).choose_generator(self.explicit.as_deref())?;
-            if !choice.preferred && !self.quiet {
-                eprintln!(
-                    "quarry: the default answer model ({}) was not found; using {}",
-                    quarry::models::DEFAULT_GENERATOR_FILE,
-                    choice.path.display()
-                );
-            }
-            let generator = LlamaCppGenerator::load(&choice.path, &LoadOptions::default())
-                .with_context(|| format!("loading answer model {}", choice.path.display()))?;
-            self.loaded = Some(generator);
-        }
-        Ok(self.loaded.as_mut().expect("just loaded"))
-    }
-}
-
-pub struct AskArgs<'a> {
-    pub question: &'a str,
-    pub options: AnswerOptions,
-    pub json: bool,
-}
-
-/// Answer one question in `conversation`, streaming to stdout unless `json`.
-fn answer_one(
-    library: &Library,
-    model: &mut LazyModel,
-    conversation: &mut Conversation,
-    args: &AskArgs,
-) -> anyhow::Result<Answer> {
-    let history = conversation.history();
-    let retrieval = answer::retrieve(library, args.question, &history, &args.options)?;
-    let mut out = std::io::stdout().lock();
-    let answer = if retrieval.relevance.relevant {
-        let generator = model.get()?;
-        CANCEL.store(false, Ordering::SeqCst);
-        GENERATING.store(true, Ordering::SeqCst);
+    /// Answer one question, streaming to stdout unless `json`.
+    fn answer(&mut self, question: &str, options: &AnswerOptions, json: bool) -> anyhow::Result<Turn> {
+        let asking = self.session.ask(Question {
+            library: self.library.clone(),
+            text: question.to_string(),
+            conversation: match self.conversation {
+                Some(id) => ConversationRef::Stored(id),
+                None => ConversationRef::New,
+            },
+            options: options.clone(),
+            model: self.model.clone(),
+        });
+        let flag = asking.cancel_flag();
+        let mut out = std::io::stdout().lock();
         let mut stream_error = None;
-        let mut on_text = |text: &str| {
-            if !args.json && stream_error.is_none() {
-                if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                    stream_error = Some(e);
+        let finished = asking.finish(|event| match event {
+            AnswerEvent::Retrieved {
+                conversation_id,
+                not_found,
+                ..
+            } => {
+                self.conversation = *conversation_id;
+                if !not_found {
+                    *answering() = Some(flag.clone());
                 }
             }
-        };
-        let result = answer::generate(
-            library,
-            generator,
-            &retrieval,
-            &history,
-            &args.options,
-            &CANCEL,
-            &mut on_text,
-        );
-        GENERATING.store(false, Ordering::SeqCst);
+            AnswerEvent::LoadingModel { path, fallback } => {
+                if *fallback && !json {
+                    eprintln!(
+                        "quarry: the default answer model ({DEFAULT_GENERATOR_FILE}) was not found; using {}",
+                        path.display()
+                    );
+                }
+            }
+            AnswerEvent::Token(text) => {
+                if !json && stream_error.is_none() {
+                    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                        stream_error = Some(e);
+                    }
+                }
+            }
+            AnswerEvent::Done(_) | AnswerEvent::Failed(_) => *answering() = None,
+        });
         if let Some(e) = stream_error {
             return Err(e.into());
         }
-        result?
-    } else {
-        answer::not_found(&retrieval, &args.options)
-    };
-    let id = conversation.record(library, &answer)?;
-    if args.json {
-        let mut value = serde_json::to_value(&answer)?;
-        value["conversation"] = json!(id);
-        print(&value)?;
-    } else {
-        print_sources(&mut out, &answer)?;
+        let turn = finished?;
+        if json {
+            let mut value = serde_json::to_value(AnswerRecord::from(&turn.answer))?;
+            value["conversation"] = json!(turn.conversation_id);
+            print(&value)?;
+        } else {
+            print_sources(&mut out, &turn.answer)?;
+        }
+        Ok(turn)
     }
-    Ok(answer)
 }
 
 fn print_sources(out: &mut impl Write, answer: &Answer) -> std::io::Result<()> {
@@ -195,44 +186,43 @@ fn snippet(text: &str, chars: usize) -> String {
     }
 }
 
-fn open_conversation(library: &Library, id: Option<i64>) -> anyhow::Result<Conversation> {
-    Ok(match id {
-        Some(id) => Conversation::open(library, id)?,
-        None => Conversation::new(),
-    })
+pub struct AskArgs<'a> {
+    pub question: &'a str,
+    pub options: AnswerOptions,
+    pub json: bool,
 }
 
 pub fn ask(
-    library: &Library,
+    library: Library,
     model: Option<PathBuf>,
     conversation: Option<i64>,
     args: &AskArgs,
 ) -> anyhow::Result<()> {
     install_ctrl_c();
-    let mut conversation = open_conversation(library, conversation)?;
-    let mut model = LazyModel::new(model, args.json);
-    answer_one(library, &mut model, &mut conversation, args)?;
+    let mut asker = Asker::new(Arc::new(library), model, conversation);
+    asker.answer(args.question, &args.options, args.json)?;
     Ok(())
 }
 
 /// An interactive session: each line is a question; `/new` starts a new
 /// conversation, `/quit` (or end of input) leaves.
 pub fn chat(
-    library: &Library,
+    library: Library,
     model: Option<PathBuf>,
     conversation: Option<i64>,
     options: AnswerOptions,
 ) -> anyhow::Result<()> {
     install_ctrl_c();
-    let mut conversation = open_conversation(library, conversation)?;
-    let mut model = LazyModel::new(model, false);
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         eprintln!("Ask about your documents. /new starts over, /quit leaves, Ctrl-C stops an answer.");
     }
-    for turn in &conversation.turns {
-        println!("> {}\n{}\n", turn.question, turn.answer);
+    if let Some(id) = conversation {
+        for turn in &Conversation::open(&library, id)?.turns {
+            println!("> {}\n{}\n", turn.question, turn.answer);
+        }
     }
+    let mut asker = Asker::new(Arc::new(library), model, conversation);
     let stdin = std::io::stdin();
     let mut line = String::new();
     loop {
@@ -248,18 +238,13 @@ pub fn chat(
             "" => continue,
             "/quit" | "/exit" => break,
             "/new" => {
-                conversation = Conversation::new();
+                asker.conversation = None;
                 println!("(new conversation)");
                 continue;
             }
             _ => {}
         }
-        let args = AskArgs {
-            question,
-            options: options.clone(),
-            json: false,
-        };
-        answer_one(library, &mut model, &mut conversation, &args)?;
+        asker.answer(question, &options, false)?;
         println!();
     }
     Ok(())
@@ -267,50 +252,37 @@ pub fn chat(
 
 pub fn models(explicit: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let search = ModelSearch::from_env(None);
-    let mut found = search.find_generators();
-    if let Some(path) = explicit {
-        found.insert(0, path.to_path_buf());
-    }
-    let chosen = search.choose_generator(explicit).ok();
-    let mut rows = Vec::new();
-    for path in &found {
-        let is_default = chosen.as_ref().is_some_and(|c| &c.path == path);
-        rows.push(match inspect(path) {
-            Ok(facts) => json!({ "default": is_default, "model": facts }),
-            Err(e) => json!({ "default": is_default, "path": path, "error": e.to_string() }),
-        });
-    }
+    let found = search.answer_models(explicit);
     if json {
+        let rows: Vec<ModelJson> = found.iter().map(Into::into).collect();
         return print(&json!({ "models": rows }));
     }
     let mut out = std::io::stdout().lock();
-    if rows.is_empty() {
+    if found.is_empty() {
         writeln!(out, "{}", search.choose_generator(None).unwrap_err())?;
         return Ok(());
     }
-    for row in &rows {
-        let mark = if row["default"] == true { "*" } else { " " };
-        if let Some(error) = row["error"].as_str() {
-            writeln!(
-                out,
-                "{mark} {}\n    unusable: {error}",
-                row["path"].as_str().unwrap_or("")
-            )?;
-            continue;
-        }
-        let m = &row["model"];
-        let params = m["parameters"]
-            .as_u64()
+    for model in &found {
+        let mark = if model.chosen { "*" } else { " " };
+        let facts = match &model.facts {
+            Ok(facts) => facts,
+            Err(error) => {
+                writeln!(out, "{mark} {}\n    unusable: {error}", model.path.display())?;
+                continue;
+            }
+        };
+        let params = facts
+            .parameters
             .map_or("?".to_string(), |p| format!("{:.2}B", p as f64 / 1e9));
         writeln!(
             out,
             "{mark} {}\n    {} · {} parameters · {} · context {} · chat template {}",
-            m["path"].as_str().unwrap_or(""),
-            m["architecture"].as_str().unwrap_or("?"),
+            facts.path.display(),
+            facts.architecture,
             params,
-            m["quantization"].as_str().unwrap_or("?"),
-            m["context_length"].as_u64().map_or("?".into(), |c| c.to_string()),
-            if m["has_chat_template"] == true {
+            facts.quantization,
+            facts.context_length.map_or("?".into(), |c| c.to_string()),
+            if facts.has_chat_template {
                 "yes"
             } else {
                 "no (completion-style prompts)"
@@ -334,8 +306,9 @@ pub fn conversations(library: &Library, action: ConversationAction, json: bool) 
     let mut out = std::io::stdout().lock();
     match action {
         ConversationAction::List => {
-            let rows = library.conversations()?;
+            let rows = library.read().conversations()?;
             if json {
+                let rows: Vec<ConversationJson> = rows.iter().map(Into::into).collect();
                 print(&json!({ "conversations": rows }))?;
             } else if rows.is_empty() {
                 writeln!(
@@ -351,7 +324,8 @@ pub fn conversations(library: &Library, action: ConversationAction, json: bool) 
         ConversationAction::Show(id) => {
             let conversation = Conversation::open(library, id)?;
             if json {
-                print(&json!({ "conversation": id, "turns": conversation.turns }))?;
+                let turns: Vec<AnswerRecord> = conversation.turns.iter().map(AnswerRecord::from).collect();
+                print(&json!({ "conversation": id, "turns": turns }))?;
             } else {
                 for turn in &conversation.turns {
                     writeln!(out, "> {}\n{}", turn.question, turn.answer)?;
@@ -361,7 +335,7 @@ pub fn conversations(library: &Library, action: ConversationAction, json: bool) 
             }
         }
         ConversationAction::Delete(id) => {
-            let deleted = library.delete_conversation(id)?;
+            let deleted = Conversation::delete(library, id)?;
             if json {
                 print(&json!({ "deleted": deleted, "conversation": id }))?;
             } else if deleted {

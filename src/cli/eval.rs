@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
-use quarry::eval::beir::BeirDataset;
-use quarry::eval::metrics::Metrics;
-use quarry::eval::{document_ranking, evaluate, tune, EvalOptions, Ranking, Retrieved, Tuning};
-use quarry::FusionConfig;
-use quarry::Progress;
+use quarry_core::eval::beir::BeirDataset;
+use quarry_core::eval::metrics::Metrics;
+use quarry_core::eval::{document_ranking, evaluate, tune, EvalOptions, Ranking, Retrieved, Tuning};
+use quarry_core::fusion::FusionConfig;
+use quarry_core::Progress;
 
 use super::{open_library_at, print, progress_bar, Cli, FusionArgs};
 
@@ -126,7 +126,7 @@ fn print_tuning(out: &mut impl Write, tuning: &Tuning) -> std::io::Result<()> {
         "\ntuning ({}): nDCG@10 on {} tuning / {} held-out / all queries",
         tuning.split, tuning.tune_queries, tuning.held_out_queries
     )?;
-    let line = |out: &mut dyn Write, name: &str, h: &quarry::eval::Halves| {
+    let line = |out: &mut dyn Write, name: &str, h: &quarry_core::eval::Halves| {
         writeln!(
             out,
             "  {name:<44} {:>7.4} {:>9.4} {:>7.4}",

@@ -7,9 +7,9 @@
 
 use std::sync::atomic::AtomicBool;
 
-use quarry::answer::{self, prompt, Abstention, AnswerOptions, Conversation, PastTurn};
-use quarry::llm::{Decoding, Generation, Generator, GgufFacts, LlmResult, LoadOptions, Message};
-use quarry::Library;
+use quarry_core::answer::{self, prompt, Abstention, AnswerOptions, Conversation, PastTurn};
+use quarry_core::Library;
+use quarry_generate::{Decoding, Generation, Generator, GgufFacts, LlmResult, LoadOptions, Message};
 
 use crate::support::{gguf, indexed_corpus, llm_lock, load_llm, open, repo, QWEN, SMOLLM2};
 
@@ -78,14 +78,19 @@ fn assert_citations_hold(library: &Library, answer: &answer::Answer) {
             .find(|p| p.number == c.number)
             .unwrap_or_else(|| panic!("[{}] was not given: {answer:#?}", c.number));
         assert_eq!((&c.path, c.page, c.span), (&given.path, given.page, given.span));
-        let document = library.document_text(given.document_id).unwrap().unwrap();
+        let document = library
+            .read()
+            .document_text(given.document_id)
+            .unwrap()
+            .unwrap()
+            .text;
         assert_eq!(
             &document[c.span.start..c.span.end],
             c.text,
             "span points at the passage"
         );
     }
-    for n in quarry::answer::cite::find_marks(&answer.answer)
+    for n in quarry_core::answer::cite::find_marks(&answer.answer)
         .iter()
         .flat_map(|m| m.numbers.clone())
     {
@@ -228,12 +233,12 @@ fn the_prompt_keeps_whole_passages_within_the_context() {
         context: 512,
         ..LoadOptions::default()
     };
-    let small = quarry::llm::LlamaCppGenerator::load(&gguf(SMOLLM2), &options).unwrap();
+    let small = quarry_generate::LlamaCppGenerator::load(&gguf(SMOLLM2), &options).unwrap();
     let hits = corpus
         .library
         .search(
             "tomato seedlings frost drive belt bicycle",
-            &quarry::SearchOptions::default(),
+            &quarry_core::SearchOptions::default(),
         )
         .unwrap();
     assert!(hits.len() >= 6);
@@ -266,7 +271,7 @@ fn the_prompt_is_the_versioned_template() {
         .library
         .search(
             "When do tomato seedlings go outside?",
-            &quarry::SearchOptions::default(),
+            &quarry_core::SearchOptions::default(),
         )
         .unwrap();
     let history = [PastTurn {
@@ -308,7 +313,10 @@ fn conversations_persist_reopen_and_delete() {
         "When do tomato seedlings go outside?",
         &conversation.history(),
     );
-    let id = conversation.record(&corpus.library, &first).unwrap();
+    let id = conversation
+        .record(&corpus.library, &first)
+        .unwrap()
+        .conversation_id;
     let second = ask(
         &corpus.library,
         &mut smol,
@@ -319,7 +327,7 @@ fn conversations_persist_reopen_and_delete() {
 
     // Another process later: a fresh library handle on the same folder.
     let reopened_library = open(&corpus.lib_dir);
-    let listed = reopened_library.conversations().unwrap();
+    let listed = reopened_library.read().conversations().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!((listed[0].id, listed[0].turns), (id, 2));
     assert_eq!(listed[0].title, "When do tomato seedlings go outside?");
@@ -328,9 +336,9 @@ fn conversations_persist_reopen_and_delete() {
     // The refused turn carries nothing to follow up on.
     assert_eq!(reopened.history().len(), 1);
 
-    assert!(reopened_library.delete_conversation(id).unwrap());
-    assert!(reopened_library.conversations().unwrap().is_empty());
-    assert!(reopened_library.turns(id).unwrap().is_empty());
+    assert!(Conversation::delete(&reopened_library, id).unwrap());
+    assert!(reopened_library.read().conversations().unwrap().is_empty());
+    assert!(reopened_library.read().turns(id).unwrap().is_empty());
     assert!(Conversation::open(&reopened_library, id).is_err());
-    assert!(!reopened_library.delete_conversation(id).unwrap());
+    assert!(!Conversation::delete(&reopened_library, id).unwrap());
 }

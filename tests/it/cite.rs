@@ -7,7 +7,7 @@
 //! `support_signals_on_labelled_sentences` is also the measurement behind
 //! the choice of signals: run it with `--nocapture` for the table.
 
-use quarry::answer::cite::{check, CitationStatus, Evidence, Scorer, Signals, SUPPORT_THRESHOLD};
+use quarry_core::answer::cite::{check, CitationStatus, Evidence, Scorer, Signals, SUPPORT_THRESHOLD};
 
 use crate::support::embedder;
 
@@ -108,7 +108,7 @@ fn support_signals_on_labelled_sentences() {
         let by_overlap = pick(signals.iter().map(|s| s.overlap).collect(), SUPPORT_THRESHOLD);
         let by_cosine = pick(
             signals.iter().map(|s| s.cosine).collect(),
-            quarry::answer::cite::PARAPHRASE_COSINE,
+            quarry_core::answer::cite::PARAPHRASE_COSINE,
         );
         let hybrid = pick(signals.iter().map(Signals::support).collect(), SUPPORT_THRESHOLD);
         overlap_right += usize::from(by_overlap == truth);

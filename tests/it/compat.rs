@@ -1,13 +1,19 @@
-//! Properties: a library written by an earlier Quarry (schema 1, made from
-//! `samples/` by `quarry --library tests/data/compat/v1 add samples`) opens
-//! with the current code and answers as it did: users' libraries survive
-//! upgrades. When the schema changes, add a migration and keep this test.
+//! Properties: libraries written by earlier Quarry builds (`tests/data/compat/`,
+//! see its README) open with the current code and answer as they did — the
+//! schema-1 one searches; the schema-3 one, written before the crates and
+//! the answer records existed, also lists its conversations and shows each
+//! turn as that build showed it (`conversations show --json` prints what it
+//! printed then, plus the record's version). Users' libraries survive
+//! upgrades: when the schema or a record changes, keep these tests.
 
 use std::path::Path;
+use std::process::Command;
 
-use quarry::SearchOptions;
+use quarry_core::answer::cite::CitationStatus;
+use quarry_core::answer::{Abstention, Conversation};
+use quarry_core::SearchOptions;
 
-use crate::support::{open, repo};
+use crate::support::{model_dir, open, repo};
 
 fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
@@ -45,4 +51,84 @@ fn schema_1_library_opens_and_searches() {
         hits[0].passage.path.ends_with("samples/quarry-faq.md"),
         "{hits:#?}"
     );
+}
+
+#[test]
+fn schema_3_library_with_conversations_opens_lists_and_renders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = tmp.path().join("v3");
+    copy_dir(&repo().join("tests/data/compat/v3"), &lib);
+    let library = open(&lib);
+    let info = library.info().unwrap();
+    assert_eq!((info.documents, info.chunks, info.dense_vectors), (4, 6, 6));
+    assert!(
+        info.mismatch.is_none(),
+        "an identity without engine and precision is candle f32"
+    );
+    let hits = library.search("ZX-4417-B", &SearchOptions::default()).unwrap();
+    assert!(hits[0].passage.path.ends_with("samples/pump-manual.pdf"));
+
+    let listed = library.read().conversations().unwrap();
+    let titles: Vec<(&str, i64)> = listed.iter().map(|c| (c.title.as_str(), c.turns)).collect();
+    assert_eq!(
+        titles,
+        [
+            ("What is the capital of Australia?", 1),
+            ("How often is the impeller seal replaced?", 2)
+        ]
+    );
+    let seal = Conversation::open(&library, 1).unwrap();
+    let [first, second] = &seal.turns[..] else {
+        panic!("two turns: {seal:#?}")
+    };
+    assert_eq!(
+        first.answer,
+        "The impeller seal is replaced every 2000 operating hours. [1]"
+    );
+    assert!(first.citations[0].path.ends_with("samples/pump-manual.pdf"));
+    assert_eq!(first.citations[0].page, Some(2));
+    assert!(second.answer.contains("ZX-4417-B. [1]"));
+    assert_eq!(
+        second.sentence_citations[0].status,
+        CitationStatus::Moved { from: 2 }
+    );
+    assert_eq!(seal.history().len(), 2, "both turns carry a follow-up");
+    let refused = Conversation::open(&library, 2).unwrap();
+    assert_eq!(refused.turns[0].abstention, Some(Abstention::Retrieval));
+    drop(library);
+
+    // Rendered by today's CLI: the text view, and the JSON that build printed.
+    let quarry = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_quarry"))
+            .arg("--library")
+            .arg(&lib)
+            .args(args)
+            .env("QUARRY_EMBEDDER", model_dir())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    let text = String::from_utf8(quarry(&["conversations", "show", "1"])).unwrap();
+    assert!(text.contains("> And what is its part number?"), "{text}");
+    assert!(text.contains("samples/pump-manual.pdf, page 2"), "{text}");
+    assert!(
+        text.contains("1 moved to the passage that supports them"),
+        "{text}"
+    );
+    let mut shown: serde_json::Value =
+        serde_json::from_slice(&quarry(&["conversations", "show", "1", "--json"])).unwrap();
+    for turn in shown["turns"].as_array_mut().unwrap() {
+        assert_eq!(turn["version"], 1);
+        turn.as_object_mut().unwrap().remove("version");
+    }
+    let printed_then: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo().join("tests/data/compat/v3-conversation-1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(shown, printed_then);
 }

@@ -8,11 +8,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use quarry::chunk::Chunker;
-use quarry::embed::Embedder;
-use quarry::index::lexical::LexicalIndex;
-use quarry::ingest::{extract, read_file};
-use quarry::SearchOptions;
+use quarry_core::chunk::Chunker;
+use quarry_core::SearchOptions;
+use quarry_embed::Embedder;
+use quarry_index::lexical::LexicalIndex;
+use quarry_parse::{extract, read_file};
 
 use crate::support::{embedder, interrupt, model_dir, open, write};
 

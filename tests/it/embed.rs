@@ -3,8 +3,8 @@
 //! the 256-piece window); pooling comes from the folder; a corrupt weights
 //! file is a clear error naming the file.
 
-use quarry::embed::bert::Pooling;
-use quarry::embed::{Embedder, SentenceEncoder};
+use quarry_embed::bert::Pooling;
+use quarry_embed::{Embedder, SentenceEncoder};
 use serde::Deserialize;
 
 use crate::support::{copy_model_files, embedder, model_dir, repo};

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::AtomicBool;
 
-use quarry::eval::beir::BeirDataset;
-use quarry::eval::{evaluate, score, tune, EvalOptions, Ranking};
-use quarry::FusionConfig;
+use quarry_core::eval::beir::BeirDataset;
+use quarry_core::eval::{evaluate, score, tune, EvalOptions, Ranking};
+use quarry_core::fusion::FusionConfig;
 use serde_json::Value;
 
 use crate::cli::json;
@@ -83,7 +83,7 @@ fn eval_scores_three_rankings_and_reuses_a_kept_library() {
         (Some(4), Some(3))
     );
     let grid = tuning["grid"].as_array().unwrap();
-    assert_eq!(grid.len(), quarry::eval::fusion_grid().len());
+    assert_eq!(grid.len(), quarry_core::eval::fusion_grid().len());
     let tune_ndcg = |p: &Value| p["scores"]["tune"]["ndcg@10"].as_f64().unwrap();
     assert!(
         grid.windows(2).all(|w| tune_ndcg(&w[0]) >= tune_ndcg(&w[1])),

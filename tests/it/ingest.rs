@@ -4,13 +4,13 @@
 
 use std::path::Path;
 
-use quarry::chunk::{Chunker, MAX_CHUNK_TOKENS};
-use quarry::embed::Embedder;
-use quarry::ingest::{extract, read_file, ExtractError, Format};
+use quarry_core::chunk::{Chunker, MAX_CHUNK_TOKENS};
+use quarry_embed::Embedder;
+use quarry_parse::{extract, read_file, ExtractError, Format};
 
 use crate::support::{embedder, fixture, panicking_pdf};
 
-fn extract_fixture(name: &str) -> Result<quarry::ingest::Extracted, ExtractError> {
+fn extract_fixture(name: &str) -> Result<quarry_parse::Extracted, ExtractError> {
     let path = fixture(name);
     extract(&path, &read_file(&path)?)
 }
@@ -66,7 +66,7 @@ fn markdown_and_text_and_code() {
 
 #[test]
 fn each_bad_file_has_its_reason() {
-    let reason = |r: Result<quarry::ingest::Extracted, ExtractError>| r.expect_err("must fail");
+    let reason = |r: Result<quarry_parse::Extracted, ExtractError>| r.expect_err("must fail");
     assert!(matches!(
         reason(extract_fixture("encrypted.pdf")),
         ExtractError::Encrypted

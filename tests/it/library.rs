@@ -4,14 +4,15 @@
 //! BM25 scores each chunk with its neighbours, the chunk holding the words
 //! first; bad files fail with reasons while the rest index; a reopened library gives
 //! the same results; a library of another embedder opens, says so, and is
-//! re-embedded on request; searches run while another thread ingests.
+//! re-embedded on request, and so does one whose vectors were made at
+//! another precision; searches run while another thread ingests.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use quarry::embed::{Embedder, SentenceEncoder};
-use quarry::{EngineError, Library, Outcome, SearchHit, SearchOptions, TextDocument};
+use quarry_core::{Library, LibraryError, Outcome, SearchHit, SearchOptions, TextDocument};
+use quarry_embed::{Embedder, SentenceEncoder};
 
 use crate::support::{add, copy_model_files, embedder, fixture, indexed_corpus, model_dir, open, write};
 
@@ -92,12 +93,13 @@ fn paraphrase_wins_by_dense_and_part_number_by_lexical() {
     assert_eq!(bread.passage.section.as_deref(), Some("Sourdough"));
     // The span points into the stored document text.
     let doc = library
+        .read()
         .documents()
         .unwrap()
         .into_iter()
         .find(|d| d.path == bread.passage.path)
         .unwrap();
-    let text = library.document_text(doc.id).unwrap().unwrap();
+    let text = library.read().document_text(doc.id).unwrap().unwrap().text;
     assert_eq!(&text[bread.passage.start..bread.passage.end], bread.passage.text);
 }
 
@@ -155,7 +157,7 @@ fn lexical_scores_each_chunk_with_its_neighbours() {
     let paragraphs = |library: &Library, hits: &[(u64, f32)]| -> Vec<usize> {
         hits.iter()
             .map(|(id, _)| {
-                let passage = library.chunk(*id).unwrap().unwrap();
+                let passage = library.read().chunks(&[*id]).unwrap().pop().unwrap();
                 assert_eq!(passage.path, "station", "nothing from the garden");
                 let found: Vec<usize> = (0..openings.len())
                     .filter(|&i| passage.text.contains(openings[i]))
@@ -235,6 +237,7 @@ fn incremental_updates_and_removals_reach_every_store() {
     let hits = search(&library, "penny-farthing safety bicycle Rover");
     assert!(hits.iter().all(|h| file_name(h) != "bicycles.html"));
     assert!(library
+        .read()
         .documents()
         .unwrap()
         .iter()
@@ -308,7 +311,7 @@ fn bad_files_fail_with_reasons_while_the_rest_index() {
     assert!(report.files.iter().all(|f| !f.path.contains(".hidden")));
 
     // Failures are remembered with their reasons, and the good files search.
-    let docs = library.documents().unwrap();
+    let docs = library.read().documents().unwrap();
     let encrypted = docs.iter().find(|d| d.path.ends_with("encrypted.pdf")).unwrap();
     assert!(encrypted.error.as_deref().unwrap().contains("encrypted"));
     assert_eq!(file_name(&search(&library, "boiler pressure")[0]), "ok.txt");
@@ -457,14 +460,14 @@ fn another_embedder_is_detected_and_reembedding_fixes_it() {
     let err = library
         .search("impeller seal", &SearchOptions::default())
         .unwrap_err();
-    assert!(matches!(err, EngineError::EmbedderMismatch { .. }));
+    assert!(matches!(err, LibraryError::EmbedderMismatch { .. }));
     let msg = err.to_string();
     assert!(
         msg.contains("all-MiniLM-L6-v2") && msg.contains("quarry reembed"),
         "{msg}"
     );
     // Listing documents still works.
-    assert_eq!(library.documents().unwrap().len(), 7);
+    assert_eq!(library.read().documents().unwrap().len(), 7);
 
     let count = library.reembed(&|_, _| {}).unwrap();
     assert_eq!(count, library.info().unwrap().chunks);
@@ -475,6 +478,51 @@ fn another_embedder_is_detected_and_reembedding_fixes_it() {
     drop(library);
     // And the original embedder now sees the mismatch the other way round.
     assert!(open(lib_dir).info().unwrap().mismatch.is_some());
+}
+
+#[test]
+fn a_library_of_another_precision_is_another_embedders_and_is_reembedded() {
+    let corpus = indexed_corpus();
+    let lib_dir = corpus.lib_dir.clone();
+    drop(corpus.library);
+    // What the catalog of a library made by the same weights at another
+    // precision records.
+    let mut int8 = embedder().identity().clone();
+    int8.precision = "int8".into();
+    quarry_store::Catalog::open(&lib_dir.join("catalog.sqlite"))
+        .unwrap()
+        .set_embedder(&int8)
+        .unwrap();
+
+    let library = open(&lib_dir);
+    assert_eq!(library.info().unwrap().mismatch, Some(int8.clone()));
+    let err = library
+        .search("impeller seal", &SearchOptions::default())
+        .unwrap_err();
+    assert!(matches!(err, LibraryError::EmbedderMismatch { .. }));
+    let msg = err.to_string();
+    assert!(msg.contains("int8") && msg.contains("quarry reembed"), "{msg}");
+    // Adding would mix f32 vectors into an int8 library: refused too.
+    let more = corpus.tmp.path().join("more.txt");
+    write(
+        &more,
+        "A note about the impeller seal and its replacement schedule.",
+    );
+    let refused = library
+        .add(&[more], &|_| {}, &AtomicBool::new(false))
+        .unwrap_err();
+    assert!(matches!(refused, LibraryError::EmbedderMismatch { .. }));
+
+    library.reembed(&|_, _| {}).unwrap();
+    assert_eq!(library.info().unwrap().mismatch, None);
+    let hits = library
+        .search("impeller seal replacement part", &SearchOptions::default())
+        .unwrap();
+    assert_eq!(file_name(&hits[0]), "manual.pdf");
+    // The dense dump now names the f32 vectors it holds.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lib_dir.join("dense/CURRENT.json")).unwrap()).unwrap();
+    assert_eq!(manifest["embedder"], embedder().identity().fingerprint());
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use quarry::llm::{
+use quarry_generate::{
     inspect, Decoding, Generator, LlamaCppGenerator, LlmError, LoadOptions, Message, Role, StopReason,
 };
 
@@ -22,7 +22,7 @@ fn greedy(max_tokens: usize) -> Decoding {
     }
 }
 
-fn run(generator: &mut LlamaCppGenerator, prompt: &str, decoding: &Decoding) -> quarry::llm::Generation {
+fn run(generator: &mut LlamaCppGenerator, prompt: &str, decoding: &Decoding) -> quarry_generate::Generation {
     let mut streamed = String::new();
     let generation = generator
         .generate(prompt, decoding, &AtomicBool::new(false), &mut |t| {

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
-use quarry::embed::SentenceEncoder;
-use quarry::models::{ModelSearch, DEFAULT_EMBEDDER};
-use quarry::{AddReport, Library};
+use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry_core::{AddReport, Library};
+use quarry_embed::SentenceEncoder;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -144,7 +144,7 @@ pub fn gguf(file: &str) -> PathBuf {
 }
 
 pub const SMOLLM2: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
-pub const QWEN: &str = quarry::models::DEFAULT_GENERATOR_FILE;
+pub const QWEN: &str = quarry_core::models::DEFAULT_GENERATOR_FILE;
 pub const GEMMA3: &str = "gemma-3-270m-q4_k_m.gguf";
 
 /// One llama.cpp model at work at a time: its threads spin while they wait
@@ -156,8 +156,8 @@ pub fn llm_lock() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// Load an answer model with the default options.
-pub fn load_llm(file: &str) -> quarry::llm::LlamaCppGenerator {
-    quarry::llm::LlamaCppGenerator::load(&gguf(file), &quarry::llm::LoadOptions::default())
+pub fn load_llm(file: &str) -> quarry_generate::LlamaCppGenerator {
+    quarry_generate::LlamaCppGenerator::load(&gguf(file), &quarry_generate::LoadOptions::default())
         .unwrap_or_else(|e| panic!("load {file}: {e}"))
 }
 

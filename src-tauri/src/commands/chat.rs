@@ -1,15 +1,13 @@
 //! Chat: asking (the answer streams over a `Channel`), stopping, the
 //! conversations sidebar, and whether an answer model is available.
 
-use quarry::answer::{Answer, Conversation};
-use quarry::models::DEFAULT_GENERATOR_FILE;
-use quarry::store::ConversationRow;
-use serde::Serialize;
+use quarry_core::answer::Conversation;
+use quarry_core::models::DEFAULT_GENERATOR_FILE;
 use tauri::ipc::Channel;
 use tauri::State;
 
 use super::blocking;
-use crate::answers::{AnswerEvent, AskJob, AskReply};
+use crate::dto::{AnswerEvent, AskReply, ConversationDto, ModelStatus, TurnDto};
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 
@@ -24,26 +22,18 @@ pub async fn ask(
 ) -> CommandResult<AskReply> {
     let state = state.inner().clone();
     blocking(move || {
-        let settings = state.settings();
-        let job = AskJob {
-            library: state.library()?,
-            question,
-            conversation_id,
-            options: settings.answer_options(),
-            models: state.shared.config.models.clone(),
-            model_path: settings.model_path.clone(),
-            events: Box::new(move |event| {
+        let turn = state.ask(question, conversation_id, |event| {
+            if let Some(event) = AnswerEvent::from_session(event) {
                 if let Err(e) = on_event.send(event) {
                     tracing::warn!("the window stopped listening to the answer: {e}");
                 }
-            }),
-        };
-        state
-            .shared
-            .answers
-            .ask(job)
-            .recv()
-            .map_err(|_| CommandError::new("model", "the answer worker stopped"))?
+            }
+        })?;
+        Ok(AskReply {
+            conversation_id: turn.conversation_id.unwrap_or_default(),
+            turn_id: turn.turn_id.unwrap_or_default(),
+            answer: (&turn.answer).into(),
+        })
     })
     .await
 }
@@ -56,16 +46,13 @@ pub async fn stop_answer(state: State<'_, AppState>) -> CommandResult<()> {
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn list_conversations(state: State<'_, AppState>) -> CommandResult<Vec<ConversationRow>> {
+pub async fn list_conversations(state: State<'_, AppState>) -> CommandResult<Vec<ConversationDto>> {
     let state = state.inner().clone();
-    blocking(move || Ok(state.library()?.conversations()?)).await
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TurnDto {
-    pub id: i64,
-    pub question: String,
-    pub answer: Answer,
+    blocking(move || {
+        let rows = state.library()?.read().conversations()?;
+        Ok(rows.into_iter().map(ConversationDto::from).collect())
+    })
+    .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -77,13 +64,13 @@ pub async fn conversation_turns(
     blocking(move || {
         let library = state.library()?;
         let conversation = Conversation::open(&library, conversation_id)?;
-        let ids = library.turns(conversation_id)?.into_iter().map(|t| t.id);
+        let ids = library.read().turns(conversation_id)?.into_iter().map(|t| t.id);
         Ok(ids
-            .zip(conversation.turns)
+            .zip(&conversation.turns)
             .map(|(id, answer)| TurnDto {
                 id,
                 question: answer.question.clone(),
-                answer,
+                answer: answer.into(),
             })
             .collect())
     })
@@ -94,7 +81,7 @@ pub async fn conversation_turns(
 pub async fn delete_conversation(state: State<'_, AppState>, conversation_id: i64) -> CommandResult<()> {
     let state = state.inner().clone();
     blocking(move || {
-        if state.library()?.delete_conversation(conversation_id)? {
+        if Conversation::delete(state.library()?.as_ref(), conversation_id)? {
             Ok(())
         } else {
             Err(CommandError::not_found(format!(
@@ -105,23 +92,12 @@ pub async fn delete_conversation(state: State<'_, AppState>, conversation_id: i6
     .await
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelStatus {
-    pub ready: bool,
-    pub path: Option<String>,
-    pub name: Option<String>,
-    pub default_file: String,
-    pub looked_in: Vec<String>,
-    pub how_to_get: String,
-    pub message: Option<String>,
-}
-
 /// Which answer model a question would use, or why there is none.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn model_status(state: State<'_, AppState>) -> CommandResult<ModelStatus> {
     let state = state.inner().clone();
     blocking(move || {
-        let models = &state.shared.config.models;
+        let models = state.models();
         let choice = models.choose_generator(state.settings().model_path.as_deref());
         let (path, message) = match choice {
             Ok(choice) => (Some(choice.path), None),

@@ -1,10 +1,11 @@
 //! "Under the hood" for a retrieved passage (the same data as
 //! `quarry inspect --json`).
 
-use quarry::inspect::{inspect, Inspection};
+use quarry_core::inspect::inspect;
 use tauri::State;
 
 use super::blocking;
+use crate::dto::InspectionDto;
 use crate::error::CommandResult;
 use crate::state::AppState;
 
@@ -13,7 +14,7 @@ pub async fn inspect_passage(
     state: State<'_, AppState>,
     question: String,
     chunk_id: u64,
-) -> CommandResult<Inspection> {
+) -> CommandResult<InspectionDto> {
     let state = state.inner().clone();
-    blocking(move || Ok(inspect(state.library()?.as_ref(), &question, chunk_id)?)).await
+    blocking(move || Ok(inspect(state.library()?.as_ref(), &question, chunk_id)?.into())).await
 }

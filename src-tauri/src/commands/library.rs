@@ -1,65 +1,25 @@
 //! The library panel: what is indexed, adding, re-indexing, removing,
 //! cancelling. Progress arrives as `ingest:progress` events.
 
-use quarry::store::{DocStatus, DocumentRow};
-use serde::Serialize;
 use tauri::State;
 
 use super::blocking;
+use crate::dto::{DocumentDto, LibraryOverview, RemoveReply};
 use crate::error::{CommandError, CommandResult};
 use crate::ingest::JobKind;
 use crate::state::{to_paths, AppState};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DocumentDto {
-    pub id: i64,
-    pub path: String,
-    pub title: Option<String>,
-    pub format: Option<String>,
-    pub status: DocStatus,
-    pub error: Option<String>,
-    pub chunks: u64,
-    pub size: u64,
-}
-
-impl From<DocumentRow> for DocumentDto {
-    fn from(d: DocumentRow) -> Self {
-        DocumentDto {
-            id: d.id,
-            path: d.path,
-            title: d.title,
-            format: d.format,
-            status: d.status,
-            error: d.error,
-            chunks: d.chunk_count,
-            size: d.size,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LibraryOverview {
-    pub dir: String,
-    pub roots: Vec<String>,
-    pub documents: Vec<DocumentDto>,
-    pub ingest_running: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RemoveReply {
-    pub removed: usize,
-}
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn library_overview(state: State<'_, AppState>) -> CommandResult<LibraryOverview> {
     let state = state.inner().clone();
     blocking(move || {
         let library = state.library()?;
+        let documents = library.read().documents()?;
         Ok(LibraryOverview {
             dir: library.dir().display().to_string(),
             roots: library.roots()?.iter().map(|r| r.display().to_string()).collect(),
-            documents: library.documents()?.into_iter().map(DocumentDto::from).collect(),
-            ingest_running: state.shared.ingest.running(),
+            documents: documents.into_iter().map(DocumentDto::from).collect(),
+            ingest_running: state.ingest_running(),
         })
     })
     .await
@@ -68,14 +28,14 @@ pub async fn library_overview(state: State<'_, AppState>) -> CommandResult<Libra
 /// Index files and folders in the background (after any running job).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn add_paths(state: State<'_, AppState>, paths: Vec<String>) -> CommandResult<()> {
-    state.shared.ingest.submit(to_paths(&paths)?, JobKind::Add);
+    state.index(to_paths(&paths)?, JobKind::Add);
     Ok(())
 }
 
 /// Re-extract and re-embed documents or folders, even if unchanged.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn reindex(state: State<'_, AppState>, paths: Vec<String>) -> CommandResult<()> {
-    state.shared.ingest.submit(to_paths(&paths)?, JobKind::Reindex);
+    state.index(to_paths(&paths)?, JobKind::Reindex);
     Ok(())
 }
 
@@ -83,7 +43,7 @@ pub async fn reindex(state: State<'_, AppState>, paths: Vec<String>) -> CommandR
 /// watching them). Waits for a running ingest to finish first.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn remove_paths(state: State<'_, AppState>, paths: Vec<String>) -> CommandResult<RemoveReply> {
-    let done = state.shared.ingest.remove(to_paths(&paths)?);
+    let done = state.remove(to_paths(&paths)?);
     let report = blocking(move || {
         done.recv()
             .map_err(|_| CommandError::new("library", "the indexing worker stopped"))?

@@ -1,10 +1,11 @@
 //! The source view: a cited passage in its document, and opening the
 //! original file with the system's default application.
 
-use quarry::context::{passage_context as context_of, PassageContext, CONTEXT_BYTES};
+use quarry_core::context::{passage_context as context_of, CONTEXT_BYTES};
 use tauri::State;
 
 use super::blocking;
+use crate::dto::PassageContextDto;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 
@@ -14,16 +15,10 @@ pub async fn passage_context(
     document_id: i64,
     start: usize,
     end: usize,
-) -> CommandResult<PassageContext> {
+) -> CommandResult<PassageContextDto> {
     let state = state.inner().clone();
     blocking(move || {
-        Ok(context_of(
-            state.library()?.as_ref(),
-            document_id,
-            start,
-            end,
-            CONTEXT_BYTES,
-        )?)
+        Ok(context_of(state.library()?.as_ref(), document_id, start, end, CONTEXT_BYTES)?.into())
     })
     .await
 }
@@ -35,9 +30,13 @@ pub async fn passage_context(
 pub async fn open_document(state: State<'_, AppState>, document_id: i64) -> CommandResult<()> {
     let state = state.inner().clone();
     blocking(move || {
-        let document = state.library()?.document(document_id)?.ok_or_else(|| {
-            CommandError::not_found(format!("document {document_id} is not in the library"))
-        })?;
+        let document = state
+            .library()?
+            .read()
+            .document_by_id(document_id)?
+            .ok_or_else(|| {
+                CommandError::not_found(format!("document {document_id} is not in the library"))
+            })?;
         if !std::path::Path::new(&document.path).exists() {
             return Err(CommandError::not_found(format!(
                 "{} no longer exists on disk",

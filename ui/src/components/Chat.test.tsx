@@ -255,7 +255,7 @@ describe('chat', () => {
         turn_id: 1,
         answer: makeAnswer({
           answer: 'The seal lasts 500 hours [1]. It is made of gold.',
-          citation_check: { unsupported_sentences: ['It is made of gold.'] },
+          citation_check: { ...makeAnswer().citation_check, unsupported_sentences: ['It is made of gold.'] },
         }),
       }),
     });

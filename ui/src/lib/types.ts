@@ -1,6 +1,8 @@
-// The IPC contract between this UI and Quarry's Rust side (src-tauri/).
-// All JSON keys are snake_case, command arguments included. Keep this file in
-// step with the Rust types; nothing else in the UI defines wire shapes.
+// The IPC contract between this UI and Quarry's Rust side: a mirror of
+// src-tauri/src/dto.rs, field for field (the command names are checked
+// against src-tauri/src/command_list.rs by src-tauri/tests/commands.rs).
+// All JSON keys are snake_case, command arguments included. Nothing else in
+// the UI defines wire shapes.
 
 /** Every command rejects with this shape. */
 export interface QuarryErrorShape {
@@ -117,15 +119,31 @@ export interface Timing {
   total_ms: number;
 }
 
+/** How one sentence of the answer uses one passage, as the check decided. */
+export interface SentenceCitation {
+  sentence: number;
+  source: number;
+  support: number;
+  status: 'kept' | 'moved' | 'inferred' | 'unchecked';
+  /** For `moved`: the source the model had written. */
+  moved_from: number | null;
+}
+
 export interface CitationCheck {
+  written: number;
+  kept: number;
+  moved: number;
+  dropped_unsupported: number;
+  dropped_invalid: number;
+  inferred: boolean;
+  /** The sentences no passage supports, as the answer has them. */
   unsupported_sentences: string[];
-  [k: string]: unknown;
 }
 
 export interface Answer {
   question: string;
   /** What retrieval searched: the question, with the previous one for a follow-up. */
-  search_query?: string;
+  search_query: string;
   /** Text with corrected [n] marks. */
   answer: string;
   raw_answer: string;
@@ -136,6 +154,8 @@ export interface Answer {
   not_found: boolean;
   abstention: 'retrieval' | 'model' | null;
   stopped: boolean;
+  sentences: string[];
+  sentence_citations: SentenceCitation[];
   citation_check: CitationCheck;
   timing: Timing;
   model: string | null;
@@ -236,6 +256,9 @@ export interface EmbedderInfo {
   path: string;
   dimension: number;
   weights_sha256: string;
+  /** The engine and precision its vectors are computed with. */
+  engine: string;
+  precision: string;
   max_tokens: number;
 }
 

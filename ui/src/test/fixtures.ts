@@ -33,6 +33,7 @@ export function makeAnswer(over: Partial<Answer> = {}): Answer {
   const retrieved = over.retrieved ?? [makePassage(1), makePassage(2)];
   return {
     question: 'How often is the seal replaced?',
+    search_query: 'How often is the seal replaced?',
     answer: 'The seal is replaced every 500 hours [1]. Check it monthly [2].',
     raw_answer: 'The seal is replaced every 500 hours [1]. Check it monthly [2].',
     citations: retrieved.map((p) => ({
@@ -51,7 +52,23 @@ export function makeAnswer(over: Partial<Answer> = {}): Answer {
     not_found: false,
     abstention: null,
     stopped: false,
-    citation_check: { unsupported_sentences: [] },
+    sentences: ['The seal is replaced every 500 hours [1].', 'Check it monthly [2].'],
+    sentence_citations: retrieved.map((p) => ({
+      sentence: p.number - 1,
+      source: p.number,
+      support: 0.8,
+      status: 'kept' as const,
+      moved_from: null,
+    })),
+    citation_check: {
+      written: retrieved.length,
+      kept: retrieved.length,
+      moved: 0,
+      dropped_unsupported: 0,
+      dropped_invalid: 0,
+      inferred: false,
+      unsupported_sentences: [],
+    },
     timing: {
       retrieval_ms: 31,
       prompt_tokens: 812,
@@ -165,6 +182,8 @@ export function makeSettings(over: Partial<Settings> = {}): Settings {
       path: '/models/all-MiniLM-L6-v2',
       dimension: 384,
       weights_sha256: 'ab'.repeat(32),
+      engine: 'candle',
+      precision: 'f32',
       max_tokens: 256,
     },
     models: [

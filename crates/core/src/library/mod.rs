@@ -1,0 +1,205 @@
+//! A [`Library`] is one folder: `catalog.sqlite` (the source of truth),
+//! `lexical/` (BM25) and `dense/` (HNSW), both derived from the catalog.
+//!
+//! The write path and the read path are kept apart, as milli keeps them:
+//! - **writing** — [`Library::add`], [`Library::add_texts`],
+//!   [`Library::remove`], [`Library::reembed`] (`ingest.rs`) — walks and
+//!   plans a folder (`plan.rs`), runs the pipeline (`pipeline.rs`: extract →
+//!   embed → one writer) and commits each file through the single writer
+//!   (`writer.rs`), which owns the catalog's writing connection and the
+//!   lexical index writer;
+//! - **reading** — [`Library::search`], [`Library::candidates`] and
+//!   [`Library::read`] (`search.rs`) — uses its own catalog connection, so
+//!   searches run while an ingest commits.
+//!
+//! The derived indexes are kept in step with the catalog by `dense.rs` (the
+//! HNSW graph: loaded, brought up to the catalog before each search,
+//! compacted and saved) and `lexical.rs` (the BM25 index: reconciled by
+//! chunk id, and the one place a chunk's lexical document is built). A kill
+//! at any moment therefore loses at most the files in flight, which the next
+//! `add` redoes.
+//!
+//! Invariant: the only module that wires parsing, chunking, embedding, the
+//! catalog and the indexes together; it knows nothing of terminals,
+//! windows or answers.
+
+mod dense;
+mod ingest;
+mod lexical;
+mod pipeline;
+mod plan;
+mod search;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use quarry_embed::{EmbedError, Embedder, EmbedderIdentity};
+use quarry_index::lexical::LexicalIndex;
+use quarry_index::IndexError;
+use quarry_store::{Catalog, CatalogReader, StoreError};
+
+use crate::chunk::{ChunkError, Chunker};
+use crate::models::ModelError;
+use dense::DenseIndex;
+pub use ingest::{AddOptions, AddReport, FileReport, Outcome, Progress, TextDocument};
+pub use search::{Candidates, CatalogRead, SearchHit, SearchOptions};
+
+const CATALOG_FILE: &str = "catalog.sqlite";
+const LEXICAL_DIR: &str = "lexical";
+const DENSE_DIR: &str = "dense";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Chunk(#[from] ChunkError),
+    #[error("cannot use library folder {path}: {source}")]
+    LibraryDir { path: PathBuf, source: std::io::Error },
+    #[error(
+        "this library was indexed with {library}, but the current embedder is {current}; \
+         run `quarry reembed` to re-embed its {chunks} chunks with the current model, \
+         or pass --embedder pointing at the library's model"
+    )]
+    EmbedderMismatch {
+        // Boxed: two identities would make every `Result` of the library large.
+        library: Box<EmbedderIdentity>,
+        current: Box<EmbedderIdentity>,
+        chunks: u64,
+    },
+}
+
+pub type LibraryResult<T> = Result<T, LibraryError>;
+
+/// The platform's data folder for the default library.
+pub fn default_library_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "quarry")
+        .map(|d| d.data_dir().join("library"))
+        .unwrap_or_else(|| PathBuf::from(".quarry-library"))
+}
+
+#[derive(Debug, Clone)]
+pub struct LibraryInfo {
+    pub dir: PathBuf,
+    pub embedder: EmbedderIdentity,
+    pub documents: usize,
+    pub chunks: u64,
+    pub generation: u64,
+    pub lexical_generation: Option<u64>,
+    pub dense_vectors: usize,
+    pub mismatch: Option<EmbedderIdentity>,
+}
+
+pub struct Library {
+    dir: PathBuf,
+    embedder: Arc<dyn Embedder>,
+    chunker: Chunker,
+    /// The write path's connection (ingest, removal, conversations) ...
+    writer: Mutex<Catalog>,
+    /// ... and the read path's: WAL lets them run at the same time.
+    reader: Mutex<CatalogReader>,
+    lexical: LexicalIndex,
+    dense: DenseIndex,
+    /// Set when the catalog's vectors come from another embedder.
+    mismatch: RwLock<Option<EmbedderIdentity>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Library {
+    /// Open (or create) the library in `dir` for `embedder`. A library
+    /// written by another embedder (other weights, engine or precision)
+    /// opens, reports the mismatch, and refuses to add or search until
+    /// [`Library::reembed`]: its vectors are never mixed with this one's.
+    pub fn open(dir: &Path, embedder: Arc<dyn Embedder>) -> LibraryResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| LibraryError::LibraryDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let catalog_path = dir.join(CATALOG_FILE);
+        let writer = Catalog::open(&catalog_path)?;
+        let reader = CatalogReader::open(&catalog_path)?;
+        let current = embedder.identity().clone();
+        let mismatch = match writer.embedder::<EmbedderIdentity>()? {
+            None => {
+                writer.set_embedder(&current)?;
+                None
+            }
+            Some(stored) if stored == current => None,
+            Some(stored) => Some(stored),
+        };
+        let library = Library {
+            dir: dir.to_path_buf(),
+            chunker: Chunker::new(embedder.tokenizer(), embedder.max_tokens())?,
+            dense: DenseIndex::new(dir.join(DENSE_DIR), current.dimension),
+            lexical: LexicalIndex::open(&dir.join(LEXICAL_DIR))?,
+            embedder,
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            mismatch: RwLock::new(mismatch),
+        };
+        if library.library_embedder_if_other().is_none() {
+            library.dense.load(&current, &lock(&library.reader))?;
+        }
+        lexical::sync_if_free(&library.lexical, &library.writer)?;
+        Ok(library)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The SQLite catalog: the library's source of truth.
+    pub fn catalog_path(&self) -> PathBuf {
+        self.dir.join(CATALOG_FILE)
+    }
+
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    /// The catalog's writing connection, for the answering session's
+    /// conversations (documents and chunks are written only by the write path).
+    pub(crate) fn catalog_writer(&self) -> MutexGuard<'_, Catalog> {
+        lock(&self.writer)
+    }
+
+    fn library_embedder_if_other(&self) -> Option<EmbedderIdentity> {
+        self.mismatch.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Adding and searching need the library's vectors to be this embedder's.
+    fn ensure_same_embedder(&self) -> LibraryResult<()> {
+        match self.library_embedder_if_other() {
+            None => Ok(()),
+            Some(library) => Err(LibraryError::EmbedderMismatch {
+                library: Box::new(library),
+                current: Box::new(self.embedder.identity().clone()),
+                chunks: lock(&self.reader).chunk_count()?,
+            }),
+        }
+    }
+
+    pub fn info(&self) -> LibraryResult<LibraryInfo> {
+        let reader = lock(&self.reader);
+        Ok(LibraryInfo {
+            dir: self.dir.clone(),
+            embedder: self.embedder.identity().clone(),
+            documents: reader.documents()?.len(),
+            chunks: reader.chunk_count()?,
+            generation: reader.generation()?,
+            lexical_generation: self.lexical.generation()?,
+            dense_vectors: self.dense.len(),
+            mismatch: self.library_embedder_if_other(),
+        })
+    }
+}

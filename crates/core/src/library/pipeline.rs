@@ -1,0 +1,227 @@
+//! The ingest pipeline (after meilisearch's indexer): an extract stage
+//! (read, hash, parse, chunk: [`prepare_file`] and [`prepare_text`], on
+//! its own thread) → bounded
+//! channel → an embed thread → bounded channel → the single [`Writer`] on
+//! the caller's thread. Parsing and chunking run ahead while the (much
+//! slower) encoder works, within a bounded amount of memory; a stop flag is
+//! checked between files.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use quarry_embed::Embedder;
+use quarry_parse::{ExtractError, Extracted};
+use quarry_store::{DocStatus, DocumentRow, FileFacts};
+use sha2::{Digest, Sha256};
+
+use super::ingest::{AddReport, Outcome, Progress, TextDocument};
+use super::plan::Planned;
+use super::writer::Writer;
+use super::LibraryResult;
+use crate::chunk::{Chunk, Chunker};
+
+/// Extracted files waiting for the embedder.
+const EXTRACTED_QUEUE: usize = 8;
+
+/// One file on its way through the pipeline, with what planning knew of it.
+pub(super) struct Prepared {
+    pub(super) path: String,
+    pub(super) facts: FileFacts,
+    /// The catalog's row for this path before this run, if any.
+    pub(super) previous: Option<DocumentRow>,
+    pub(super) work: Work,
+}
+
+pub(super) enum Work {
+    Unchanged,
+    Failed {
+        format: Option<&'static str>,
+        error: String,
+        vanished: bool,
+    },
+    Ready {
+        extracted: Extracted,
+        chunks: Vec<Chunk>,
+        vectors: Vec<Vec<f32>>,
+    },
+}
+
+impl Prepared {
+    pub(super) fn was_indexed(&self) -> bool {
+        self.previous
+            .as_ref()
+            .is_some_and(|d| d.status == DocStatus::Indexed)
+    }
+}
+
+/// Whether the catalog already holds exactly this content, indexed (so
+/// extracting and embedding it again would change nothing).
+fn holds_content(previous: Option<&DocumentRow>, sha256: &str) -> bool {
+    previous.is_some_and(|d| d.status == DocStatus::Indexed && d.content_sha256.as_deref() == Some(sha256))
+}
+
+/// Read, hash, extract and chunk one file (runs on the extract thread).
+pub(super) fn prepare_file(chunker: &Chunker, item: Planned) -> Prepared {
+    let Planned {
+        path,
+        key,
+        mut facts,
+        stored,
+        force,
+    } = item;
+    let failed = |format: Option<quarry_parse::Format>, error: String, vanished: bool| Work::Failed {
+        format: format.map(quarry_parse::Format::as_str),
+        error,
+        vanished,
+    };
+    let work = match quarry_parse::read_file(&path) {
+        Err(e) => failed(None, e.to_string(), matches!(e, ExtractError::Vanished)),
+        Ok(bytes) => {
+            let sha = hex::encode(Sha256::digest(&bytes));
+            let unchanged = !force && holds_content(stored.as_ref(), &sha);
+            facts.content_sha256 = Some(sha);
+            if unchanged {
+                Work::Unchanged
+            } else {
+                match quarry_parse::detect(&path, &bytes) {
+                    Err(e) => failed(None, e.to_string(), false),
+                    Ok(format) => match quarry_parse::extract_as(format, &bytes) {
+                        Err(e) => failed(Some(format), e.to_string(), false),
+                        Ok(extracted) => chunked(chunker, extracted),
+                    },
+                }
+            }
+        }
+    };
+    Prepared {
+        path: key,
+        facts,
+        previous: stored,
+        work,
+    }
+}
+
+/// Hash and chunk one in-memory text (no file, no parsing).
+pub(super) fn prepare_text(chunker: &Chunker, doc: TextDocument, previous: Option<DocumentRow>) -> Prepared {
+    let sha = hex::encode(Sha256::digest(doc.text.as_bytes()));
+    let size = doc.text.len() as u64;
+    let work = if holds_content(previous.as_ref(), &sha) {
+        Work::Unchanged
+    } else if doc.text.trim().is_empty() {
+        Work::Failed {
+            format: Some(quarry_parse::Format::Text.as_str()),
+            error: ExtractError::Empty.to_string(),
+            vanished: false,
+        }
+    } else {
+        chunked(
+            chunker,
+            Extracted {
+                format: quarry_parse::Format::Text,
+                title: doc.title,
+                text: doc.text,
+                pages: Vec::new(),
+                sections: Vec::new(),
+            },
+        )
+    };
+    Prepared {
+        path: doc.key,
+        facts: FileFacts {
+            size,
+            mtime_ns: 0,
+            content_sha256: Some(sha),
+        },
+        previous,
+        work,
+    }
+}
+
+/// An extracted document's passages, or its failure to chunk; both
+/// kinds of source (files and texts) end here.
+fn chunked(chunker: &Chunker, extracted: Extracted) -> Work {
+    match chunker.chunk(&extracted) {
+        Err(e) => Work::Failed {
+            format: Some(extracted.format.as_str()),
+            error: e.to_string(),
+            vanished: false,
+        },
+        Ok(chunks) => Work::Ready {
+            extracted,
+            chunks,
+            vectors: Vec::new(),
+        },
+    }
+}
+
+/// Run `items` (the extract stage, on its own thread) through the embedder
+/// and into `writer`, reporting each file; the caller persists the dense
+/// index afterwards.
+pub(super) fn run(
+    mut items: impl Iterator<Item = Prepared> + Send,
+    embedder: &dyn Embedder,
+    writer: &mut Writer,
+    total: usize,
+    report: &mut AddReport,
+    observe: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> LibraryResult<()> {
+    let (extracted_tx, extracted_rx) = crossbeam_channel::bounded::<Prepared>(EXTRACTED_QUEUE);
+    let (embedded_tx, embedded_rx) = crossbeam_channel::bounded::<Prepared>(2);
+    let result = std::thread::scope(|scope| -> LibraryResult<()> {
+        scope.spawn(move || {
+            while !cancel.load(Ordering::Relaxed) {
+                let Some(item) = items.next() else { break };
+                if extracted_tx.send(item).is_err() {
+                    break;
+                }
+            }
+        });
+        scope.spawn(move || {
+            for mut item in extracted_rx {
+                if let Work::Ready {
+                    extracted,
+                    chunks,
+                    vectors,
+                } = &mut item.work
+                {
+                    observe(Progress::Started { path: &item.path });
+                    let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+                    match embedder.embed(&texts) {
+                        Ok(embedded) => *vectors = embedded,
+                        Err(e) => {
+                            item.work = Work::Failed {
+                                format: Some(extracted.format.as_str()),
+                                error: format!("embedding failed: {e}"),
+                                vanished: false,
+                            }
+                        }
+                    }
+                }
+                if embedded_tx.send(item).is_err() {
+                    break;
+                }
+            }
+        });
+        for item in embedded_rx {
+            let file = writer.write(item)?;
+            report.chunks_embedded += if matches!(file.outcome, Outcome::Added | Outcome::Updated) {
+                file.chunks
+            } else {
+                0
+            };
+            report.push(file);
+            observe(Progress::File {
+                done: report.files.len(),
+                total,
+                report: report.files.last().expect("just pushed"),
+            });
+            writer.commit_if_due()?;
+        }
+        Ok(())
+    });
+    // Commit what was written even if the writer stopped on an error.
+    writer.commit()?;
+    result?;
+    report.cancelled = cancel.load(Ordering::Relaxed);
+    Ok(())
+}

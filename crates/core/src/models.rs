@@ -1,0 +1,400 @@
+//! Finding model files the way users hold them.
+//!
+//! Order of search (first hit wins): an explicit path, `$QUARRY_MODELS`, the
+//! repository's `models/` folder, then the Hugging Face cache
+//! (`$HF_HOME/hub` or `~/.cache/huggingface/hub`, layout
+//! `models--ORG--NAME/snapshots/*/`). Nothing here downloads: when no model is
+//! found the error lists every place looked at and how to fetch one.
+//!
+//! It is also the one place front ends get models from: [`ModelSearch::load_embedder`]
+//! loads the embedder found, and [`ModelSearch::answer_models`] lists the
+//! answer models with what their GGUF headers say (the CLI's `quarry models`
+//! and the desktop's settings both show this list).
+//!
+//! Invariant: nothing here downloads, and no answer model is loaded here
+//! (the answering session loads the one it uses); answer models are only
+//! inspected by their headers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use quarry_embed::{EmbedError, Embedder, SentenceEncoder};
+use quarry_generate::{inspect, GgufFacts};
+
+/// The default embedder, as named on the Hugging Face hub.
+pub const DEFAULT_EMBEDDER: &str = "sentence-transformers/all-MiniLM-L6-v2";
+
+/// The default answer model's file (Qwen2.5-Coder-1.5B-Instruct, Q4_K_M, as
+/// Qwen publishes it).
+pub const DEFAULT_GENERATOR_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
+
+/// How deep to look for `.gguf` files under a models folder (the HF cache
+/// keeps them at `models--ORG--NAME/snapshots/REV/FILE`).
+const GGUF_SEARCH_DEPTH: usize = 5;
+
+/// Files a sentence-transformers BERT folder must contain.
+const EMBEDDER_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(
+        "embedding model {name} not found; looked in:\n{}\nget it with `models/fetch` (or pass --embedder PATH to a sentence-transformers folder)",
+        looked.iter().map(|p| format!("  - {}", p.display())).collect::<Vec<_>>().join("\n")
+    )]
+    NotFound { name: String, looked: Vec<PathBuf> },
+    #[error("{path} is not a usable embedding model folder: missing {missing}")]
+    Incomplete { path: PathBuf, missing: String },
+    #[error(
+        "no answer model found: looked for {DEFAULT_GENERATOR_FILE} (or any .gguf) in:\n{}\nget the default one with `models/fetch`, or pass --model PATH.gguf",
+        looked.iter().map(|p| format!("  - {}", p.display())).collect::<Vec<_>>().join("\n")
+    )]
+    NoGenerator { looked: Vec<PathBuf> },
+    #[error("answer model {path} does not exist")]
+    GeneratorMissing { path: PathBuf },
+}
+
+/// The answer model to use and why it was picked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratorChoice {
+    pub path: PathBuf,
+    /// True when this is [`DEFAULT_GENERATOR_FILE`] or the explicit choice.
+    pub preferred: bool,
+}
+
+/// Where to look for models, captured once from the environment so tests can
+/// build their own without touching process-wide variables.
+#[derive(Debug, Clone, Default)]
+pub struct ModelSearch {
+    pub explicit: Option<PathBuf>,
+    pub quarry_models: Option<PathBuf>,
+    pub repo_models: Option<PathBuf>,
+    pub hf_hub: Option<PathBuf>,
+}
+
+impl ModelSearch {
+    /// The search path of a normal run: `$QUARRY_MODELS`, the source tree's
+    /// `models/` (and `models/` in the working directory), the HF cache.
+    pub fn from_env(explicit: Option<PathBuf>) -> Self {
+        let hf_hub = std::env::var_os("HF_HUB_CACHE")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HF_HOME").map(|h| PathBuf::from(h).join("hub")))
+            .or_else(|| {
+                directories::BaseDirs::new()
+                    .map(|b| b.home_dir().join(".cache").join("huggingface").join("hub"))
+            });
+        // This crate sits at `crates/core` in the source tree.
+        let repo_models = [
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
+            PathBuf::from("models"),
+        ]
+        .into_iter()
+        .find(|p| p.is_dir());
+        ModelSearch {
+            explicit,
+            quarry_models: std::env::var_os("QUARRY_MODELS").map(PathBuf::from),
+            repo_models,
+            hf_hub,
+        }
+    }
+
+    /// Candidate folders for a model named `org/name`, in search order.
+    fn candidates(&self, name: &str) -> Vec<PathBuf> {
+        let short = name.rsplit('/').next().unwrap_or(name);
+        let mut out = Vec::new();
+        if let Some(p) = &self.explicit {
+            out.push(p.clone());
+            return out;
+        }
+        for root in [&self.quarry_models, &self.repo_models].into_iter().flatten() {
+            out.push(root.join(short));
+            out.push(root.join(name));
+        }
+        if let Some(hub) = &self.hf_hub {
+            let repo_dir = hub.join(format!("models--{}", name.replace('/', "--")));
+            let snapshots = repo_dir.join("snapshots");
+            // Prefer the snapshot that refs/main points at, then any other.
+            if let Ok(main) = std::fs::read_to_string(repo_dir.join("refs").join("main")) {
+                out.push(snapshots.join(main.trim()));
+            }
+            match std::fs::read_dir(&snapshots) {
+                Ok(entries) => {
+                    let mut snaps: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+                    snaps.sort();
+                    out.extend(snaps);
+                }
+                Err(_) => out.push(snapshots.join("*")),
+            }
+        }
+        out.dedup();
+        out
+    }
+
+    /// Resolve the folder of a sentence-transformers embedder.
+    pub fn find_embedder(&self, name: &str) -> Result<PathBuf, ModelError> {
+        let candidates = self.candidates(name);
+        for dir in &candidates {
+            if dir.is_dir() && EMBEDDER_FILES.iter().all(|f| dir.join(f).is_file()) {
+                return Ok(dir.clone());
+            }
+        }
+        // An explicit path that exists but is incomplete deserves its own message.
+        if let Some(p) = &self.explicit {
+            if p.is_dir() {
+                return Err(incomplete(p));
+            }
+        }
+        Err(ModelError::NotFound {
+            name: name.to_string(),
+            looked: candidates,
+        })
+    }
+}
+
+impl ModelSearch {
+    /// Folders searched for `.gguf` files, in order.
+    pub fn generator_folders(&self) -> Vec<PathBuf> {
+        [&self.quarry_models, &self.repo_models, &self.hf_hub]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// Every `.gguf` file in the search path, in search order (the same file
+    /// reached twice, e.g. through an HF snapshot symlink, is listed once).
+    pub fn find_generators(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for root in self.generator_folders() {
+            let mut here: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+                .follow_links(true)
+                .max_depth(GGUF_SEARCH_DEPTH)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.into_path())
+                .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("gguf")))
+                .collect();
+            here.sort();
+            for path in here {
+                let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+                if seen.insert(key) {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+
+    /// The answer model: `explicit` when given; otherwise the default model
+    /// wherever it is found; otherwise the first `.gguf` found (a user who
+    /// keeps one other model should not have to name it every time).
+    pub fn choose_generator(&self, explicit: Option<&Path>) -> Result<GeneratorChoice, ModelError> {
+        if let Some(path) = explicit {
+            if !path.is_file() {
+                return Err(ModelError::GeneratorMissing {
+                    path: path.to_path_buf(),
+                });
+            }
+            return Ok(GeneratorChoice {
+                path: path.to_path_buf(),
+                preferred: true,
+            });
+        }
+        let found = self.find_generators();
+        let default = found.iter().find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.eq_ignore_ascii_case(DEFAULT_GENERATOR_FILE))
+        });
+        match (default, found.first()) {
+            (Some(path), _) => Ok(GeneratorChoice {
+                path: path.clone(),
+                preferred: true,
+            }),
+            (None, Some(path)) => Ok(GeneratorChoice {
+                path: path.clone(),
+                preferred: false,
+            }),
+            (None, None) => Err(ModelError::NoGenerator {
+                looked: self.generator_folders(),
+            }),
+        }
+    }
+}
+
+/// An answer model found on disk, with what its header says (or why it
+/// cannot be used).
+#[derive(Debug, Clone)]
+pub struct AnswerModel {
+    pub path: PathBuf,
+    /// The model a question would use.
+    pub chosen: bool,
+    pub facts: Result<GgufFacts, String>,
+}
+
+/// The embedder could not be found or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedderLoadError {
+    #[error(transparent)]
+    Find(#[from] ModelError),
+    #[error(transparent)]
+    Load(#[from] EmbedError),
+}
+
+impl ModelSearch {
+    /// Find the embedder (`name`, or the explicit folder) and load it.
+    pub fn load_embedder(&self, name: &str) -> Result<Arc<dyn Embedder>, EmbedderLoadError> {
+        let dir = self.find_embedder(name)?;
+        Ok(Arc::new(SentenceEncoder::load(&dir)?))
+    }
+
+    /// Every answer model found (and `explicit`, first, when it is not among
+    /// them), which one a question would use, and what each header says.
+    pub fn answer_models(&self, explicit: Option<&Path>) -> Vec<AnswerModel> {
+        let chosen = self.choose_generator(explicit).ok();
+        let mut found = self.find_generators();
+        if let Some(path) = explicit {
+            if !found.iter().any(|p| p == path) {
+                found.insert(0, path.to_path_buf());
+            }
+        }
+        found
+            .into_iter()
+            .map(|path| AnswerModel {
+                chosen: chosen.as_ref().is_some_and(|c| c.path == path),
+                facts: inspect(&path).map_err(|e| e.to_string()),
+                path,
+            })
+            .collect()
+    }
+}
+
+fn incomplete(path: &Path) -> ModelError {
+    let missing: Vec<&str> = EMBEDDER_FILES
+        .iter()
+        .copied()
+        .filter(|f| !path.join(f).is_file())
+        .collect();
+    ModelError::Incomplete {
+        path: path.to_path_buf(),
+        missing: missing.join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Properties: search order is explicit > QUARRY_MODELS > models/ > HF
+    //! cache; the HF snapshot layout is understood; a miss names every place.
+    use super::*;
+
+    fn fake_model(dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        for f in EMBEDDER_FILES {
+            std::fs::write(dir.join(f), b"x").unwrap();
+        }
+    }
+
+    #[test]
+    fn order_and_hf_layout() {
+        let tmp = tempfile::tempdir().unwrap();
+        let hub = tmp.path().join("hub");
+        let snap = hub.join("models--sentence-transformers--all-MiniLM-L6-v2/snapshots/abc123");
+        fake_model(&snap);
+        let mut search = ModelSearch {
+            hf_hub: Some(hub.clone()),
+            ..Default::default()
+        };
+        assert_eq!(search.find_embedder(DEFAULT_EMBEDDER).unwrap(), snap);
+
+        let repo = tmp.path().join("repo_models");
+        fake_model(&repo.join("all-MiniLM-L6-v2"));
+        search.repo_models = Some(repo.clone());
+        assert_eq!(
+            search.find_embedder(DEFAULT_EMBEDDER).unwrap(),
+            repo.join("all-MiniLM-L6-v2")
+        );
+
+        let qm = tmp.path().join("qm");
+        fake_model(&qm.join("all-MiniLM-L6-v2"));
+        search.quarry_models = Some(qm.clone());
+        assert_eq!(
+            search.find_embedder(DEFAULT_EMBEDDER).unwrap(),
+            qm.join("all-MiniLM-L6-v2")
+        );
+    }
+
+    #[test]
+    fn miss_names_every_place_and_the_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let search = ModelSearch {
+            quarry_models: Some(tmp.path().join("nowhere")),
+            hf_hub: Some(tmp.path().join("hub")),
+            ..Default::default()
+        };
+        let msg = search.find_embedder(DEFAULT_EMBEDDER).unwrap_err().to_string();
+        assert!(msg.contains("nowhere"), "{msg}");
+        assert!(
+            msg.contains("models--sentence-transformers--all-MiniLM-L6-v2"),
+            "{msg}"
+        );
+        assert!(msg.contains("models/fetch"), "{msg}");
+    }
+
+    #[test]
+    fn generators_default_first_then_any_and_a_miss_says_how_to_get_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let qm = tmp.path().join("qm");
+        let hub = tmp.path().join("hub");
+        let snap = hub.join("models--Qwen--Qwen2.5-Coder-1.5B-Instruct-GGUF/snapshots/abc");
+        std::fs::create_dir_all(&snap).unwrap();
+        std::fs::create_dir_all(qm.join("gguf")).unwrap();
+        let other = qm.join("gguf").join("other.Q4_0.gguf");
+        std::fs::write(&other, b"x").unwrap();
+        let mut search = ModelSearch {
+            quarry_models: Some(qm.clone()),
+            hf_hub: Some(hub.clone()),
+            ..Default::default()
+        };
+        let any = search.choose_generator(None).unwrap();
+        assert_eq!((any.path.as_path(), any.preferred), (other.as_path(), false));
+
+        let default = snap.join(DEFAULT_GENERATOR_FILE);
+        std::fs::write(&default, b"x").unwrap();
+        assert_eq!(search.find_generators(), vec![other.clone(), default.clone()]);
+        let chosen = search.choose_generator(None).unwrap();
+        assert_eq!(
+            (chosen.path.as_path(), chosen.preferred),
+            (default.as_path(), true)
+        );
+        assert_eq!(search.choose_generator(Some(&other)).unwrap().path, other);
+        let gone = tmp.path().join("gone.gguf");
+        assert!(search
+            .choose_generator(Some(&gone))
+            .unwrap_err()
+            .to_string()
+            .contains("gone.gguf"));
+
+        search.quarry_models = Some(tmp.path().join("empty"));
+        search.hf_hub = None;
+        let msg = search.choose_generator(None).unwrap_err().to_string();
+        assert!(
+            msg.contains(DEFAULT_GENERATOR_FILE) && msg.contains("models/fetch"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn explicit_incomplete_folder_says_what_is_missing() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("config.json"), b"{}").unwrap();
+        let search = ModelSearch {
+            explicit: Some(tmp.path().to_path_buf()),
+            ..Default::default()
+        };
+        let msg = search.find_embedder("x/y").unwrap_err().to_string();
+        assert!(
+            msg.contains("tokenizer.json") && msg.contains("model.safetensors"),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,301 @@
+//! The one answering session every front end uses: a question goes in, a
+//! stream of [`AnswerEvent`]s comes out.
+//!
+//! One thread owns the answer model (a llama.cpp context is not `Send`, and
+//! one model in memory is all a laptop can afford). It takes questions in
+//! order and runs each turn the same way for every front end: open the
+//! conversation → retrieve ([`answer::retrieve`]) → store a new
+//! conversation, so a front end can show it at once → [`AnswerEvent::Retrieved`]
+//! → if the passages are relevant, load the model on first use
+//! ([`AnswerEvent::LoadingModel`]) and generate, streaming
+//! [`AnswerEvent::Token`]s, then check the citations ([`answer::generate`]);
+//! otherwise say "not found" without a model → record the turn →
+//! [`AnswerEvent::Done`] with the checked answer. A turn that fails ends with
+//! [`AnswerEvent::Failed`] instead. A stopped answer is an answer: the text
+//! written so far is checked, recorded and sent in `Done`, marked `stopped`.
+//!
+//! Invariant: the only place a question is turned into a recorded answer;
+//! front ends map its events to their screens, terminals and wires.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_channel::{Receiver, Sender};
+use quarry_generate::{LlamaCppGenerator, LoadOptions};
+
+use crate::answer::{
+    self, Answer, AnswerError, AnswerOptions, AnswerResult, Conversation, Passage, PastTurn,
+};
+use crate::models::ModelSearch;
+use crate::Library;
+
+/// Which conversation a question belongs to.
+#[derive(Debug, Clone)]
+pub enum ConversationRef {
+    /// A new conversation, stored (titled by the question) once retrieval
+    /// is done.
+    New,
+    /// A stored conversation, continued.
+    Stored(i64),
+    /// Earlier turns the caller keeps itself (a stateless API's messages):
+    /// used for the follow-up, and nothing is stored.
+    Unstored(Vec<PastTurn>),
+}
+
+/// A question for the session.
+pub struct Question {
+    pub library: Arc<Library>,
+    pub text: String,
+    pub conversation: ConversationRef,
+    pub options: AnswerOptions,
+    /// The answer model's file; `None`: the default model wherever the
+    /// session's [`ModelSearch`] finds it (or the first `.gguf` found).
+    pub model: Option<PathBuf>,
+}
+
+/// A turn that is done: the checked answer and where it was recorded
+/// (`None` for an unstored conversation).
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub conversation_id: Option<i64>,
+    pub turn_id: Option<i64>,
+    pub answer: Answer,
+}
+
+/// What a front end sees of a turn while it is made, in this order:
+/// `Retrieved`, then (when the model is asked) possibly `LoadingModel` and
+/// `Token`s, then exactly one of `Done` or `Failed`.
+#[derive(Debug)]
+pub enum AnswerEvent {
+    /// Retrieval is done; `not_found` means no model will be asked. The
+    /// passages are numbered as the prompt numbers them when they all fit
+    /// (the usual case), so streamed marks find their passage; the checked
+    /// answer in `Done` carries the exact numbering.
+    Retrieved {
+        conversation_id: Option<i64>,
+        passages: Vec<Passage>,
+        not_found: bool,
+    },
+    /// The answer model is being loaded (the first question that needs it,
+    /// or another model was chosen). `fallback`: the default model was not
+    /// found and this one, the first found, is used instead.
+    LoadingModel { path: PathBuf, fallback: bool },
+    /// Text as the model writes it (citation marks not yet checked).
+    Token(String),
+    /// The checked answer, recorded.
+    Done(Box<Turn>),
+    /// The turn could not be answered.
+    Failed(AnswerError),
+}
+
+struct Request {
+    question: Question,
+    events: Sender<AnswerEvent>,
+    /// This question's own stop flag: a stop given while the question waits
+    /// (behind another one) holds.
+    cancel: Arc<AtomicBool>,
+}
+
+/// Stop flags of the questions asked and not yet answered.
+type Pending = Arc<Mutex<Vec<Arc<AtomicBool>>>>;
+
+fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, Vec<Arc<AtomicBool>>> {
+    pending.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The answering session: cheap to share behind an `Arc`; dropping the last
+/// handle ends its thread once the questions queued are answered.
+pub struct Session {
+    requests: Sender<Request>,
+    pending: Pending,
+}
+
+/// One question on its way: iterate it (or [`Asking::finish`]) for its
+/// events; [`Asking::cancel`] stops it alone.
+pub struct Asking {
+    events: Receiver<AnswerEvent>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Session {
+    /// Start the session's thread; `models` is where answer models are found.
+    pub fn start(models: ModelSearch) -> Self {
+        let (requests, queue) = crossbeam_channel::unbounded::<Request>();
+        let pending = Pending::default();
+        let answered = pending.clone();
+        std::thread::Builder::new()
+            .name("quarry-answer".into())
+            .spawn(move || serve(queue, models, &answered))
+            .expect("spawn a thread");
+        Session { requests, pending }
+    }
+
+    /// Queue a question; its events arrive on the returned [`Asking`].
+    pub fn ask(&self, question: Question) -> Asking {
+        let (events, receiver) = crossbeam_channel::unbounded();
+        let cancel = Arc::new(AtomicBool::new(false));
+        lock(&self.pending).push(cancel.clone());
+        let request = Request {
+            question,
+            events,
+            cancel: cancel.clone(),
+        };
+        if let Err(unsent) = self.requests.send(request) {
+            let _ = unsent
+                .0
+                .events
+                .send(AnswerEvent::Failed(AnswerError::SessionGone));
+        }
+        Asking {
+            events: receiver,
+            cancel,
+        }
+    }
+
+    /// Stop the answer being written and every question waiting; each ends
+    /// with what it has (see [`AnswerEvent::Done`]).
+    pub fn stop(&self) {
+        for flag in lock(&self.pending).iter() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Asking {
+    /// Stop this question only (its answer so far is kept).
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// The flag [`Asking::cancel`] sets, for a signal handler to hold.
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    /// Hand every event to `on_event` until the turn ends; the finished turn,
+    /// or why it failed.
+    pub fn finish(self, mut on_event: impl FnMut(&AnswerEvent)) -> AnswerResult<Turn> {
+        for event in self.events {
+            on_event(&event);
+            match event {
+                AnswerEvent::Done(turn) => return Ok(*turn),
+                AnswerEvent::Failed(error) => return Err(error),
+                _ => {}
+            }
+        }
+        Err(AnswerError::SessionGone)
+    }
+}
+
+impl Iterator for Asking {
+    type Item = AnswerEvent;
+    fn next(&mut self) -> Option<AnswerEvent> {
+        self.events.recv().ok()
+    }
+}
+
+/// The loaded model and the file it came from.
+type Loaded = Option<(PathBuf, LlamaCppGenerator)>;
+
+fn serve(requests: Receiver<Request>, models: ModelSearch, pending: &Pending) {
+    let mut loaded: Loaded = None;
+    for request in requests {
+        let send = |event| {
+            // A front end that stopped listening only loses the events.
+            let _ = request.events.send(event);
+        };
+        let outcome = answer_turn(&request.question, &models, &mut loaded, &request.cancel, &send);
+        lock(pending).retain(|flag| !Arc::ptr_eq(flag, &request.cancel));
+        send(match outcome {
+            Ok(turn) => AnswerEvent::Done(Box::new(turn)),
+            Err(error) => AnswerEvent::Failed(error),
+        });
+    }
+}
+
+fn answer_turn(
+    question: &Question,
+    models: &ModelSearch,
+    loaded: &mut Loaded,
+    cancel: &AtomicBool,
+    send: &dyn Fn(AnswerEvent),
+) -> AnswerResult<Turn> {
+    let text = question.text.trim();
+    if text.is_empty() {
+        return Err(AnswerError::EmptyQuestion);
+    }
+    let library = question.library.as_ref();
+    let (mut conversation, history, stored) = match &question.conversation {
+        ConversationRef::New => (Conversation::new(), Vec::new(), true),
+        ConversationRef::Stored(id) => {
+            let conversation = Conversation::open(library, *id)?;
+            let history = conversation.history();
+            (conversation, history, true)
+        }
+        ConversationRef::Unstored(history) => (Conversation::new(), history.clone(), false),
+    };
+    let retrieval = answer::retrieve(library, text, &history, &question.options)?;
+    // The conversation exists from its first question on, so a front end can
+    // list it while the answer streams; it stays if the answer then fails,
+    // and the next question goes there.
+    let conversation_id = match stored {
+        true => Some(conversation.store(library, text)?),
+        false => None,
+    };
+    send(AnswerEvent::Retrieved {
+        conversation_id,
+        passages: retrieval
+            .hits
+            .iter()
+            .take(question.options.passages)
+            .enumerate()
+            .map(|(i, hit)| answer::passage(i + 1, hit))
+            .collect(),
+        not_found: !retrieval.relevance.relevant,
+    });
+    let answer = if retrieval.relevance.relevant {
+        let generator = model(models, question.model.as_deref(), loaded, send)?;
+        answer::generate(
+            library,
+            generator,
+            &retrieval,
+            &history,
+            &question.options,
+            cancel,
+            &mut |text: &str| send(AnswerEvent::Token(text.to_string())),
+        )?
+    } else {
+        answer::not_found(&retrieval, &question.options)
+    };
+    let turn_id = match stored {
+        true => Some(conversation.record(library, &answer)?.turn_id),
+        false => None,
+    };
+    Ok(Turn {
+        conversation_id,
+        turn_id,
+        answer,
+    })
+}
+
+/// The chosen answer model, loading it (and freeing the one loaded before)
+/// when it is not the one in memory.
+fn model<'a>(
+    models: &ModelSearch,
+    explicit: Option<&std::path::Path>,
+    loaded: &'a mut Loaded,
+    send: &dyn Fn(AnswerEvent),
+) -> AnswerResult<&'a mut LlamaCppGenerator> {
+    let choice = models.choose_generator(explicit)?;
+    if loaded.as_ref().is_none_or(|(path, _)| path != &choice.path) {
+        *loaded = None;
+        send(AnswerEvent::LoadingModel {
+            path: choice.path.clone(),
+            fallback: !choice.preferred,
+        });
+        let generator = LlamaCppGenerator::load(&choice.path, &LoadOptions::default())?;
+        *loaded = Some((choice.path, generator));
+    }
+    Ok(&mut loaded.as_mut().expect("loaded above").1)
+}
