@@ -83,8 +83,9 @@ impl ModelSearch {
                     .map(|b| b.home_dir().join(".cache").join("huggingface").join("hub"))
             });
         // This crate sits at `crates/core` in the source tree.
+        let source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2);
         let repo_models = [
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
+            source_tree.map(|root| root.join("models")).unwrap_or_default(),
             PathBuf::from("models"),
         ]
         .into_iter()
