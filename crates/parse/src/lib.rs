@@ -8,7 +8,8 @@
 //! Every failure is an [`ExtractError`] naming what is wrong with *this file*;
 //! a parser panic is caught here and becomes [`ExtractError::ParserPanic`].
 //!
-//! Invariant: ingest knows nothing of models, chunking, storage or indexes.
+//! Invariant: parse knows nothing of models, chunking, storage or indexes
+//! (its dependency tree holds none of them: `tests/it/tidy.rs`).
 
 mod docx;
 mod html;

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use super::pipeline::{self, prepare_file, prepare_text};
+use super::pipeline::{prepare_file, prepare_text};
 use super::plan::{path_key, plan};
 use super::writer::Writer;
 use super::{lock, Library, LibraryResult};
@@ -143,16 +143,7 @@ impl Library {
             }
         }
         let items = planned.into_iter().map(|item| prepare_file(&self.chunker, item));
-        pipeline::run(
-            items,
-            self.embedder.as_ref(),
-            &mut writer,
-            total,
-            &mut report,
-            observe,
-            cancel,
-        )?;
-        self.save_dense()?;
+        self.run_pipeline(items, &mut writer, total, &mut report, observe, cancel)?;
         Ok(report)
     }
 
@@ -185,16 +176,7 @@ impl Library {
             .into_iter()
             .zip(known)
             .map(|(doc, previous)| prepare_text(&self.chunker, doc, previous));
-        pipeline::run(
-            items,
-            self.embedder.as_ref(),
-            &mut writer,
-            total,
-            &mut report,
-            observe,
-            cancel,
-        )?;
-        self.save_dense()?;
+        self.run_pipeline(items, &mut writer, total, &mut report, observe, cancel)?;
         Ok(report)
     }
 
@@ -207,7 +189,7 @@ impl Library {
 
     /// Bring the dense index up to what the write path committed, compact
     /// it if needed, and persist it.
-    fn save_dense(&self) -> LibraryResult<()> {
+    pub(super) fn save_dense(&self) -> LibraryResult<()> {
         self.dense
             .compact_and_save(self.embedder.identity(), &lock(&self.reader))
     }

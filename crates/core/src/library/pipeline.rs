@@ -8,7 +8,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use quarry_embed::Embedder;
 use quarry_parse::{ExtractError, Extracted};
 use quarry_store::{DocStatus, DocumentRow, FileFacts};
 use sha2::{Digest, Sha256};
@@ -16,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::ingest::{AddReport, Outcome, Progress, TextDocument};
 use super::plan::Planned;
 use super::writer::Writer;
-use super::LibraryResult;
+use super::{Library, LibraryResult};
 use crate::chunk::{Chunk, Chunker};
 
 /// Extracted files waiting for the embedder.
@@ -153,75 +152,78 @@ fn chunked(chunker: &Chunker, extracted: Extracted) -> Work {
     }
 }
 
-/// Run `items` (the extract stage, on its own thread) through the embedder
-/// and into `writer`, reporting each file; the caller persists the dense
-/// index afterwards.
-pub(super) fn run(
-    mut items: impl Iterator<Item = Prepared> + Send,
-    embedder: &dyn Embedder,
-    writer: &mut Writer,
-    total: usize,
-    report: &mut AddReport,
-    observe: &(dyn Fn(Progress) + Sync),
-    cancel: &AtomicBool,
-) -> LibraryResult<()> {
-    let (extracted_tx, extracted_rx) = crossbeam_channel::bounded::<Prepared>(EXTRACTED_QUEUE);
-    let (embedded_tx, embedded_rx) = crossbeam_channel::bounded::<Prepared>(2);
-    let result = std::thread::scope(|scope| -> LibraryResult<()> {
-        scope.spawn(move || {
-            while !cancel.load(Ordering::Relaxed) {
-                let Some(item) = items.next() else { break };
-                if extracted_tx.send(item).is_err() {
-                    break;
+impl Library {
+    /// Run `items` (the extract stage, on its own thread) through the
+    /// embedder and into `writer`, reporting each file, then bring the dense
+    /// index up to what was written.
+    pub(super) fn run_pipeline(
+        &self,
+        mut items: impl Iterator<Item = Prepared> + Send,
+        writer: &mut Writer,
+        total: usize,
+        report: &mut AddReport,
+        observe: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+    ) -> LibraryResult<()> {
+        let embedder = self.embedder.as_ref();
+        let (extracted_tx, extracted_rx) = crossbeam_channel::bounded::<Prepared>(EXTRACTED_QUEUE);
+        let (embedded_tx, embedded_rx) = crossbeam_channel::bounded::<Prepared>(2);
+        let result = std::thread::scope(|scope| -> LibraryResult<()> {
+            scope.spawn(move || {
+                while !cancel.load(Ordering::Relaxed) {
+                    let Some(item) = items.next() else { break };
+                    if extracted_tx.send(item).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
-        scope.spawn(move || {
-            for mut item in extracted_rx {
-                if let Work::Ready {
-                    extracted,
-                    chunks,
-                    vectors,
-                } = &mut item.work
-                {
-                    observe(Progress::Started { path: &item.path });
-                    let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
-                    match embedder.embed(&texts) {
-                        Ok(embedded) => *vectors = embedded,
-                        Err(e) => {
-                            item.work = Work::Failed {
-                                format: Some(extracted.format.as_str()),
-                                error: format!("embedding failed: {e}"),
-                                vanished: false,
+            });
+            scope.spawn(move || {
+                for mut item in extracted_rx {
+                    if let Work::Ready {
+                        extracted,
+                        chunks,
+                        vectors,
+                    } = &mut item.work
+                    {
+                        observe(Progress::Started { path: &item.path });
+                        let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+                        match embedder.embed(&texts) {
+                            Ok(embedded) => *vectors = embedded,
+                            Err(e) => {
+                                item.work = Work::Failed {
+                                    format: Some(extracted.format.as_str()),
+                                    error: format!("embedding failed: {e}"),
+                                    vanished: false,
+                                }
                             }
                         }
                     }
+                    if embedded_tx.send(item).is_err() {
+                        break;
+                    }
                 }
-                if embedded_tx.send(item).is_err() {
-                    break;
-                }
-            }
-        });
-        for item in embedded_rx {
-            let file = writer.write(item)?;
-            report.chunks_embedded += if matches!(file.outcome, Outcome::Added | Outcome::Updated) {
-                file.chunks
-            } else {
-                0
-            };
-            report.push(file);
-            observe(Progress::File {
-                done: report.files.len(),
-                total,
-                report: report.files.last().expect("just pushed"),
             });
-            writer.commit_if_due()?;
-        }
-        Ok(())
-    });
-    // Commit what was written even if the writer stopped on an error.
-    writer.commit()?;
-    result?;
-    report.cancelled = cancel.load(Ordering::Relaxed);
-    Ok(())
+            for item in embedded_rx {
+                let file = writer.write(item)?;
+                report.chunks_embedded += if matches!(file.outcome, Outcome::Added | Outcome::Updated) {
+                    file.chunks
+                } else {
+                    0
+                };
+                report.push(file);
+                observe(Progress::File {
+                    done: report.files.len(),
+                    total,
+                    report: report.files.last().expect("just pushed"),
+                });
+                writer.commit_if_due()?;
+            }
+            Ok(())
+        });
+        // Commit what was written even if the writer stopped on an error.
+        writer.commit()?;
+        result?;
+        report.cancelled = cancel.load(Ordering::Relaxed);
+        self.save_dense()
+    }
 }
