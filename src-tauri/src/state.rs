@@ -39,6 +39,9 @@ pub struct AppConfig {
     pub models: ModelSearch,
     /// The embedding model's folder; `None` to find the default one.
     pub embedder_dir: Option<PathBuf>,
+    /// Load the answer model when the app starts (and when the settings
+    /// choose another), so the first question does not wait for it.
+    pub preload_model: bool,
 }
 
 impl AppConfig {
@@ -50,6 +53,7 @@ impl AppConfig {
             defaults: Settings::from_env(),
             models: ModelSearch::from_env(None),
             embedder_dir: std::env::var_os("QUARRY_EMBEDDER").map(PathBuf::from),
+            preload_model: true,
         }
     }
 }
@@ -94,6 +98,7 @@ impl AppState {
                 events,
             }),
         };
+        state.preload_model();
         let opener = state.clone();
         std::thread::Builder::new()
             .name("quarry-open".into())
@@ -142,6 +147,9 @@ impl AppState {
         };
         new.save(&self.parts.config.settings_file)?;
         *lock(&self.parts.settings) = new.clone();
+        if new.model_path != old.model_path {
+            self.preload_model();
+        }
         if let Some(library) = library {
             // The old folders are no longer watched for the new library.
             self.parts.watches.stop();
@@ -172,14 +180,20 @@ impl AppState {
     /// watched and rescanned for what changed while the app was closed.
     fn install(&self, opened: CommandResult<Arc<Library>>, generation: u64) {
         let library = opened.as_ref().ok().cloned();
+        // The folders to catch up on are those the library had when it
+        // opened: read before anyone can add one (a folder added once the
+        // slot is filled is indexed by its own job, not rescanned).
+        let roots = library.as_ref().map(|library| library.roots());
         if !self.parts.library.install(opened, generation) {
             return;
         }
-        let Some(library) = library else { return };
+        let (Some(library), Some(roots)) = (library, roots) else {
+            return;
+        };
         self.parts
             .watches
             .restart(&library, self.parts.ingest.submitter());
-        match library.roots() {
+        match roots {
             Ok(roots) if !roots.is_empty() => self.parts.ingest.submit(roots, JobKind::Rescan),
             Ok(_) => {}
             Err(e) => tracing::warn!("cannot read the library's folders: {e}"),
@@ -259,6 +273,20 @@ impl AppState {
             model: settings.model_path,
         });
         Ok(asking.finish(on_event)?)
+    }
+
+    /// Start loading the settings' answer model in the background (when the
+    /// app is configured to): the first question then finds it in memory.
+    fn preload_model(&self) {
+        if !self.parts.config.preload_model {
+            return;
+        }
+        let model = self.settings().model_path;
+        match self.parts.session.prepare(model.as_deref()) {
+            Ok(choice) => tracing::info!("loading the answer model {}", choice.path.display()),
+            // The first question says why, where the person sees it.
+            Err(e) => tracing::warn!("no answer model to load yet: {e}"),
+        }
     }
 
     /// Stop the answer being written (the Stop button), and any question

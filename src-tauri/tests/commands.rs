@@ -94,6 +94,21 @@ impl Harness {
     /// Start the app on `root`'s settings and library (a restart when the
     /// folder was used before).
     fn start_in(root: tempfile::TempDir, model_path: Option<PathBuf>, models: ModelSearch) -> Harness {
+        Harness::launch(root, model_path, models, false)
+    }
+
+    /// The app as a person starts it: the answer model loads at once.
+    fn preloading(model_path: PathBuf) -> Harness {
+        let root = tempfile::tempdir().unwrap();
+        Harness::launch(root, Some(model_path), ModelSearch::default(), true)
+    }
+
+    fn launch(
+        root: tempfile::TempDir,
+        model_path: Option<PathBuf>,
+        models: ModelSearch,
+        preload_model: bool,
+    ) -> Harness {
         let config = AppConfig {
             settings_file: root.path().join("settings.json"),
             defaults: Settings {
@@ -103,6 +118,7 @@ impl Harness {
             },
             models,
             embedder_dir: Some(repo_models().join("all-MiniLM-L6-v2")),
+            preload_model,
         };
         let events = Arc::new(Recorder::default());
         let app = tauri::test::mock_app();
@@ -220,10 +236,12 @@ fn adding_a_folder_reports_each_file_and_fills_the_library() {
 
     // Re-index one file: re-embedded although unchanged.
     block_on(library::reindex(h.state(), paths(&[&docs.join("bread.txt")]))).unwrap();
-    assert!(matches!(
-        h.events.job_end(2),
-        IngestEvent::Finished { updated: 1, .. }
-    ));
+    let end = h.events.job_end(2);
+    assert!(
+        matches!(end, IngestEvent::Finished { updated: 1, .. }),
+        "{end:?}\n{:#?}",
+        h.events.all()
+    );
     // Adding again changes nothing.
     block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
     assert!(matches!(
@@ -469,6 +487,24 @@ fn indexed(h: &Harness) {
     fixture_folder(&docs);
     block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
     h.events.job_end(1);
+}
+
+#[test]
+fn the_model_loads_when_the_app_starts_so_no_question_waits_for_it() {
+    let h = Harness::preloading(smollm2());
+    indexed(&h);
+    let (channel, received) = answer_channel(|| {});
+    let reply = block_on(chat::ask(
+        h.state(),
+        "What should I check if the pump hums but does not turn?".into(),
+        None,
+        channel,
+    ))
+    .unwrap();
+    // The model was loaded before the question came: no loading step.
+    assert_eq!(kinds(&received.lock().unwrap()), ["retrieved", "token", "done"]);
+    assert!(!reply.answer.not_found && !reply.answer.raw_answer.trim().is_empty());
+    assert!(reply.answer.retrieved.iter().any(|p| p.path.ends_with("pump.md")));
 }
 
 #[test]

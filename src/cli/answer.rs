@@ -52,6 +52,16 @@ impl Asker {
         }
     }
 
+    /// Load the answer model now, while the person types the first
+    /// question (a missing model is reported by the question that needs it).
+    fn prepare(&self) {
+        if let Ok(choice) = self.session.prepare(self.model.as_deref()) {
+            if !choice.preferred {
+                say_fallback(&choice.path);
+            }
+        }
+    }
+
     /// Answer one question, streaming to stdout unless `json`.
     fn answer(&mut self, question: &str, options: &AnswerOptions, json: bool) -> anyhow::Result<Turn> {
         let asking = self.session.ask(Question {
@@ -80,10 +90,7 @@ impl Asker {
             }
             AnswerEvent::LoadingModel { path, fallback } => {
                 if *fallback && !json {
-                    eprintln!(
-                        "quarry: the default answer model ({DEFAULT_GENERATOR_FILE}) was not found; using {}",
-                        path.display()
-                    );
+                    say_fallback(path);
                 }
             }
             AnswerEvent::Token(text) => {
@@ -108,6 +115,13 @@ impl Asker {
         }
         Ok(turn)
     }
+}
+
+fn say_fallback(path: &Path) {
+    eprintln!(
+        "quarry: the default answer model ({DEFAULT_GENERATOR_FILE}) was not found; using {}",
+        path.display()
+    );
 }
 
 fn print_sources(out: &mut impl Write, answer: &Answer) -> std::io::Result<()> {
@@ -223,6 +237,7 @@ pub fn chat(
         }
     }
     let mut asker = Asker::new(Arc::new(library), model, conversation);
+    asker.prepare();
     let stdin = std::io::stdin();
     let mut line = String::new();
     loop {

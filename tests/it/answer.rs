@@ -342,3 +342,54 @@ fn conversations_persist_reopen_and_delete() {
     assert!(Conversation::open(&reopened_library, id).is_err());
     assert!(!Conversation::delete(&reopened_library, id).unwrap());
 }
+
+/// `Session::prepare` chooses the model as a question would (here not the
+/// default, which this search cannot find), loads it before any question,
+/// and the first question then goes straight from retrieval to tokens.
+#[test]
+fn a_prepared_session_answers_without_loading_the_model() {
+    use quarry_core::models::{ModelError, ModelSearch};
+    use quarry_core::session::{AnswerEvent, ConversationRef, Question, Session};
+
+    let corpus = indexed_corpus();
+    let models = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(gguf(SMOLLM2), models.path().join(SMOLLM2)).unwrap();
+    let session = Session::start(ModelSearch {
+        quarry_models: Some(models.path().to_path_buf()),
+        ..ModelSearch::default()
+    });
+    let missing = models.path().join("gone.gguf");
+    assert!(matches!(
+        session.prepare(Some(&missing)),
+        Err(ModelError::GeneratorMissing { path }) if path == missing
+    ));
+    let _lock = llm_lock();
+    let choice = session.prepare(None).unwrap();
+    assert_eq!(choice.path, models.path().join(SMOLLM2));
+    assert!(!choice.preferred, "SmolLM2 is a fallback, not the default");
+
+    let library = std::sync::Arc::new(corpus.library);
+    let mut kinds = Vec::new();
+    let turn = session
+        .ask(Question {
+            library,
+            text: "When do tomato seedlings go outside?".into(),
+            conversation: ConversationRef::New,
+            options: AnswerOptions::default(),
+            model: None,
+        })
+        .finish(|event| {
+            kinds.push(match event {
+                AnswerEvent::Retrieved { .. } => "retrieved",
+                AnswerEvent::LoadingModel { .. } => "loading",
+                AnswerEvent::Token(_) => "token",
+                AnswerEvent::Done(_) => "done",
+                AnswerEvent::Failed(_) => "failed",
+            })
+        })
+        .unwrap();
+    kinds.dedup();
+    assert_eq!(kinds, ["retrieved", "token", "done"]);
+    assert!(turn.conversation_id.is_some() && turn.turn_id.is_some());
+    assert!(!turn.answer.answer.trim().is_empty());
+}

@@ -14,10 +14,15 @@
 //! [`AnswerEvent::Failed`] instead. A stopped answer is an answer: the text
 //! written so far is checked, recorded and sent in `Done`, marked `stopped`.
 //!
+//! A front end that expects questions (the app when it opens, `quarry chat`)
+//! calls [`Session::prepare`] first, so that no question waits for the
+//! model to load; a question asked while it loads waits in the queue behind
+//! it.
+//!
 //! Invariant: the only place a question is turned into a recorded answer;
 //! front ends map its events to their screens, terminals and wires.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -27,7 +32,7 @@ use quarry_generate::{LlamaCppGenerator, LoadOptions};
 use crate::answer::{
     self, Answer, AnswerError, AnswerOptions, AnswerResult, Conversation, Passage, PastTurn,
 };
-use crate::models::ModelSearch;
+use crate::models::{GeneratorChoice, ModelError, ModelSearch};
 use crate::Library;
 
 /// Which conversation a question belongs to.
@@ -97,6 +102,13 @@ struct Request {
     cancel: Arc<AtomicBool>,
 }
 
+/// What the session's thread is given to do, in order.
+enum Job {
+    Ask(Request),
+    /// Load this model now, before a question needs it.
+    Load(PathBuf),
+}
+
 /// Stop flags of the questions asked and not yet answered.
 type Pending = Arc<Mutex<Vec<Arc<AtomicBool>>>>;
 
@@ -107,8 +119,9 @@ fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, Vec<Arc<AtomicBool>>> {
 /// The answering session: cheap to share behind an `Arc`; dropping the last
 /// handle ends its thread once the questions queued are answered.
 pub struct Session {
-    requests: Sender<Request>,
+    jobs: Sender<Job>,
     pending: Pending,
+    models: ModelSearch,
 }
 
 /// One question on its way: iterate it (or [`Asking::finish`]) for its
@@ -121,14 +134,33 @@ pub struct Asking {
 impl Session {
     /// Start the session's thread; `models` is where answer models are found.
     pub fn start(models: ModelSearch) -> Self {
-        let (requests, queue) = crossbeam_channel::unbounded::<Request>();
+        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
         let pending = Pending::default();
         let answered = pending.clone();
+        let search = models.clone();
         std::thread::Builder::new()
             .name("quarry-answer".into())
-            .spawn(move || serve(queue, models, &answered))
+            .spawn(move || serve(queue, search, &answered))
             .expect("spawn a thread");
-        Session { requests, pending }
+        Session {
+            jobs,
+            pending,
+            models,
+        }
+    }
+
+    /// Load the answer model a question with `model` would use (see
+    /// [`Question::model`]) in the session's thread now, so the first
+    /// question does not wait for it. Returns at once with the model chosen
+    /// (a front end can say that the default was not found), or why none
+    /// can be; a model that then fails to load is reported by the first
+    /// question that needs it.
+    pub fn prepare(&self, model: Option<&Path>) -> Result<GeneratorChoice, ModelError> {
+        let choice = self.models.choose_generator(model)?;
+        // The thread ends only when the last handle is dropped: sending
+        // cannot fail while `self` exists.
+        let _ = self.jobs.send(Job::Load(choice.path.clone()));
+        Ok(choice)
     }
 
     /// Queue a question; its events arrive on the returned [`Asking`].
@@ -141,11 +173,8 @@ impl Session {
             events,
             cancel: cancel.clone(),
         };
-        if let Err(unsent) = self.requests.send(request) {
-            let _ = unsent
-                .0
-                .events
-                .send(AnswerEvent::Failed(AnswerError::SessionGone));
+        if let Err(crossbeam_channel::SendError(Job::Ask(unsent))) = self.jobs.send(Job::Ask(request)) {
+            let _ = unsent.events.send(AnswerEvent::Failed(AnswerError::SessionGone));
         }
         Asking {
             events: receiver,
@@ -198,9 +227,18 @@ impl Iterator for Asking {
 /// The loaded model and the file it came from.
 type Loaded = Option<(PathBuf, LlamaCppGenerator)>;
 
-fn serve(requests: Receiver<Request>, models: ModelSearch, pending: &Pending) {
+fn serve(jobs: Receiver<Job>, models: ModelSearch, pending: &Pending) {
     let mut loaded: Loaded = None;
-    for request in requests {
+    for job in jobs {
+        let request = match job {
+            Job::Ask(request) => request,
+            Job::Load(path) => {
+                if let Err(e) = load(&path, &mut loaded) {
+                    tracing::warn!("cannot load the answer model {}: {e}", path.display());
+                }
+                continue;
+            }
+        };
         let send = |event| {
             // A front end that stopped listening only loses the events.
             let _ = request.events.send(event);
@@ -288,14 +326,26 @@ fn model<'a>(
     send: &dyn Fn(AnswerEvent),
 ) -> AnswerResult<&'a mut LlamaCppGenerator> {
     let choice = models.choose_generator(explicit)?;
-    if loaded.as_ref().is_none_or(|(path, _)| path != &choice.path) {
-        *loaded = None;
+    if !is_loaded(loaded, &choice.path) {
         send(AnswerEvent::LoadingModel {
             path: choice.path.clone(),
             fallback: !choice.preferred,
         });
-        let generator = LlamaCppGenerator::load(&choice.path, &LoadOptions::default())?;
-        *loaded = Some((choice.path, generator));
+    }
+    Ok(load(&choice.path, loaded)?)
+}
+
+fn is_loaded(loaded: &Loaded, path: &Path) -> bool {
+    loaded.as_ref().is_some_and(|(current, _)| current == path)
+}
+
+/// The model in `path`, loaded unless it is the one in memory (which is
+/// freed first: one model at a time).
+fn load<'a>(path: &Path, loaded: &'a mut Loaded) -> quarry_generate::LlmResult<&'a mut LlamaCppGenerator> {
+    if !is_loaded(loaded, path) {
+        *loaded = None;
+        let generator = LlamaCppGenerator::load(path, &LoadOptions::default())?;
+        *loaded = Some((path.to_path_buf(), generator));
     }
     Ok(&mut loaded.as_mut().expect("loaded above").1)
 }
