@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use quarry_core::models::ModelSearch;
 use quarry_desktop::commands::{chat, inspect, library, settings as settings_cmd, sources};
-use quarry_desktop::dto::{AnswerEvent, FileOutcome, IngestEvent};
+use quarry_desktop::dto::{AnswerEvent, AskReply, FileOutcome, IngestEvent};
 use quarry_desktop::error::CommandError;
 use quarry_desktop::settings::Settings;
 use quarry_desktop::{AppConfig, AppState, EventSink};
@@ -489,28 +489,9 @@ fn indexed(h: &Harness) {
     h.events.job_end(1);
 }
 
-#[test]
-fn the_model_loads_when_the_app_starts_so_no_question_waits_for_it() {
-    let h = Harness::preloading(smollm2());
-    indexed(&h);
-    let (channel, received) = answer_channel(|| {});
-    let reply = block_on(chat::ask(
-        h.state(),
-        "What should I check if the pump hums but does not turn?".into(),
-        None,
-        channel,
-    ))
-    .unwrap();
-    // The model was loaded before the question came: no loading step.
-    assert_eq!(kinds(&received.lock().unwrap()), ["retrieved", "token", "done"]);
-    assert!(!reply.answer.not_found && !reply.answer.raw_answer.trim().is_empty());
-    assert!(reply.answer.retrieved.iter().any(|p| p.path.ends_with("pump.md")));
-}
-
-#[test]
-fn an_answer_streams_then_is_stored_in_a_conversation() {
-    let h = Harness::with_smollm2();
-    indexed(&h);
+/// Ask the fixture's pump question in a new conversation: the reply and
+/// the events the window received.
+fn ask_about_the_pump(h: &Harness) -> (AskReply, Vec<Value>) {
     let (channel, received) = answer_channel(|| {});
     let reply = block_on(chat::ask(
         h.state(),
@@ -520,6 +501,25 @@ fn an_answer_streams_then_is_stored_in_a_conversation() {
     ))
     .unwrap();
     let events = received.lock().unwrap().clone();
+    (reply, events)
+}
+
+#[test]
+fn the_model_loads_when_the_app_starts_so_no_question_waits_for_it() {
+    let h = Harness::preloading(smollm2());
+    indexed(&h);
+    let (reply, events) = ask_about_the_pump(&h);
+    // The model was loaded before the question came: no loading step.
+    assert_eq!(kinds(&events), ["retrieved", "token", "done"]);
+    assert!(!reply.answer.not_found && !reply.answer.raw_answer.trim().is_empty());
+    assert!(reply.answer.retrieved.iter().any(|p| p.path.ends_with("pump.md")));
+}
+
+#[test]
+fn an_answer_streams_then_is_stored_in_a_conversation() {
+    let h = Harness::with_smollm2();
+    indexed(&h);
+    let (reply, events) = ask_about_the_pump(&h);
     assert_eq!(kinds(&events), ["retrieved", "loading_model", "token", "done"]);
     assert_eq!(events[0]["not_found"], false);
     assert!(events[0]["passages"][0]["path"]
