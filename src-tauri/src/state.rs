@@ -179,15 +179,17 @@ impl AppState {
     /// was installed since `generation`); an open library's folders are
     /// watched and rescanned for what changed while the app was closed.
     fn install(&self, opened: CommandResult<Arc<Library>>, generation: u64) {
-        let library = opened.as_ref().ok().cloned();
         // The folders to catch up on are those the library had when it
         // opened: read before anyone can add one (a folder added once the
         // slot is filled is indexed by its own job, not rescanned).
-        let roots = library.as_ref().map(|library| library.roots());
+        let opened_with_roots = opened
+            .as_ref()
+            .ok()
+            .map(|library| (library.clone(), library.roots()));
         if !self.parts.library.install(opened, generation) {
             return;
         }
-        let (Some(library), Some(roots)) = (library, roots) else {
+        let Some((library, roots)) = opened_with_roots else {
             return;
         };
         self.parts

@@ -42,6 +42,7 @@ pub struct AddReport {
 }
 
 impl AddReport {
+    /// Count a file's outcome (and, for a file embedded anew, its chunks).
     pub(super) fn push(&mut self, report: FileReport) {
         match report.outcome {
             Outcome::Added => self.added += 1,
@@ -49,6 +50,9 @@ impl AddReport {
             Outcome::Unchanged => self.unchanged += 1,
             Outcome::Failed => self.failed += 1,
             Outcome::Removed => self.removed += 1,
+        }
+        if matches!(report.outcome, Outcome::Added | Outcome::Updated) {
+            self.chunks_embedded += report.chunks;
         }
         self.files.push(report);
     }

@@ -8,11 +8,12 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use quarry_embed::Embedder;
 use quarry_parse::{ExtractError, Extracted};
 use quarry_store::{DocStatus, DocumentRow, FileFacts};
 use sha2::{Digest, Sha256};
 
-use super::ingest::{AddReport, Outcome, Progress, TextDocument};
+use super::ingest::{AddReport, Progress, TextDocument};
 use super::plan::Planned;
 use super::writer::Writer;
 use super::{Library, LibraryResult};
@@ -179,38 +180,14 @@ impl Library {
             });
             scope.spawn(move || {
                 for mut item in extracted_rx {
-                    if let Work::Ready {
-                        extracted,
-                        chunks,
-                        vectors,
-                    } = &mut item.work
-                    {
-                        observe(Progress::Started { path: &item.path });
-                        let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
-                        match embedder.embed(&texts) {
-                            Ok(embedded) => *vectors = embedded,
-                            Err(e) => {
-                                item.work = Work::Failed {
-                                    format: Some(extracted.format.as_str()),
-                                    error: format!("embedding failed: {e}"),
-                                    vanished: false,
-                                }
-                            }
-                        }
-                    }
+                    embed(embedder, &mut item, observe);
                     if embedded_tx.send(item).is_err() {
                         break;
                     }
                 }
             });
             for item in embedded_rx {
-                let file = writer.write(item)?;
-                report.chunks_embedded += if matches!(file.outcome, Outcome::Added | Outcome::Updated) {
-                    file.chunks
-                } else {
-                    0
-                };
-                report.push(file);
+                report.push(writer.write(item)?);
                 observe(Progress::File {
                     done: report.files.len(),
                     total,
@@ -225,5 +202,30 @@ impl Library {
         result?;
         report.cancelled = cancel.load(Ordering::Relaxed);
         self.save_dense()
+    }
+}
+
+/// The embed stage for one file: its chunks' vectors, or the reason the
+/// embedder gave (the file then fails alone).
+fn embed(embedder: &dyn Embedder, item: &mut Prepared, observe: &(dyn Fn(Progress) + Sync)) {
+    let Work::Ready {
+        extracted,
+        chunks,
+        vectors,
+    } = &mut item.work
+    else {
+        return;
+    };
+    observe(Progress::Started { path: &item.path });
+    let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+    match embedder.embed(&texts) {
+        Ok(embedded) => *vectors = embedded,
+        Err(e) => {
+            item.work = Work::Failed {
+                format: Some(extracted.format.as_str()),
+                error: format!("embedding failed: {e}"),
+                vanished: false,
+            }
+        }
     }
 }
