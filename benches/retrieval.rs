@@ -179,7 +179,7 @@ impl Embedder for ScaleEmbedder {
     fn tokenizer(&self) -> &tokenizers::Tokenizer {
         self.real.tokenizer()
     }
-    fn token_embeddings(&self) -> &TokenEmbeddingTable {
+    fn token_embeddings(&self) -> Option<&TokenEmbeddingTable> {
         self.real.token_embeddings()
     }
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {

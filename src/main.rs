@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use quarry_core::answer::AnswerOptions;
 use quarry_core::fusion::{FusionConfig, FusionMethod, Normalization};
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry_core::remote::Endpoint;
 use quarry_core::{default_library_dir, Library, Outcome, Progress, SearchOptions};
 use serde_json::json;
 
@@ -22,6 +23,7 @@ mod answer_cli;
 mod eval_cli;
 #[path = "cli/json.rs"]
 mod json_out;
+mod serve;
 use answer_cli::{AskArgs, ConversationAction};
 
 #[derive(Parser)]
@@ -38,6 +40,17 @@ struct Cli {
     /// via QUARRY_MODELS, the repository's models/ or the Hugging Face cache).
     #[arg(long, global = true, env = "QUARRY_EMBEDDER")]
     embedder: Option<PathBuf>,
+    /// Embed with a model on an OpenAI-compatible server (Hugging Face TEI,
+    /// vLLM, Ollama, Infinity, another `quarry serve`) instead of on this
+    /// machine, e.g. http://gpu-box:8080/v1. Every passage indexed and every
+    /// question searched is sent there; the library records the server, so
+    /// its vectors never mix with another model's. An API key, if the server
+    /// needs one, is read from QUARRY_EMBED_API_KEY.
+    #[arg(long, global = true, env = "QUARRY_EMBED_URL")]
+    embed_url: Option<String>,
+    /// The embedding model's id on that server.
+    #[arg(long, global = true, env = "QUARRY_EMBED_MODEL")]
+    embed_model: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -112,6 +125,15 @@ enum Command {
         #[arg(long, env = "QUARRY_MODEL")]
         model: Option<PathBuf>,
     },
+    /// Serve the library over HTTP in OpenAI's API (chat completions with
+    /// sources, embeddings, search, documents) for other tools, on
+    /// 127.0.0.1 with a bearer token.
+    Serve(serve::ServeArgs),
+    /// Print the library embedder's vector for each text.
+    Embed {
+        #[arg(required = true)]
+        texts: Vec<String>,
+    },
     /// List, show or delete stored conversations.
     Conversations {
         #[command(subcommand)]
@@ -131,6 +153,8 @@ struct Answering {
     /// Most tokens the answer may use.
     #[arg(long, default_value_t = AnswerOptions::default().answer_tokens)]
     max_tokens: usize,
+    #[command(flatten)]
+    engine: answer_cli::EngineArgs,
 }
 
 impl Answering {
@@ -244,9 +268,30 @@ fn open_library(cli: &Cli) -> anyhow::Result<Library> {
 
 /// Open the library in `dir` with the embedder the flags and environment choose.
 fn open_library_at(cli: &Cli, dir: &std::path::Path) -> anyhow::Result<Library> {
-    let embedder = ModelSearch::from_env(cli.embedder.clone()).load_embedder(DEFAULT_EMBEDDER)?;
+    let search = ModelSearch::from_env(cli.embedder.clone());
+    let embedder = match &cli.embed_url {
+        None => search.load_embedder(DEFAULT_EMBEDDER)?,
+        Some(url) => {
+            let model = cli
+                .embed_model
+                .as_deref()
+                .filter(|m| !m.trim().is_empty())
+                .context(
+                    "name the embedding model on that server with --embed-model (its id in GET /v1/models)",
+                )?;
+            let endpoint = Endpoint::new(url, std::env::var(EMBED_KEY_VARIABLE).ok())?;
+            eprintln!(
+                "quarry: embeddings by {model} at {} (every passage indexed and every question searched is sent there)",
+                endpoint.url
+            );
+            search.connect_embedder(&endpoint, model, DEFAULT_EMBEDDER)?
+        }
+    };
     Library::open(dir, embedder).with_context(|| format!("opening library {}", dir.display()))
 }
+
+/// The environment variable a remote embedder's API key is read from.
+const EMBED_KEY_VARIABLE: &str = "QUARRY_EMBED_API_KEY";
 
 fn progress_bar(len: u64, json: bool) -> ProgressBar {
     if json || !std::io::stderr().is_terminal() {
@@ -459,7 +504,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 options: answering.options(),
                 json: cli.json,
             };
-            answer_cli::ask(library, answering.model.clone(), *conversation, &args)?;
+            let model = answering.engine.answer_model(answering.model.clone())?;
+            answer_cli::ask(library, model, *conversation, &args)?;
         }
         Command::Chat {
             answering,
@@ -468,12 +514,38 @@ fn run() -> anyhow::Result<ExitCode> {
             let library = open_library(&cli)?;
             answer_cli::chat(
                 library,
-                answering.model.clone(),
+                answering.engine.answer_model(answering.model.clone())?,
                 *conversation,
                 answering.options(),
             )?;
         }
         Command::Models { model } => answer_cli::models(model.as_deref(), cli.json)?,
+        Command::Serve(args) => match serve::show_token(args)? {
+            Some(token) => writeln!(out, "{token}")?,
+            None => serve::run(open_library(&cli)?, args)?,
+        },
+        Command::Embed { texts } => {
+            let library = open_library(&cli)?;
+            let embedder = library.embedder();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let vectors = embedder.embed(&refs)?;
+            if cli.json {
+                print(&json!({
+                    "embedder": json_out::EmbedderJson::from(embedder.identity()),
+                    "embeddings": vectors,
+                }))?;
+            } else {
+                for (text, vector) in texts.iter().zip(&vectors) {
+                    let first: Vec<String> = vector.iter().take(4).map(|x| format!("{x:+.4}")).collect();
+                    writeln!(
+                        out,
+                        "{} dimensions [{}, …]  {text}",
+                        vector.len(),
+                        first.join(", ")
+                    )?;
+                }
+            }
+        }
         Command::Conversations { action } => {
             let library = open_library_any_embedder(&cli)?;
             let action = match action {

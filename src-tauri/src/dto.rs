@@ -631,6 +631,16 @@ pub struct SettingsView {
     pub library_dir: String,
     pub model_path: Option<String>,
     pub passages: usize,
+    pub engine_url: Option<String>,
+    pub engine_model: Option<String>,
+    pub engine_context: Option<usize>,
+    /// Whether `QUARRY_ENGINE_API_KEY` holds a key for the remote engine.
+    pub engine_key_set: bool,
+    /// Where answers are made, as a person reads it ("qwen2.5-7b at
+    /// http://gpu-box:8000/v1", "this computer").
+    pub answers_by: String,
+    /// Where embeddings are made (the embedder's engine).
+    pub embeddings_by: String,
     pub embedder: EmbedderInfo,
     pub models: Vec<ModelInfo>,
 }

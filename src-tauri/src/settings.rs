@@ -1,7 +1,10 @@
-//! The desktop app's settings: which library, which answer model, how many
-//! passages. Stored as JSON in the platform's config folder; environment
-//! variables the CLI honours (`QUARRY_LIBRARY`, `QUARRY_MODEL`) give the
-//! first-run defaults, so the app and the CLI open the same library.
+//! The desktop app's settings: which library, which answer model (or
+//! remote engine), how many passages. Stored as JSON in the platform's
+//! config folder; environment variables the CLI honours (`QUARRY_LIBRARY`,
+//! `QUARRY_MODEL`, `QUARRY_ENGINE_URL`, `QUARRY_ENGINE_MODEL`) give the
+//! first-run defaults, so the app and the CLI open the same library. A
+//! remote engine's API key is never stored: it is read from
+//! `QUARRY_ENGINE_API_KEY`, as the CLI reads it.
 //!
 //! The file is a record that must survive upgrades: it carries a `version`,
 //! a setting missing from it (written before the setting existed) takes its
@@ -10,6 +13,8 @@
 use std::path::{Path, PathBuf};
 
 use quarry_core::answer::AnswerOptions;
+use quarry_core::generate::RemoteEngine;
+use quarry_core::session::AnswerEngine;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CommandError, CommandResult};
@@ -28,7 +33,20 @@ pub struct Settings {
     /// `None`: the default model, wherever it is found.
     pub model_path: Option<PathBuf>,
     pub passages: usize,
+    /// An OpenAI-compatible server that writes the answers instead of a
+    /// local model (`None`: answers are made on this machine).
+    #[serde(default)]
+    pub engine_url: Option<String>,
+    /// The model's id on that server.
+    #[serde(default)]
+    pub engine_model: Option<String>,
+    /// Its context window in tokens (`None`: 4096).
+    #[serde(default)]
+    pub engine_context: Option<usize>,
 }
+
+/// Where a remote engine's API key comes from.
+pub const ENGINE_KEY_VARIABLE: &str = "QUARRY_ENGINE_API_KEY";
 
 /// The file's form: the settings and the version they were written at.
 #[derive(Serialize)]
@@ -47,6 +65,13 @@ impl Settings {
                 .unwrap_or_else(quarry_core::default_library_dir),
             model_path: std::env::var_os("QUARRY_MODEL").map(PathBuf::from),
             passages: AnswerOptions::default().passages,
+            engine_url: std::env::var("QUARRY_ENGINE_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty()),
+            engine_model: std::env::var("QUARRY_ENGINE_MODEL")
+                .ok()
+                .filter(|m| !m.trim().is_empty()),
+            engine_context: None,
         }
     }
 
@@ -105,7 +130,8 @@ impl Settings {
         if self.library_dir.as_os_str().is_empty() {
             return Err(CommandError::invalid("choose a library folder"));
         }
-        if let Some(model) = &self.model_path {
+        self.answer_engine()?;
+        if let Some(model) = self.model_path.as_ref().filter(|_| self.engine_url.is_none()) {
             if !model.is_file() {
                 return Err(CommandError::new(
                     "no_model",
@@ -114,6 +140,23 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The engine that writes answers: the remote server when one is set,
+    /// else the local model.
+    pub fn answer_engine(&self) -> CommandResult<AnswerEngine> {
+        let Some(url) = &self.engine_url else {
+            return Ok(AnswerEngine::local(self.model_path.clone()));
+        };
+        let key = std::env::var(ENGINE_KEY_VARIABLE).ok();
+        RemoteEngine::new(
+            url,
+            self.engine_model.as_deref().unwrap_or_default(),
+            key,
+            self.engine_context,
+        )
+        .map(AnswerEngine::Remote)
+        .map_err(|e| CommandError::invalid(e.to_string()))
     }
 
     pub fn answer_options(&self) -> AnswerOptions {
@@ -143,6 +186,9 @@ mod tests {
             library_dir: PathBuf::from("/default/library"),
             model_path: None,
             passages: 4,
+            engine_url: None,
+            engine_model: None,
+            engine_context: None,
         }
     }
 
@@ -152,9 +198,36 @@ mod tests {
         let read = Settings::parse(old, &defaults()).unwrap();
         assert_eq!(read.library_dir, PathBuf::from("/home/me/library"));
         assert_eq!((read.passages, read.model_path), (4, None));
+        assert_eq!(
+            read.engine_url, None,
+            "a file from before remote engines answers locally"
+        );
         let newer = br#"{"version": 7, "library_dir": "/l", "passages": 6, "theme": "dark"}"#;
         assert_eq!(Settings::parse(newer, &defaults()).unwrap().passages, 6);
         assert!(Settings::parse(b"[1, 2]", &defaults()).is_err());
+    }
+
+    #[test]
+    fn a_remote_engine_is_checked_and_named_where_answers_are_made() {
+        let with = |url: &str, model: &str| Settings {
+            engine_url: Some(url.into()),
+            engine_model: Some(model.into()),
+            ..defaults()
+        };
+        match with("http://gpu-box:8000/v1/", "qwen2.5-7b")
+            .answer_engine()
+            .unwrap()
+        {
+            AnswerEngine::Remote(engine) => {
+                assert_eq!(engine.describe(), "qwen2.5-7b at http://gpu-box:8000/v1")
+            }
+            other => panic!("a remote engine, not {other:?}"),
+        }
+        let refused = with("gpu-box:8000", "qwen2.5-7b").validate().unwrap_err();
+        assert!(refused.message.contains("http://"), "{}", refused.message);
+        let refused = with("http://gpu-box:8000/v1", "").validate().unwrap_err();
+        assert!(refused.message.contains("name the model"), "{}", refused.message);
+        assert_eq!(defaults().answer_engine().unwrap(), AnswerEngine::Default);
     }
 
     #[test]
@@ -165,6 +238,9 @@ mod tests {
             library_dir: PathBuf::from("/somewhere"),
             model_path: Some(PathBuf::from("/models/qwen.gguf")),
             passages: 7,
+            engine_url: Some("http://gpu-box:8000/v1".into()),
+            engine_model: Some("qwen2.5-7b".into()),
+            engine_context: Some(8192),
         };
         settings.save(&file).unwrap();
         let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();

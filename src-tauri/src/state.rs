@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crossbeam_channel::Receiver;
 use quarry_core::embed::Embedder;
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
-use quarry_core::session::{AnswerEvent, ConversationRef, Question, Session, Turn};
+use quarry_core::session::{AnswerEngine, AnswerEvent, ConversationRef, Question, Session, Turn};
 use quarry_core::{AddReport, Library};
 
 use crate::dto::IngestEvent;
@@ -147,7 +147,9 @@ impl AppState {
         };
         new.save(&self.parts.config.settings_file)?;
         *lock(&self.parts.settings) = new.clone();
-        if new.model_path != old.model_path {
+        let engine_changed = (&new.engine_url, &new.engine_model, new.engine_context)
+            != (&old.engine_url, &old.engine_model, old.engine_context);
+        if new.model_path != old.model_path || engine_changed {
             self.preload_model();
         }
         if let Some(library) = library {
@@ -272,7 +274,7 @@ impl AppState {
                 None => ConversationRef::New,
             },
             options: settings.answer_options(),
-            model: settings.model_path,
+            model: settings.answer_engine()?,
         });
         Ok(asking.finish(on_event)?)
     }
@@ -283,7 +285,12 @@ impl AppState {
         if !self.parts.config.preload_model {
             return;
         }
-        let model = self.settings().model_path;
+        let settings = self.settings();
+        if let Ok(AnswerEngine::Remote(engine)) = settings.answer_engine() {
+            tracing::info!("answers by {}", engine.describe());
+            return self.parts.session.prepare_remote(&engine);
+        }
+        let model = settings.model_path;
         match self.parts.session.prepare(model.as_deref()) {
             Ok(choice) => tracing::info!("loading the answer model {}", choice.path.display()),
             // The first question says why, where the person sees it.

@@ -115,6 +115,9 @@ impl Harness {
                 library_dir: root.path().join("library"),
                 model_path,
                 passages: 3,
+                engine_url: None,
+                engine_model: None,
+                engine_context: None,
             },
             models,
             embedder_dir: Some(repo_models().join("all-MiniLM-L6-v2")),
@@ -675,6 +678,9 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
         view.library_dir.clone(),
         None,
         0,
+        None,
+        None,
+        None,
     ))
     .unwrap_err();
     assert_eq!(bad.code, "invalid");
@@ -683,6 +689,9 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
         view.library_dir.clone(),
         Some("/no/such/model.gguf".into()),
         4,
+        None,
+        None,
+        None,
     ))
     .unwrap_err();
     assert_eq!(no_file.code, "no_model");
@@ -693,9 +702,16 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
         other.display().to_string(),
         view.model_path.clone(),
         5,
+        None,
+        None,
+        None,
     ))
     .unwrap();
     assert_eq!(saved.passages, 5);
+    assert_eq!(
+        (saved.answers_by.as_str(), saved.embeddings_by.as_str()),
+        ("this computer", "this computer")
+    );
     let overview = block_on(library::library_overview(h.state())).unwrap();
     assert_eq!(overview.dir, other.display().to_string());
     assert!(other.join("catalog.sqlite").is_file());
@@ -703,6 +719,38 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
         serde_json::from_slice(&std::fs::read(h.root.path().join("settings.json")).unwrap()).unwrap();
     assert_eq!(stored["passages"], 5);
     assert_eq!(stored["library_dir"], other.display().to_string());
+
+    // A remote engine: checked, saved, and named as where answers are made.
+    let not_a_url = block_on(settings_cmd::save_settings(
+        h.state(),
+        other.display().to_string(),
+        None,
+        5,
+        Some("gpu-box:8000".into()),
+        Some("qwen2.5-7b".into()),
+        None,
+    ))
+    .unwrap_err();
+    assert_eq!(not_a_url.code, "invalid");
+    let remote = block_on(settings_cmd::save_settings(
+        h.state(),
+        other.display().to_string(),
+        None,
+        5,
+        Some("http://gpu-box:8000/v1/".into()),
+        Some("qwen2.5-7b".into()),
+        Some(8192),
+    ))
+    .unwrap();
+    assert_eq!(remote.answers_by, "qwen2.5-7b at http://gpu-box:8000/v1");
+    assert_eq!(remote.engine_context, Some(8192));
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(h.root.path().join("settings.json")).unwrap()).unwrap();
+    assert_eq!(stored["engine_model"], "qwen2.5-7b");
+    assert!(
+        stored.get("engine_api_key").is_none(),
+        "keys are never written to the settings file"
+    );
 }
 
 #[test]

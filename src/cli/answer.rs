@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use quarry_core::answer::record::AnswerRecord;
 use quarry_core::answer::{Abstention, Answer, AnswerOptions, Conversation};
+use quarry_core::generate::RemoteEngine;
 use quarry_core::models::{ModelSearch, DEFAULT_GENERATOR_FILE};
-use quarry_core::session::{AnswerEvent, ConversationRef, Question, Session, Turn};
+use quarry_core::session::{AnswerEngine, AnswerEvent, ConversationRef, Question, Session, Turn};
 use quarry_core::Library;
 use serde_json::json;
 
@@ -33,17 +34,75 @@ fn install_ctrl_c() {
     });
 }
 
+/// The environment variable a remote engine's API key is read from (never
+/// a flag: flags end up in shell histories and process lists).
+pub const ENGINE_KEY_VARIABLE: &str = "QUARRY_ENGINE_API_KEY";
+
+/// A remote answer engine: off unless `--engine-url` (or its variable) is set.
+#[derive(clap::Args, Clone, Default)]
+pub struct EngineArgs {
+    /// Answer with a model on an OpenAI-compatible server (llama.cpp's
+    /// llama-server, vLLM, Ollama, LM Studio, another `quarry serve`) instead
+    /// of a local GGUF, e.g. http://gpu-box:8000/v1. The question, the
+    /// conversation's last turns and the passages found are sent there. An
+    /// API key, if the server needs one, is read from QUARRY_ENGINE_API_KEY.
+    #[arg(long, env = "QUARRY_ENGINE_URL")]
+    pub engine_url: Option<String>,
+    /// The model's id on that server (as its GET /v1/models lists it).
+    #[arg(long, env = "QUARRY_ENGINE_MODEL")]
+    pub engine_model: Option<String>,
+    /// The context window the server gives that model, in tokens [default: 4096].
+    #[arg(long, env = "QUARRY_ENGINE_CONTEXT")]
+    pub engine_context: Option<usize>,
+}
+
+impl EngineArgs {
+    /// The model that answers: the remote engine when one is set, else the
+    /// local file (`None`: the default).
+    pub fn answer_model(&self, file: Option<PathBuf>) -> anyhow::Result<AnswerEngine> {
+        let Some(url) = &self.engine_url else {
+            return Ok(AnswerEngine::local(file));
+        };
+        if let Some(file) = file {
+            anyhow::bail!(
+                "both a local model ({}) and a remote engine ({url}) were given; choose one",
+                file.display()
+            );
+        }
+        let key = std::env::var(ENGINE_KEY_VARIABLE).ok();
+        let engine = RemoteEngine::new(
+            url,
+            self.engine_model.as_deref().unwrap_or_default(),
+            key,
+            self.engine_context,
+        )?;
+        Ok(AnswerEngine::Remote(engine))
+    }
+}
+
+/// Say where answers are made when it is not this machine: what a question
+/// sends away must never be a surprise.
+pub fn say_where_answers_are_made(model: &AnswerEngine) {
+    if let AnswerEngine::Remote(engine) = model {
+        eprintln!(
+            "quarry: answers by {} (each question, the conversation's last turns and the passages found are sent there)",
+            engine.describe()
+        );
+    }
+}
+
 /// A terminal's conversation with the library: the session, the model
 /// chosen on the command line, and the conversation the questions go to.
 struct Asker {
     library: Arc<Library>,
     session: Session,
-    model: Option<PathBuf>,
+    model: AnswerEngine,
     conversation: Option<i64>,
 }
 
 impl Asker {
-    fn new(library: Arc<Library>, model: Option<PathBuf>, conversation: Option<i64>) -> Self {
+    fn new(library: Arc<Library>, model: AnswerEngine, conversation: Option<i64>) -> Self {
+        say_where_answers_are_made(&model);
         Asker {
             library,
             session: Session::start(ModelSearch::from_env(None)),
@@ -52,10 +111,16 @@ impl Asker {
         }
     }
 
-    /// Load the answer model now, while the person types the first
-    /// question (a missing model is reported by the question that needs it).
+    /// Load the answer model (or reach the remote engine) now, while the
+    /// person types the first question (a missing model is reported by the
+    /// question that needs it).
     fn prepare(&self) {
-        if let Ok(choice) = self.session.prepare(self.model.as_deref()) {
+        let file = match &self.model {
+            AnswerEngine::Remote(engine) => return self.session.prepare_remote(engine),
+            AnswerEngine::File(path) => Some(path.as_path()),
+            AnswerEngine::Default => None,
+        };
+        if let Ok(choice) = self.session.prepare(file) {
             if !choice.preferred {
                 say_fallback(&choice.path);
             }
@@ -208,7 +273,7 @@ pub struct AskArgs<'a> {
 
 pub fn ask(
     library: Library,
-    model: Option<PathBuf>,
+    model: AnswerEngine,
     conversation: Option<i64>,
     args: &AskArgs,
 ) -> anyhow::Result<()> {
@@ -222,7 +287,7 @@ pub fn ask(
 /// conversation, `/quit` (or end of input) leaves.
 pub fn chat(
     library: Library,
-    model: Option<PathBuf>,
+    model: AnswerEngine,
     conversation: Option<i64>,
     options: AnswerOptions,
 ) -> anyhow::Result<()> {

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 
 use quarry_core::answer::{self, prompt, Abstention, AnswerOptions, Conversation, PastTurn};
 use quarry_core::Library;
-use quarry_generate::{Decoding, Generation, Generator, GgufFacts, LlmResult, LoadOptions, Message};
+use quarry_generate::{Decoding, Generation, Generator, LlmResult, LoadOptions, Message};
 
 use crate::support::{gguf, indexed_corpus, llm_lock, load_llm, open, repo, QWEN, SMOLLM2};
 
@@ -20,8 +20,8 @@ struct Counting<'a> {
 }
 
 impl Generator for Counting<'_> {
-    fn facts(&self) -> &GgufFacts {
-        self.inner.facts()
+    fn model_name(&self) -> String {
+        self.inner.model_name()
     }
     fn context_size(&self) -> usize {
         self.inner.context_size()
@@ -349,7 +349,7 @@ fn conversations_persist_reopen_and_delete() {
 #[test]
 fn a_prepared_session_answers_without_loading_the_model() {
     use quarry_core::models::{ModelError, ModelSearch};
-    use quarry_core::session::{AnswerEvent, ConversationRef, Question, Session};
+    use quarry_core::session::{AnswerEngine, AnswerEvent, ConversationRef, Question, Session};
 
     let corpus = indexed_corpus();
     let models = tempfile::tempdir().unwrap();
@@ -376,7 +376,7 @@ fn a_prepared_session_answers_without_loading_the_model() {
             text: "When do tomato seedlings go outside?".into(),
             conversation: ConversationRef::New,
             options: AnswerOptions::default(),
-            model: None,
+            model: AnswerEngine::Default,
         })
         .finish(|event| {
             kinds.push(match event {

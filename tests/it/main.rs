@@ -17,4 +17,5 @@ mod eval;
 mod ingest;
 mod library;
 mod llm;
+mod serve;
 mod tidy;

@@ -120,19 +120,32 @@ pub fn inspect(library: &Library, question: &str, chunk_id: u64) -> Result<Inspe
             end,
         })
         .collect();
-    let table = embedder.token_embeddings();
-    let token_embeddings = TokenEmbeddings {
-        note: format!(
-            "Each word piece's id is its row in this [{}] table inside the model's weights. \
-             The encoder starts from these rows; Quarry never stores them.",
-            table
-                .shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(" × ")
-        ),
-        table: table.clone(),
+    let token_embeddings = match embedder.token_embeddings() {
+        Some(table) => TokenEmbeddings {
+            note: format!(
+                "Each word piece's id is its row in this [{}] table inside the model's weights. \
+                 The encoder starts from these rows; Quarry never stores them.",
+                table
+                    .shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" × ")
+            ),
+            table: table.clone(),
+        },
+        None => TokenEmbeddings {
+            note: format!(
+                "The model runs on a server ({}): its token-embedding table is there, not here. \
+                 The word pieces above come from the local tokenizer that sizes passages.",
+                embedder.identity().engine
+            ),
+            table: TokenEmbeddingTable {
+                file: std::path::PathBuf::new(),
+                tensor: String::new(),
+                shape: Vec::new(),
+            },
+        },
     };
 
     let question_vector = embedder.embed(&[question])?.pop().unwrap_or_default();

@@ -27,8 +27,9 @@ pub mod session;
 pub mod watch;
 
 pub use library::{
-    default_library_dir, AddOptions, AddReport, Candidates, CatalogRead, FileReport, Library, LibraryError,
-    LibraryInfo, LibraryResult, Outcome, Progress, SearchHit, SearchOptions, TextDocument,
+    default_config_dir, default_library_dir, AddOptions, AddReport, Candidates, CatalogRead, FileReport,
+    Library, LibraryError, LibraryInfo, LibraryResult, Outcome, Progress, SearchHit, SearchOptions,
+    TextDocument,
 };
 
 /// The catalog's rows as the read path returns them.
@@ -36,11 +37,17 @@ pub mod catalog {
     pub use quarry_store::{ChunkRecord, ConversationRow, DocStatus, DocumentRow, StoreError, TurnRow};
 }
 
-/// The embedder: identities, the trait and Quarry's encoder.
+/// The embedder: identities, the trait, Quarry's encoder and the remote one.
 pub mod embed {
     pub use quarry_embed::{
-        cosine, norm, EmbedError, Embedder, EmbedderIdentity, SentenceEncoder, TokenEmbeddingTable,
+        cosine, norm, EmbedError, Embedder, EmbedderIdentity, RemoteEmbedder, SentenceEncoder,
+        TokenEmbeddingTable,
     };
+}
+
+/// A server a remote engine (answers or embeddings) runs on.
+pub mod remote {
+    pub use quarry_openai::{Endpoint, WireError};
 }
 
 /// How search merges its two rankings.
@@ -50,7 +57,9 @@ pub mod fusion {
 
 /// The answer engine's vocabulary, for front ends that show or choose models.
 pub mod generate {
-    pub use quarry_generate::{GgufFacts, LlmError};
+    pub use quarry_generate::{
+        Generation, GgufFacts, LlmError, Message, RemoteEngine, Role, StopReason, DEFAULT_REMOTE_CONTEXT,
+    };
 }
 
 /// Document formats and extraction errors, for front ends that report them.

@@ -19,6 +19,10 @@
 //! model to load; a question asked while it loads waits in the queue behind
 //! it.
 //!
+//! A question may name a remote engine instead ([`AnswerEngine::Remote`]):
+//! nothing is loaded then, the prompt's chat goes to that server, and its
+//! streamed reply is checked and recorded exactly as a local model's.
+//!
 //! Invariant: the only place a question is turned into a recorded answer;
 //! front ends map its events to their screens, terminals and wires.
 
@@ -27,7 +31,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{Receiver, Sender};
-use quarry_generate::{LlamaCppGenerator, LoadOptions};
+use quarry_generate::{
+    Decoding, Generation, Generator, LlamaCppGenerator, LoadOptions, Message, RemoteEngine, RemoteGenerator,
+};
 
 use crate::answer::{
     self, Answer, AnswerError, AnswerOptions, AnswerResult, Conversation, Passage, PastTurn,
@@ -54,9 +60,38 @@ pub struct Question {
     pub text: String,
     pub conversation: ConversationRef,
     pub options: AnswerOptions,
-    /// The answer model's file; `None`: the default model wherever the
-    /// session's [`ModelSearch`] finds it (or the first `.gguf` found).
-    pub model: Option<PathBuf>,
+    /// Which model answers.
+    pub model: AnswerEngine,
+}
+
+/// Which model answers a question.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AnswerEngine {
+    /// Quarry's default GGUF wherever the session's [`ModelSearch`] finds
+    /// it (or the first `.gguf` found).
+    #[default]
+    Default,
+    /// This GGUF file.
+    File(PathBuf),
+    /// A model on an OpenAI-compatible server: the question, the
+    /// conversation's last turns and the retrieved passages are sent there.
+    Remote(RemoteEngine),
+}
+
+impl AnswerEngine {
+    /// A GGUF file, or the default one.
+    pub fn local(file: Option<PathBuf>) -> Self {
+        file.map_or(AnswerEngine::Default, AnswerEngine::File)
+    }
+
+    /// Where answers are made, as a person reads it.
+    pub fn describe(&self) -> String {
+        match self {
+            AnswerEngine::Default => "the default model on this machine".into(),
+            AnswerEngine::File(path) => format!("{} on this machine", path.display()),
+            AnswerEngine::Remote(engine) => engine.describe(),
+        }
+    }
 }
 
 /// A turn that is done: the checked answer and where it was recorded
@@ -102,11 +137,51 @@ struct Request {
     cancel: Arc<AtomicBool>,
 }
 
+/// A chat for the model as it is, without the library: what a local model
+/// server offers (`quarry serve` under a model's own id). Nothing is
+/// retrieved, checked or recorded; it shares the one model and the queue
+/// with the questions.
+pub struct PlainChat {
+    pub messages: Vec<Message>,
+    pub max_tokens: usize,
+    pub stop: Vec<String>,
+    pub model: AnswerEngine,
+}
+
+/// What a front end sees of a plain chat: possibly `LoadingModel`, then
+/// `Token`s, then exactly one of `Done` or `Failed`.
+#[derive(Debug)]
+pub enum ChatEvent {
+    LoadingModel {
+        path: PathBuf,
+        fallback: bool,
+    },
+    Token(String),
+    /// The model's whole reply and its counts (`stop_reason` `Cancelled`
+    /// when stopped).
+    Done(Generation),
+    Failed(AnswerError),
+}
+
+struct ChatRequest {
+    chat: PlainChat,
+    events: Sender<ChatEvent>,
+    cancel: Arc<AtomicBool>,
+}
+
 /// What the session's thread is given to do, in order.
 enum Job {
     Ask(Request),
-    /// Load this model now, before a question needs it.
-    Load(PathBuf),
+    Chat(ChatRequest),
+    /// Load this model (or reach this server) now, before a question needs it.
+    Load(Engine),
+}
+
+/// A model ready to answer, or the one to make ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Engine {
+    File(PathBuf),
+    Remote(RemoteEngine),
 }
 
 /// Stop flags of the questions asked and not yet answered.
@@ -159,8 +234,35 @@ impl Session {
         let choice = self.models.choose_generator(model)?;
         // The thread ends only when the last handle is dropped: sending
         // cannot fail while `self` exists.
-        let _ = self.jobs.send(Job::Load(choice.path.clone()));
+        let _ = self.jobs.send(Job::Load(Engine::File(choice.path.clone())));
         Ok(choice)
+    }
+
+    /// Reach a remote engine in the session's thread now (checking that it
+    /// answers and serves the model); a failure is reported by the first
+    /// question. Any local model loaded is freed.
+    pub fn prepare_remote(&self, engine: &RemoteEngine) {
+        let _ = self.jobs.send(Job::Load(Engine::Remote(engine.clone())));
+    }
+
+    /// Queue a plain chat (see [`PlainChat`]); its events arrive on the
+    /// returned [`Chatting`].
+    pub fn chat(&self, chat: PlainChat) -> Chatting {
+        let (events, receiver) = crossbeam_channel::unbounded();
+        let cancel = Arc::new(AtomicBool::new(false));
+        lock(&self.pending).push(cancel.clone());
+        let request = ChatRequest {
+            chat,
+            events,
+            cancel: cancel.clone(),
+        };
+        if let Err(crossbeam_channel::SendError(Job::Chat(unsent))) = self.jobs.send(Job::Chat(request)) {
+            let _ = unsent.events.send(ChatEvent::Failed(AnswerError::SessionGone));
+        }
+        Chatting {
+            events: receiver,
+            cancel,
+        }
     }
 
     /// Queue a question; its events arrive on the returned [`Asking`].
@@ -188,6 +290,26 @@ impl Session {
         for flag in lock(&self.pending).iter() {
             flag.store(true, Ordering::SeqCst);
         }
+    }
+}
+
+/// A plain chat on its way: iterate it for its events.
+pub struct Chatting {
+    events: Receiver<ChatEvent>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Chatting {
+    /// The flag that stops this chat.
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+}
+
+impl Iterator for Chatting {
+    type Item = ChatEvent;
+    fn next(&mut self) -> Option<ChatEvent> {
+        self.events.recv().ok()
     }
 }
 
@@ -224,17 +346,29 @@ impl Iterator for Asking {
     }
 }
 
-/// The loaded model and the file it came from.
-type Loaded = Option<(PathBuf, LlamaCppGenerator)>;
+/// The model ready to answer and what it is.
+type Loaded = Option<(Engine, Box<dyn Generator>)>;
 
 fn serve(jobs: Receiver<Job>, models: ModelSearch, pending: &Pending) {
     let mut loaded: Loaded = None;
     for job in jobs {
         let request = match job {
             Job::Ask(request) => request,
-            Job::Load(path) => {
-                if let Err(e) = load(&path, &mut loaded) {
-                    tracing::warn!("cannot load the answer model {}: {e}", path.display());
+            Job::Chat(request) => {
+                let send = |event| {
+                    let _ = request.events.send(event);
+                };
+                let outcome = plain_chat(&request.chat, &models, &mut loaded, &request.cancel, &send);
+                lock(pending).retain(|flag| !Arc::ptr_eq(flag, &request.cancel));
+                send(match outcome {
+                    Ok(generation) => ChatEvent::Done(generation),
+                    Err(error) => ChatEvent::Failed(error),
+                });
+                continue;
+            }
+            Job::Load(engine) => {
+                if let Err(e) = load(&engine, &mut loaded) {
+                    tracing::warn!("cannot prepare the answer model: {e}");
                 }
                 continue;
             }
@@ -250,6 +384,28 @@ fn serve(jobs: Receiver<Job>, models: ModelSearch, pending: &Pending) {
             Err(error) => AnswerEvent::Failed(error),
         });
     }
+}
+
+fn plain_chat(
+    chat: &PlainChat,
+    models: &ModelSearch,
+    loaded: &mut Loaded,
+    cancel: &AtomicBool,
+    send: &dyn Fn(ChatEvent),
+) -> AnswerResult<Generation> {
+    let loading = |event: AnswerEvent| {
+        if let AnswerEvent::LoadingModel { path, fallback } = event {
+            send(ChatEvent::LoadingModel { path, fallback });
+        }
+    };
+    let generator = model(models, &chat.model, loaded, &loading)?;
+    let decoding = Decoding {
+        max_tokens: chat.max_tokens,
+        stop: chat.stop.clone(),
+        ..Decoding::default()
+    };
+    let on_text = &mut |text: &str| send(ChatEvent::Token(text.to_string()));
+    Ok(generator.generate_chat(&chat.messages, &decoding, cancel, on_text)?)
 }
 
 fn answer_turn(
@@ -293,7 +449,7 @@ fn answer_turn(
         not_found: !retrieval.relevance.relevant,
     });
     let answer = if retrieval.relevance.relevant {
-        let generator = model(models, question.model.as_deref(), loaded, send)?;
+        let generator = model(models, &question.model, loaded, send)?;
         answer::generate(
             library,
             generator,
@@ -321,31 +477,45 @@ fn answer_turn(
 /// when it is not the one in memory.
 fn model<'a>(
     models: &ModelSearch,
-    explicit: Option<&std::path::Path>,
+    wanted: &AnswerEngine,
     loaded: &'a mut Loaded,
     send: &dyn Fn(AnswerEvent),
-) -> AnswerResult<&'a mut LlamaCppGenerator> {
-    let choice = models.choose_generator(explicit)?;
-    if !is_loaded(loaded, &choice.path) {
-        send(AnswerEvent::LoadingModel {
-            path: choice.path.clone(),
-            fallback: !choice.preferred,
-        });
-    }
-    Ok(load(&choice.path, loaded)?)
+) -> AnswerResult<&'a mut dyn Generator> {
+    let engine = match wanted {
+        AnswerEngine::Remote(remote) => Engine::Remote(remote.clone()),
+        AnswerEngine::Default | AnswerEngine::File(_) => {
+            let file = match wanted {
+                AnswerEngine::File(path) => Some(path.as_path()),
+                _ => None,
+            };
+            let choice = models.choose_generator(file)?;
+            let engine = Engine::File(choice.path.clone());
+            if !is_loaded(loaded, &engine) {
+                send(AnswerEvent::LoadingModel {
+                    path: choice.path,
+                    fallback: !choice.preferred,
+                });
+            }
+            engine
+        }
+    };
+    Ok(load(&engine, loaded)?)
 }
 
-fn is_loaded(loaded: &Loaded, path: &Path) -> bool {
-    loaded.as_ref().is_some_and(|(current, _)| current == path)
+fn is_loaded(loaded: &Loaded, engine: &Engine) -> bool {
+    loaded.as_ref().is_some_and(|(current, _)| current == engine)
 }
 
-/// The model in `path`, loaded unless it is the one in memory (which is
-/// freed first: one model at a time).
-fn load<'a>(path: &Path, loaded: &'a mut Loaded) -> quarry_generate::LlmResult<&'a mut LlamaCppGenerator> {
-    if !is_loaded(loaded, path) {
+/// The model `engine` names, loaded (or its server reached) unless it is
+/// the one ready; the one before is freed first: one model at a time.
+fn load<'a>(engine: &Engine, loaded: &'a mut Loaded) -> quarry_generate::LlmResult<&'a mut dyn Generator> {
+    if !is_loaded(loaded, engine) {
         *loaded = None;
-        let generator = LlamaCppGenerator::load(path, &LoadOptions::default())?;
-        *loaded = Some((path.to_path_buf(), generator));
+        let generator: Box<dyn Generator> = match engine {
+            Engine::File(path) => Box::new(LlamaCppGenerator::load(path, &LoadOptions::default())?),
+            Engine::Remote(remote) => Box::new(RemoteGenerator::connect(remote)?),
+        };
+        *loaded = Some((engine.clone(), generator));
     }
-    Ok(&mut loaded.as_mut().expect("loaded above").1)
+    Ok(loaded.as_mut().expect("loaded above").1.as_mut())
 }

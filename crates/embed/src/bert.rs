@@ -137,6 +137,49 @@ fn read_pooling(dir: &Path) -> Result<Pooling, EmbedError> {
     }
 }
 
+/// The tokenizer of a sentence-transformers folder, truncating at the
+/// model's window, and that window in word pieces.
+pub fn tokenizer(dir: &Path) -> Result<(Tokenizer, usize), EmbedError> {
+    let raw_config: serde_json::Value = read_json(&dir.join("config.json"))?;
+    folder_tokenizer(dir, &raw_config)
+}
+
+fn folder_tokenizer(dir: &Path, raw_config: &serde_json::Value) -> Result<(Tokenizer, usize), EmbedError> {
+    let max_positions = raw_config
+        .get("max_position_embeddings")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(512) as usize;
+    let st_config = dir.join("sentence_bert_config.json");
+    let max_tokens = if st_config.is_file() {
+        read_json::<SentenceBertConfig>(&st_config)?.max_seq_length
+    } else {
+        None
+    }
+    .unwrap_or(max_positions)
+    .min(max_positions);
+
+    let tokenizer_path = dir.join("tokenizer.json");
+    let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| EmbedError::Corrupt {
+        path: tokenizer_path.clone(),
+        detail: e.to_string(),
+    })?;
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: max_tokens,
+            ..Default::default()
+        }))
+        .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+    let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
+    let pad_token = tokenizer.id_to_token(pad_id).unwrap_or_else(|| "[PAD]".into());
+    tokenizer.with_padding(Some(PaddingParams {
+        strategy: PaddingStrategy::BatchLongest,
+        pad_id,
+        pad_token,
+        ..Default::default()
+    }));
+    Ok((tokenizer, max_tokens))
+}
+
 impl SentenceEncoder {
     /// Load a sentence-transformers folder on the CPU.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
@@ -155,38 +198,7 @@ impl SentenceEncoder {
                 });
             }
         }
-        let max_positions = raw_config
-            .get("max_position_embeddings")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(512) as usize;
-        let st_config = dir.join("sentence_bert_config.json");
-        let max_tokens = if st_config.is_file() {
-            read_json::<SentenceBertConfig>(&st_config)?.max_seq_length
-        } else {
-            None
-        }
-        .unwrap_or(max_positions)
-        .min(max_positions);
-
-        let tokenizer_path = dir.join("tokenizer.json");
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| EmbedError::Corrupt {
-            path: tokenizer_path.clone(),
-            detail: e.to_string(),
-        })?;
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: max_tokens,
-                ..Default::default()
-            }))
-            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-        let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
-        let pad_token = tokenizer.id_to_token(pad_id).unwrap_or_else(|| "[PAD]".into());
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            pad_id,
-            pad_token,
-            ..Default::default()
-        }));
+        let (tokenizer, max_tokens) = folder_tokenizer(dir, &raw_config)?;
 
         let weights_path = dir.join("model.safetensors");
         let weights = std::fs::read(&weights_path).map_err(|source| EmbedError::Io {
@@ -302,8 +314,8 @@ impl Embedder for SentenceEncoder {
         &self.tokenizer
     }
 
-    fn token_embeddings(&self) -> &TokenEmbeddingTable {
-        &self.token_table
+    fn token_embeddings(&self) -> Option<&TokenEmbeddingTable> {
+        Some(&self.token_table)
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {

@@ -7,14 +7,19 @@
 //! (Token embeddings — `embeddings.word_embeddings.weight` — are a part of
 //! the model used inside the encoder; Quarry never stores them.)
 //!
-//! Invariant: embed loads weights from a local folder it is given; it never
-//! searches for models, and knows nothing of storage or indexes.
+//! [`remote::RemoteEmbedder`] asks an OpenAI-compatible server instead.
+//!
+//! Invariant: embed loads weights from a local folder it is given, or asks
+//! the server it is given; it never searches for models, and knows nothing
+//! of storage or indexes.
 
 pub mod bert;
+pub mod remote;
 
 use serde::{Deserialize, Serialize};
 
 pub use bert::SentenceEncoder;
+pub use remote::RemoteEmbedder;
 
 /// What identifies the vectors an embedder makes: a library remembers this
 /// and refuses to mix vectors from two embedders. The same weights run by
@@ -24,7 +29,8 @@ pub use bert::SentenceEncoder;
 pub struct EmbedderIdentity {
     pub name: String,
     pub dimension: usize,
-    /// sha256 of the weights file.
+    /// sha256 of the weights file (for a remote model, of its endpoint and
+    /// id: its weights are out of reach).
     pub weights_sha256: String,
     /// The code that runs the model ([`CANDLE_ENGINE`] for
     /// [`SentenceEncoder`]). Libraries written before this was recorded
@@ -39,6 +45,8 @@ pub struct EmbedderIdentity {
 
 /// [`SentenceEncoder`]'s engine: candle's BERT.
 pub const CANDLE_ENGINE: &str = "candle";
+/// A [`RemoteEmbedder`]'s engine is this followed by the server's URL.
+pub const REMOTE_ENGINE_PREFIX: &str = "openai-compatible ";
 /// Full single precision throughout the encoder.
 pub const F32: &str = "f32";
 
@@ -51,6 +59,11 @@ fn default_precision() -> String {
 }
 
 impl EmbedderIdentity {
+    /// The server that computes these vectors, for a remote embedder.
+    pub fn server(&self) -> Option<&str> {
+        self.engine.strip_prefix(REMOTE_ENGINE_PREFIX)
+    }
+
     /// One string that changes whenever the vectors would: weights, engine
     /// and precision (the name and dimension follow from the weights). Stamped
     /// on derived indexes so a graph of other vectors is never loaded.
@@ -94,6 +107,15 @@ pub enum EmbedError {
     Tokenizer(String),
     #[error("encoder failed: {0}")]
     Candle(#[from] candle_core::Error),
+    /// (Not a `#[source]`: the message holds the wire error's already.)
+    #[error("embedding server: {0}")]
+    Remote(quarry_openai::WireError),
+}
+
+impl From<quarry_openai::WireError> for EmbedError {
+    fn from(e: quarry_openai::WireError) -> Self {
+        EmbedError::Remote(e)
+    }
 }
 
 /// Euclidean length of a vector.
@@ -162,6 +184,7 @@ pub trait Embedder: Send + Sync {
     /// One unit-length vector per text, in input order. Texts longer than
     /// the window are truncated, as sentence-transformers does.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
-    /// The model's token-embedding table.
-    fn token_embeddings(&self) -> &TokenEmbeddingTable;
+    /// The model's token-embedding table (`None` when the weights are on
+    /// another machine).
+    fn token_embeddings(&self) -> Option<&TokenEmbeddingTable>;
 }

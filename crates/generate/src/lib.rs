@@ -1,18 +1,21 @@
-//! Local text generation from GGUF files.
+//! Text generation: local GGUF files, or a model on an OpenAI-compatible
+//! server.
 //!
 //! One trait, [`Generator`], stands between answering and any engine. The
-//! engine Quarry ships is llama.cpp (through the `llama-cpp-2` bindings,
+//! local engine is llama.cpp (through the `llama-cpp-2` bindings,
 //! built from vendored source by cargo): measured on this project's
 //! machines it is 2.8× candle's prompt speed and 1.75× its decode speed on
 //! the default model (ARCHITECTURE.md has the table and the command). The
 //! tokenizer and chat template come from the GGUF's own metadata, so a lone
-//! `.gguf` file is a complete model.
+//! `.gguf` file is a complete model. [`RemoteGenerator`] sends the same chat
+//! to a server the user configured (`crates/generate/src/remote.rs`).
 //!
 //! Invariant: nothing here knows about libraries, passages or citations;
 //! it turns a prompt into tokens and tokens into text.
 
 mod gguf;
 mod llama;
+mod remote;
 mod stream;
 
 use std::path::PathBuf;
@@ -22,6 +25,7 @@ use serde::Serialize;
 
 pub use gguf::{inspect, GgufFacts};
 pub use llama::{LlamaCppGenerator, LoadOptions, DEFAULT_CONTEXT, DEFAULT_PROMPT_BATCH};
+pub use remote::{RemoteEngine, RemoteGenerator, DEFAULT_REMOTE_CONTEXT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
@@ -53,6 +57,17 @@ pub enum LlmError {
     PromptTooLong { needed: usize, limit: usize },
     #[error("llama.cpp: {0}")]
     Engine(String),
+    /// A remote engine's server could not be used. (Not a `#[source]`: the
+    /// message already holds the wire error's, and a cause chain would
+    /// print it twice.)
+    #[error("answer engine: {0}")]
+    Remote(quarry_openai::WireError),
+}
+
+impl From<quarry_openai::WireError> for LlmError {
+    fn from(e: quarry_openai::WireError) -> Self {
+        LlmError::Remote(e)
+    }
 }
 
 pub type LlmResult<T> = Result<T, LlmError>;
@@ -174,8 +189,9 @@ impl Generation {
 /// (`&mut self`); llama.cpp contexts are not `Send`, so a UI keeps the
 /// generator on a worker thread and talks to it over channels.
 pub trait Generator {
-    /// What the model is (from its GGUF header).
-    fn facts(&self) -> &GgufFacts;
+    /// The model as an answer records it: a GGUF's file name, or a remote
+    /// model and where it runs.
+    fn model_name(&self) -> String;
     /// The context window in use (tokens), prompt and answer together.
     fn context_size(&self) -> usize;
     /// Token ids of `text` as the model sees it (no BOS added).
@@ -197,6 +213,21 @@ pub trait Generator {
         cancel: &AtomicBool,
         on_text: &mut dyn FnMut(&str),
     ) -> LlmResult<Generation>;
+    /// Generate the assistant's reply to a chat: a local model renders its
+    /// chat template and continues it; a remote one sends the messages as
+    /// they are, for its server to lay out.
+    fn generate_chat(
+        &mut self,
+        messages: &[Message],
+        decoding: &Decoding,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> LlmResult<Generation> {
+        let prompt = self.apply_chat_template(messages)?.ok_or_else(|| {
+            LlmError::Engine("the model has no chat template; give it a prompt laid out as text".into())
+        })?;
+        self.generate(&prompt, decoding, cancel, on_text)
+    }
 }
 
 /// Threads for generation: the cores that are free right now. llama.cpp's

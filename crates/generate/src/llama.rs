@@ -90,6 +90,11 @@ fn backend() -> LlmResult<&'static LlamaBackend> {
 }
 
 impl LlamaCppGenerator {
+    /// What the model is (from its GGUF header).
+    pub fn facts(&self) -> &GgufFacts {
+        &self.facts
+    }
+
     /// Load a GGUF file. The header is checked first, so a wrong, truncated
     /// or damaged file is named precisely instead of as a load failure.
     pub fn load(path: &Path, options: &LoadOptions) -> LlmResult<Self> {
@@ -133,8 +138,11 @@ impl LlamaCppGenerator {
 }
 
 impl Generator for LlamaCppGenerator {
-    fn facts(&self) -> &GgufFacts {
-        &self.facts
+    fn model_name(&self) -> String {
+        self.facts.path.file_name().map_or_else(
+            || self.facts.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
     }
 
     fn context_size(&self) -> usize {

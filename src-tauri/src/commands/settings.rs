@@ -1,5 +1,6 @@
-//! Settings: library folder, answer model, passages; the embedding model is
-//! shown read-only (changing it means re-embedding, a CLI job).
+//! Settings: library folder, answer model or remote engine, passages; the
+//! embedding model is shown read-only (changing it means re-embedding, a
+//! CLI job).
 
 use std::path::PathBuf;
 
@@ -8,21 +9,38 @@ use tauri::State;
 use super::blocking;
 use crate::dto::{EmbedderInfo, ModelInfo, SettingsView};
 use crate::error::CommandResult;
-use crate::settings::Settings;
+use crate::settings::{Settings, ENGINE_KEY_VARIABLE};
 use crate::state::AppState;
+use quarry_core::session::AnswerEngine;
 
 fn view(state: &AppState, settings: &Settings) -> CommandResult<SettingsView> {
     // The embedder, not the library: settings must open even when the
     // library folder cannot (so the folder can be changed).
     let embedder = state.embedder()?;
     let identity = embedder.identity();
+    let answers_by = match settings.answer_engine() {
+        Ok(AnswerEngine::Remote(engine)) => engine.describe(),
+        _ => "this computer".to_string(),
+    };
+    let embeddings_by = match identity.server() {
+        Some(url) => format!("{} at {url}", identity.name),
+        None => "this computer".to_string(),
+    };
     Ok(SettingsView {
         library_dir: settings.library_dir.display().to_string(),
         model_path: settings.model_path.as_ref().map(|p| p.display().to_string()),
         passages: settings.passages,
+        engine_url: settings.engine_url.clone(),
+        engine_model: settings.engine_model.clone(),
+        engine_context: settings.engine_context,
+        engine_key_set: std::env::var(ENGINE_KEY_VARIABLE).is_ok_and(|k| !k.trim().is_empty()),
+        answers_by,
+        embeddings_by,
         embedder: EmbedderInfo {
             name: identity.name.clone(),
-            path: embedder.token_embeddings().file.display().to_string(),
+            path: embedder
+                .token_embeddings()
+                .map_or_else(|| identity.engine.clone(), |t| t.file.display().to_string()),
             dimension: identity.dimension,
             weights_sha256: identity.weights_sha256.clone(),
             engine: identity.engine.clone(),
@@ -67,6 +85,9 @@ pub async fn save_settings(
     library_dir: String,
     model_path: Option<String>,
     passages: usize,
+    engine_url: Option<String>,
+    engine_model: Option<String>,
+    engine_context: Option<usize>,
 ) -> CommandResult<SettingsView> {
     let state = state.inner().clone();
     blocking(move || {
@@ -74,6 +95,9 @@ pub async fn save_settings(
             library_dir: PathBuf::from(library_dir),
             model_path: model_path.filter(|p| !p.trim().is_empty()).map(PathBuf::from),
             passages,
+            engine_url: engine_url.filter(|u| !u.trim().is_empty()),
+            engine_model: engine_model.filter(|m| !m.trim().is_empty()),
+            engine_context,
         })?;
         view(&state, &settings)
     })

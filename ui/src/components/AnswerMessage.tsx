@@ -1,5 +1,5 @@
 import { answerState, displayText, passageByNumber, type ChatMessage } from '../lib/chat';
-import { fileName, formatMs, plural } from '../lib/format';
+import { answeredBy, fileName, formatMs, plural } from '../lib/format';
 import type { Passage, Timing } from '../lib/types';
 import { AnswerText } from './AnswerText';
 import { ErrorNotice } from './ErrorNotice';
@@ -30,7 +30,7 @@ function TimingLine({ timing, model }: { timing: Timing; model: string | null })
   }
   parts.push(`search ${formatMs(timing.retrieval_ms)}`);
   parts.push(`total ${formatMs(timing.total_ms)}`);
-  if (model) parts.push(fileName(model));
+  if (model) parts.push(answeredBy(model));
   const detail =
     `Prompt: ${timing.prompt_tokens} tokens (${timing.reused_prompt_tokens} reused), ` +
     `${timing.prompt_tokens_per_second.toFixed(1)} tok/s`;

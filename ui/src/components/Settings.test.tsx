@@ -54,7 +54,14 @@ describe('settings', () => {
     fireEvent.click(within(panel).getByText('Save'));
     await waitFor(() =>
       expect(backend.argsOf('save_settings')).toEqual([
-        { library_dir: '/mnt/data/quarry', model_path: '/models/gemma-3-1b-it-q4_0.gguf', passages: 8 },
+        {
+          library_dir: '/mnt/data/quarry',
+          model_path: '/models/gemma-3-1b-it-q4_0.gguf',
+          passages: 8,
+          engine_url: null,
+          engine_model: null,
+          engine_context: null,
+        },
       ]),
     );
     await within(panel).findByText('Saved.');
@@ -74,7 +81,51 @@ describe('settings', () => {
     fireEvent.input(within(panel).getByLabelText('Passages per answer'), { target: { value: '40' } });
     fireEvent.click(within(panel).getByText('Save'));
     await waitFor(() =>
-      expect(backend.argsOf('save_settings')).toEqual([{ library_dir: '/home/ana/.local/share/quarry', model_path: null, passages: 10 }]),
+      expect(backend.argsOf('save_settings')).toEqual([
+        {
+          library_dir: '/home/ana/.local/share/quarry',
+          model_path: null,
+          passages: 10,
+          engine_url: null,
+          engine_model: null,
+          engine_context: null,
+        },
+      ]),
+    );
+  });
+
+  it('sends answers to a server of yours only when chosen, and says what leaves the machine', async () => {
+    const backend = installBackend({
+      get_settings: () => makeSettings(),
+      save_settings: (args) => {
+        const a = args as { engine_url: string; engine_model: string };
+        return makeSettings({ ...(args as Partial<Settings>), answers_by: `${a.engine_model} at ${a.engine_url}` });
+      },
+    });
+    render(<App />);
+    const panel = await openSettings();
+    expect(within(panel).getByTestId('answers-by').textContent).toContain('answers by this computer');
+    expect(within(panel).queryByLabelText('Server URL')).toBeNull();
+    fireEvent.click(within(panel).getByTestId('engine-remote'));
+    expect(within(panel).getByTestId('engine-privacy').textContent).toContain('passages found for it are sent to this server');
+    fireEvent.input(within(panel).getByLabelText('Server URL'), { target: { value: ' http://gpu-box:8000/v1 ' } });
+    fireEvent.input(within(panel).getByLabelText('Model'), { target: { value: 'qwen2.5-7b' } });
+    fireEvent.input(within(panel).getByLabelText('Context (tokens)'), { target: { value: '8192' } });
+    fireEvent.click(within(panel).getByText('Save'));
+    await waitFor(() =>
+      expect(backend.argsOf('save_settings')).toEqual([
+        {
+          library_dir: '/home/ana/.local/share/quarry',
+          model_path: null,
+          passages: 5,
+          engine_url: 'http://gpu-box:8000/v1',
+          engine_model: 'qwen2.5-7b',
+          engine_context: 8192,
+        },
+      ]),
+    );
+    await waitFor(() =>
+      expect(within(panel).getByTestId('answers-by').textContent).toContain('answers by qwen2.5-7b at http://gpu-box:8000/v1'),
     );
   });
 

@@ -20,6 +20,17 @@ export function clampPassages(n: number): number {
   return Math.min(MAX_PASSAGES, Math.max(MIN_PASSAGES, Math.round(n)));
 }
 
+/** The remote-engine part of a settings update: all null when answers are made here. */
+export function engineUpdate(remote: boolean, url: string, model: string, context: string) {
+  if (!remote) return { engine_url: null, engine_model: null, engine_context: null };
+  const n = Number.parseInt(context, 10);
+  return {
+    engine_url: url.trim() || null,
+    engine_model: model.trim() || null,
+    engine_context: Number.isFinite(n) && n > 0 ? n : null,
+  };
+}
+
 export function SettingsPanel({ onSaved }: Props) {
   const [settings, setSettings] = useState<Settings | null>(null);
   const [loadError, setLoadError] = useState<QuarryErrorShape | null>(null);
@@ -27,6 +38,10 @@ export function SettingsPanel({ onSaved }: Props) {
   const [libraryDir, setLibraryDir] = useState('');
   const [modelPath, setModelPath] = useState('');
   const [passages, setPassages] = useState(5);
+  const [remote, setRemote] = useState(false);
+  const [engineUrl, setEngineUrl] = useState('');
+  const [engineModel, setEngineModel] = useState('');
+  const [engineContext, setEngineContext] = useState('');
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState(false);
 
@@ -35,7 +50,13 @@ export function SettingsPanel({ onSaved }: Props) {
     setLibraryDir(s.library_dir);
     setModelPath(s.model_path ?? '');
     setPassages(clampPassages(s.passages));
+    setRemote(s.engine_url !== null);
+    setEngineUrl(s.engine_url ?? '');
+    setEngineModel(s.engine_model ?? '');
+    setEngineContext(s.engine_context === null ? '' : String(s.engine_context));
   };
+
+  const engine = engineUpdate(remote, engineUrl, engineModel, engineContext);
 
   useEffect(() => {
     let live = true;
@@ -52,7 +73,10 @@ export function SettingsPanel({ onSaved }: Props) {
     settings !== null &&
     (libraryDir !== settings.library_dir ||
       (modelPath || null) !== settings.model_path ||
-      passages !== settings.passages);
+      passages !== settings.passages ||
+      engine.engine_url !== settings.engine_url ||
+      engine.engine_model !== settings.engine_model ||
+      engine.engine_context !== settings.engine_context);
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -65,6 +89,7 @@ export function SettingsPanel({ onSaved }: Props) {
         library_dir: libraryDir.trim(),
         model_path: modelPath === '' ? null : modelPath,
         passages: clampPassages(passages),
+        ...engine,
       });
       adopt(next);
       setSaved(true);
@@ -126,7 +151,86 @@ export function SettingsPanel({ onSaved }: Props) {
             <p class="field__hint muted">Where Quarry keeps its index and conversations.</p>
           </div>
 
-          <div class="field">
+          <fieldset class="field engine" data-testid="answer-engine">
+            <legend>Answers are written</legend>
+            <label class="radio">
+              <input
+                type="radio"
+                name="engine"
+                checked={!remote}
+                onChange={() => {
+                  setRemote(false);
+                  setSaved(false);
+                }}
+              />
+              On this computer
+            </label>
+            <label class="radio">
+              <input
+                type="radio"
+                name="engine"
+                data-testid="engine-remote"
+                checked={remote}
+                onChange={() => {
+                  setRemote(true);
+                  setSaved(false);
+                }}
+              />
+              By a server of yours (OpenAI-compatible: llama.cpp, vLLM, Ollama, LM Studio, another Quarry)
+            </label>
+            {remote && (
+              <div class="engine__server">
+                <label for="engine-url">Server URL</label>
+                <input
+                  id="engine-url"
+                  type="url"
+                  placeholder="http://gpu-box:8000/v1"
+                  value={engineUrl}
+                  spellcheck={false}
+                  onInput={(e) => {
+                    setEngineUrl((e.currentTarget as HTMLInputElement).value);
+                    setSaved(false);
+                  }}
+                />
+                <label for="engine-model">Model</label>
+                <input
+                  id="engine-model"
+                  type="text"
+                  placeholder="qwen2.5-7b-instruct"
+                  value={engineModel}
+                  spellcheck={false}
+                  onInput={(e) => {
+                    setEngineModel((e.currentTarget as HTMLInputElement).value);
+                    setSaved(false);
+                  }}
+                />
+                <label for="engine-context">Context (tokens)</label>
+                <input
+                  id="engine-context"
+                  type="number"
+                  min={512}
+                  step={512}
+                  placeholder="4096"
+                  value={engineContext}
+                  onInput={(e) => {
+                    setEngineContext((e.currentTarget as HTMLInputElement).value);
+                    setSaved(false);
+                  }}
+                />
+                <p class="field__hint muted" data-testid="engine-privacy">
+                  Each question, the conversation’s last two turns and the passages found for it are sent to this
+                  server. Your documents, the library and its index stay here. API key:{' '}
+                  {settings.engine_key_set ? 'from QUARRY_ENGINE_API_KEY' : 'none (set QUARRY_ENGINE_API_KEY if the server needs one)'}.
+                </p>
+              </div>
+            )}
+            <p class="field__hint" data-testid="answers-by">
+              Now: answers by <strong>{settings.answers_by}</strong>; embeddings by{' '}
+              <strong>{settings.embeddings_by}</strong>.
+            </p>
+          </fieldset>
+
+          <div class="field" hidden={remote}>
             <label for="model">Language model</label>
             <select
               id="model"

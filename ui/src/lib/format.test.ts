@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayTitle, fileName, formatBytes, formatMs, formatWhen } from './format';
+import { answeredBy, displayTitle, fileName, formatBytes, formatMs, formatWhen } from './format';
 
 describe('format', () => {
   it('takes file names from either kind of path', () => {
@@ -9,6 +9,12 @@ describe('format', () => {
     expect(displayTitle(null, '/x/y.txt')).toBe('y.txt');
     expect(displayTitle('  ', '/x/y.txt')).toBe('y.txt');
     expect(displayTitle('Manual', '/x/y.txt')).toBe('Manual');
+  });
+
+  it('names a local model by its file and a remote one by where it runs', () => {
+    expect(answeredBy('/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf')).toBe('qwen2.5-coder-1.5b-instruct-q4_k_m.gguf');
+    expect(answeredBy('qwen2.5-coder-1.5b-instruct-q4_k_m.gguf')).toBe('qwen2.5-coder-1.5b-instruct-q4_k_m.gguf');
+    expect(answeredBy('qwen2.5-7b at http://gpu-box:8000/v1')).toBe('qwen2.5-7b at http://gpu-box:8000/v1');
   });
 
   it('formats sizes and durations', () => {

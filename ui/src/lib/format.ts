@@ -7,6 +7,14 @@ export function fileName(path: string): string {
   return i >= 0 ? trimmed.slice(i + 1) : trimmed;
 }
 
+/**
+ * The model an answer records, as a person reads it: a local GGUF by its file name, a
+ * remote engine as "model at URL" (where the question and its passages were sent).
+ */
+export function answeredBy(model: string): string {
+  return /\sat\shttps?:\/\//.test(model) ? model : fileName(model);
+}
+
 /** A document's title, or its file name when it has none. */
 export function displayTitle(title: string | null | undefined, path: string): string {
   const t = title?.trim();

@@ -33,13 +33,23 @@ describe('commands', () => {
     await expect(ipc.removePaths(['/a', '/b'])).resolves.toEqual({ removed: 2 });
     await ipc.passageContext(4, 10, 20);
     await ipc.inspectPassage('why?', 77);
-    await ipc.saveSettings({ library_dir: '/lib', model_path: null, passages: 3 });
+    await ipc.saveSettings({
+      library_dir: '/lib',
+      model_path: null,
+      passages: 3,
+      engine_url: null,
+      engine_model: null,
+      engine_context: null,
+    });
     await expect(ipc.conversationTurns(9)).rejects.toMatchObject({ code: 'not_found', message: 'No such conversation' });
     expect(seen).toEqual([
       ['remove_paths', { paths: ['/a', '/b'] }],
       ['passage_context', { document_id: 4, start: 10, end: 20 }],
       ['inspect_passage', { question: 'why?', chunk_id: 77 }],
-      ['save_settings', { library_dir: '/lib', model_path: null, passages: 3 }],
+      [
+        'save_settings',
+        { library_dir: '/lib', model_path: null, passages: 3, engine_url: null, engine_model: null, engine_context: null },
+      ],
       ['conversation_turns', { conversation_id: 9 }],
     ]);
   });

@@ -125,6 +125,9 @@ export const saveSettings = (update: SettingsUpdate) =>
     library_dir: update.library_dir,
     model_path: update.model_path,
     passages: update.passages,
+    engine_url: update.engine_url,
+    engine_model: update.engine_model,
+    engine_context: update.engine_context,
   });
 
 // ---- Events ----------------------------------------------------------------

@@ -275,6 +275,16 @@ export interface Settings {
   library_dir: string;
   model_path: string | null;
   passages: number;
+  /** An OpenAI-compatible server that writes the answers (null: this computer). */
+  engine_url: string | null;
+  engine_model: string | null;
+  engine_context: number | null;
+  /** Whether QUARRY_ENGINE_API_KEY holds a key (keys are never stored). */
+  engine_key_set: boolean;
+  /** Where answers are made: "qwen2.5-7b at http://gpu-box:8000/v1" or "this computer". */
+  answers_by: string;
+  /** Where embeddings are made. */
+  embeddings_by: string;
   embedder: EmbedderInfo;
   models: ModelInfo[];
 }
@@ -283,4 +293,7 @@ export interface SettingsUpdate {
   library_dir: string;
   model_path: string | null;
   passages: number;
+  engine_url: string | null;
+  engine_model: string | null;
+  engine_context: number | null;
 }

@@ -177,6 +177,12 @@ export function makeSettings(over: Partial<Settings> = {}): Settings {
     library_dir: '/home/ana/.local/share/quarry',
     model_path: null,
     passages: 5,
+    engine_url: null,
+    engine_model: null,
+    engine_context: null,
+    engine_key_set: false,
+    answers_by: 'this computer',
+    embeddings_by: 'this computer',
     embedder: {
       name: 'all-MiniLM-L6-v2',
       path: '/models/all-MiniLM-L6-v2',

@@ -347,7 +347,10 @@ pub fn generate(
         ..Decoding::default()
     };
     tracing::debug!(tokens = prompt.tokens, passages = prompt.included.len(), prompt = %prompt.text, "answer prompt");
-    let generation = generator.generate(&prompt.text, &decoding, cancel, on_text)?;
+    let generation = match prompt.chat_template {
+        true => generator.generate_chat(&prompt.messages, &decoding, cancel, on_text)?,
+        false => generator.generate(&prompt.text, &decoding, cancel, on_text)?,
+    };
     let retrieved: Vec<Passage> = prompt
         .included
         .iter()
@@ -419,11 +422,7 @@ pub fn generate(
             tokens_per_second: generation.decode_tokens_per_second(),
             total_ms: retrieval.retrieval_ms + started.elapsed().as_secs_f64() * 1000.0,
         },
-        model: generator
-            .facts()
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned()),
+        model: Some(generator.model_name()),
         prompt_version: PROMPT_VERSION.to_string(),
     })
 }

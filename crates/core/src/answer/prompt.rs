@@ -53,6 +53,9 @@ pub struct PastTurn {
 #[derive(Debug, Clone)]
 pub struct Prompt {
     pub text: String,
+    /// The chat `text` renders with the model's template (empty when the
+    /// model has none): what a remote engine is sent.
+    pub messages: Vec<Message>,
     /// Indices into the hits of the passages included, in source-number
     /// order: source `[n]` is `hits[included[n - 1]]`.
     pub included: Vec<usize>,
@@ -88,12 +91,14 @@ fn source_block(number: usize, hit: &SearchHit) -> String {
     format!("[{number}] {}\n{text}\n\n", source_label(hit))
 }
 
+/// The prompt as text for the model, and as the chat it was rendered from
+/// (empty for a completion-style layout).
 fn render(
     generator: &dyn Generator,
     history: &[PastTurn],
     sources: &str,
     question: &str,
-) -> LlmResult<(String, bool)> {
+) -> LlmResult<(String, Vec<Message>)> {
     let sources = if sources.is_empty() { "(none)\n\n" } else { sources };
     let request = format!(
         "Sources:\n\n{sources}{INSTRUCTIONS}\n\nQuestion: {}",
@@ -106,7 +111,7 @@ fn render(
     }
     messages.push(Message::new(Role::User, request.clone()));
     if let Some(text) = generator.apply_chat_template(&messages)? {
-        return Ok((text, true));
+        return Ok((text, messages));
     }
     let mut text = format!("{SYSTEM}\n\n");
     for turn in history {
@@ -118,7 +123,7 @@ fn render(
     }
     text.push_str(&request);
     text.push_str("\nAnswer:");
-    Ok((text, false))
+    Ok((text, Vec::new()))
 }
 
 /// Build the prompt: as many of the best-ranked passages as fit whole (at
@@ -159,7 +164,8 @@ pub fn build(
             included.push(i);
         }
     }
-    let (text, chat_template) = render(generator, history, &sources, question)?;
+    let (text, messages) = render(generator, history, &sources, question)?;
+    let chat_template = !messages.is_empty();
     let stop = if chat_template {
         vec!["\nSources:".to_string(), "\nQuestion:".to_string()]
     } else {
@@ -172,6 +178,7 @@ pub fn build(
     Ok(Prompt {
         tokens: count(&text),
         text,
+        messages,
         included,
         stop,
         chat_template,

@@ -78,6 +78,14 @@ pub enum LibraryError {
 
 pub type LibraryResult<T> = Result<T, LibraryError>;
 
+/// The platform's folder for the command line's own settings (the server's
+/// token): `$XDG_CONFIG_HOME/quarry` on Linux.
+pub fn default_config_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "quarry")
+        .map(|d| d.config_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".quarry-config"))
+}
+
 /// The platform's data folder for the default library.
 pub fn default_library_dir() -> PathBuf {
     directories::ProjectDirs::from("", "", "quarry")
