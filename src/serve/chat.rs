@@ -395,26 +395,8 @@ impl Completion {
         })
     }
 
-    fn whole(&self, answer: &Answer) -> ApiResult<Value> {
-        Ok(json!({
-            "id": self.id,
-            "object": "chat.completion",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{
-                "index": 0,
-                "message": { "role": "assistant", "content": format!("{}{}", answer.answer, source_lines(answer)) },
-                "finish_reason": finish_reason(answer, self.answer_tokens),
-                "logprobs": null,
-            }],
-            "usage": usage(answer),
-            "citations": citation_urls(answer),
-            "quarry": record(answer)?,
-        }))
-    }
-
-    /// A plain chat's reply: the model's text, no sources.
-    fn whole_plain(&self, generation: &Generation) -> Value {
+    /// A whole reply in OpenAI's shape.
+    fn reply(&self, content: &str, finish: &str, usage: Value) -> Value {
         json!({
             "id": self.id,
             "object": "chat.completion",
@@ -422,12 +404,31 @@ impl Completion {
             "model": self.model,
             "choices": [{
                 "index": 0,
-                "message": { "role": "assistant", "content": generation.text },
-                "finish_reason": plain_finish_reason(generation),
+                "message": { "role": "assistant", "content": content },
+                "finish_reason": finish,
                 "logprobs": null,
             }],
-            "usage": plain_usage(generation),
+            "usage": usage,
         })
+    }
+
+    /// An answer: its text with the source lines, and the sources in both
+    /// other forms.
+    fn whole(&self, answer: &Answer) -> ApiResult<Value> {
+        let content = format!("{}{}", answer.answer, source_lines(answer));
+        let mut reply = self.reply(&content, finish_reason(answer, self.answer_tokens), usage(answer));
+        reply["citations"] = json!(citation_urls(answer));
+        reply["quarry"] = record(answer)?;
+        Ok(reply)
+    }
+
+    /// A plain chat's reply: the model's text, no sources.
+    fn whole_plain(&self, generation: &Generation) -> Value {
+        self.reply(
+            &generation.text,
+            plain_finish_reason(generation),
+            plain_usage(generation),
+        )
     }
 
     /// The last chunk: why it ended, and the sources in both forms.

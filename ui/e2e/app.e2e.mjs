@@ -184,6 +184,21 @@ async function run(driver, fixtures) {
     throw new Error(`the word piece's row is not explained: ${detail}`);
   }
   await screenshot(driver, 'quarry-under-the-hood.png');
+
+  // Settings say where answers and embeddings are made (this computer), and
+  // choosing a server of one's own says what would leave the machine.
+  await driver.findElement(byTestId('nav-settings')).click();
+  const where = await driver.wait(until.elementLocated(byTestId('answers-by')), 20_000);
+  const whereText = await where.getText();
+  if (!/answers by this computer/.test(whereText) || !/embeddings by this computer/.test(whereText)) {
+    throw new Error(`settings do not say where answers and embeddings are made: ${whereText}`);
+  }
+  await driver.findElement(byTestId('engine-remote')).click();
+  const privacy = await driver.wait(until.elementLocated(byTestId('engine-privacy')), 10_000);
+  if (!/passages found for it are sent to this server/.test(await privacy.getText())) {
+    throw new Error('choosing a remote engine does not say what is sent');
+  }
+  await screenshot(driver, 'quarry-settings-engine.png');
 }
 
 main().catch((error) => {

@@ -129,11 +129,13 @@ pub enum AnswerEvent {
     Failed(AnswerError),
 }
 
-struct Request {
-    question: Question,
-    events: Sender<AnswerEvent>,
-    /// This question's own stop flag: a stop given while the question waits
-    /// (behind another one) holds.
+/// A question or a chat on its way to the session's thread, with where its
+/// events go.
+struct Request<T, E> {
+    work: T,
+    events: Sender<E>,
+    /// Its own stop flag: a stop given while it waits (behind another one)
+    /// holds.
     cancel: Arc<AtomicBool>,
 }
 
@@ -163,16 +165,10 @@ pub enum ChatEvent {
     Failed(AnswerError),
 }
 
-struct ChatRequest {
-    chat: PlainChat,
-    events: Sender<ChatEvent>,
-    cancel: Arc<AtomicBool>,
-}
-
 /// What the session's thread is given to do, in order.
 enum Job {
-    Ask(Request),
-    Chat(ChatRequest),
+    Ask(Request<Question, AnswerEvent>),
+    Chat(Request<PlainChat, ChatEvent>),
     /// Load this model (or reach this server) now, before a question needs it.
     Load(Engine),
 }
@@ -199,12 +195,17 @@ pub struct Session {
     models: ModelSearch,
 }
 
-/// One question on its way: iterate it (or [`Asking::finish`]) for its
-/// events; [`Asking::cancel`] stops it alone.
-pub struct Asking {
-    events: Receiver<AnswerEvent>,
+/// A question or chat on its way: iterate it for its events;
+/// [`Events::cancel`] stops it alone.
+pub struct Events<E> {
+    events: Receiver<E>,
     cancel: Arc<AtomicBool>,
 }
+
+/// One question on its way (or [`Asking::finish`] it).
+pub type Asking = Events<AnswerEvent>;
+/// A plain chat on its way.
+pub type Chatting = Events<ChatEvent>;
 
 impl Session {
     /// Start the session's thread; `models` is where answer models are found.
@@ -248,37 +249,29 @@ impl Session {
     /// Queue a plain chat (see [`PlainChat`]); its events arrive on the
     /// returned [`Chatting`].
     pub fn chat(&self, chat: PlainChat) -> Chatting {
-        let (events, receiver) = crossbeam_channel::unbounded();
-        let cancel = Arc::new(AtomicBool::new(false));
-        lock(&self.pending).push(cancel.clone());
-        let request = ChatRequest {
-            chat,
-            events,
-            cancel: cancel.clone(),
-        };
-        if let Err(crossbeam_channel::SendError(Job::Chat(unsent))) = self.jobs.send(Job::Chat(request)) {
-            let _ = unsent.events.send(ChatEvent::Failed(AnswerError::SessionGone));
-        }
-        Chatting {
-            events: receiver,
-            cancel,
-        }
+        self.queue(chat, Job::Chat, ChatEvent::Failed(AnswerError::SessionGone))
     }
 
     /// Queue a question; its events arrive on the returned [`Asking`].
     pub fn ask(&self, question: Question) -> Asking {
+        self.queue(question, Job::Ask, AnswerEvent::Failed(AnswerError::SessionGone))
+    }
+
+    /// Hand `work` to the session's thread as `job`; `gone` is its only
+    /// event if the thread has ended.
+    fn queue<T, E>(&self, work: T, job: fn(Request<T, E>) -> Job, gone: E) -> Events<E> {
         let (events, receiver) = crossbeam_channel::unbounded();
         let cancel = Arc::new(AtomicBool::new(false));
         lock(&self.pending).push(cancel.clone());
         let request = Request {
-            question,
-            events,
+            work,
+            events: events.clone(),
             cancel: cancel.clone(),
         };
-        if let Err(crossbeam_channel::SendError(Job::Ask(unsent))) = self.jobs.send(Job::Ask(request)) {
-            let _ = unsent.events.send(AnswerEvent::Failed(AnswerError::SessionGone));
+        if self.jobs.send(job(request)).is_err() {
+            let _ = events.send(gone);
         }
-        Asking {
+        Events {
             events: receiver,
             cancel,
         }
@@ -293,37 +286,26 @@ impl Session {
     }
 }
 
-/// A plain chat on its way: iterate it for its events.
-pub struct Chatting {
-    events: Receiver<ChatEvent>,
-    cancel: Arc<AtomicBool>,
-}
+impl<E> Events<E> {
+    /// Stop this question (or chat) only; what was written so far is kept.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
 
-impl Chatting {
-    /// The flag that stops this chat.
+    /// The flag [`Events::cancel`] sets, for a signal handler to hold.
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
         self.cancel.clone()
     }
 }
 
-impl Iterator for Chatting {
-    type Item = ChatEvent;
-    fn next(&mut self) -> Option<ChatEvent> {
+impl<E> Iterator for Events<E> {
+    type Item = E;
+    fn next(&mut self) -> Option<E> {
         self.events.recv().ok()
     }
 }
 
 impl Asking {
-    /// Stop this question only (its answer so far is kept).
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::SeqCst);
-    }
-
-    /// The flag [`Asking::cancel`] sets, for a signal handler to hold.
-    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
-        self.cancel.clone()
-    }
-
     /// Hand every event to `on_event` until the turn ends; the finished turn,
     /// or why it failed.
     pub fn finish(self, mut on_event: impl FnMut(&AnswerEvent)) -> AnswerResult<Turn> {
@@ -339,50 +321,54 @@ impl Asking {
     }
 }
 
-impl Iterator for Asking {
-    type Item = AnswerEvent;
-    fn next(&mut self) -> Option<AnswerEvent> {
-        self.events.recv().ok()
-    }
-}
-
 /// The model ready to answer and what it is.
 type Loaded = Option<(Engine, Box<dyn Generator>)>;
 
 fn serve(jobs: Receiver<Job>, models: ModelSearch, pending: &Pending) {
     let mut loaded: Loaded = None;
     for job in jobs {
-        let request = match job {
-            Job::Ask(request) => request,
-            Job::Chat(request) => {
-                let send = |event| {
-                    let _ = request.events.send(event);
-                };
-                let outcome = plain_chat(&request.chat, &models, &mut loaded, &request.cancel, &send);
-                lock(pending).retain(|flag| !Arc::ptr_eq(flag, &request.cancel));
-                send(match outcome {
+        match job {
+            Job::Ask(request) => request.run(
+                pending,
+                |question, cancel, send| answer_turn(question, &models, &mut loaded, cancel, send),
+                |outcome| match outcome {
+                    Ok(turn) => AnswerEvent::Done(Box::new(turn)),
+                    Err(error) => AnswerEvent::Failed(error),
+                },
+            ),
+            Job::Chat(request) => request.run(
+                pending,
+                |chat, cancel, send| plain_chat(chat, &models, &mut loaded, cancel, send),
+                |outcome| match outcome {
                     Ok(generation) => ChatEvent::Done(generation),
                     Err(error) => ChatEvent::Failed(error),
-                });
-                continue;
-            }
+                },
+            ),
             Job::Load(engine) => {
                 if let Err(e) = load(&engine, &mut loaded) {
                     tracing::warn!("cannot prepare the answer model: {e}");
                 }
-                continue;
             }
-        };
+        }
+    }
+}
+
+impl<T, E> Request<T, E> {
+    /// Do the work, sending its events as it goes and then the one `end`
+    /// makes of its outcome; it is no longer pending once done.
+    fn run<R>(
+        self,
+        pending: &Pending,
+        work: impl FnOnce(&T, &AtomicBool, &dyn Fn(E)) -> AnswerResult<R>,
+        end: impl FnOnce(AnswerResult<R>) -> E,
+    ) {
         let send = |event| {
             // A front end that stopped listening only loses the events.
-            let _ = request.events.send(event);
+            let _ = self.events.send(event);
         };
-        let outcome = answer_turn(&request.question, &models, &mut loaded, &request.cancel, &send);
-        lock(pending).retain(|flag| !Arc::ptr_eq(flag, &request.cancel));
-        send(match outcome {
-            Ok(turn) => AnswerEvent::Done(Box::new(turn)),
-            Err(error) => AnswerEvent::Failed(error),
-        });
+        let outcome = work(&self.work, &self.cancel, &send);
+        lock(pending).retain(|flag| !Arc::ptr_eq(flag, &self.cancel));
+        send(end(outcome));
     }
 }
 
