@@ -639,8 +639,14 @@ pub struct SettingsView {
     /// Where answers are made, as a person reads it ("qwen2.5-7b at
     /// http://gpu-box:8000/v1", "this computer").
     pub answers_by: String,
+    /// An OpenAI-compatible server that makes the embeddings (`None`: the
+    /// local encoder), and the model there.
+    pub embed_url: Option<String>,
+    pub embed_model: Option<String>,
     /// Where embeddings are made (the embedder's engine).
     pub embeddings_by: String,
-    pub embedder: EmbedderInfo,
+    /// `None` when the embedder cannot be loaded or reached; then why.
+    pub embedder: Option<EmbedderInfo>,
+    pub embedder_error: Option<String>,
     pub models: Vec<ModelInfo>,
 }

@@ -4,7 +4,8 @@
 //! `QUARRY_MODEL`, `QUARRY_ENGINE_URL`, `QUARRY_ENGINE_MODEL`) give the
 //! first-run defaults, so the app and the CLI open the same library. A
 //! remote engine's API key is never stored: it is read from
-//! `QUARRY_ENGINE_API_KEY`, as the CLI reads it.
+//! `QUARRY_ENGINE_API_KEY` (answers) or `QUARRY_EMBED_API_KEY`
+//! (embeddings), as the CLI reads them.
 //!
 //! The file is a record that must survive upgrades: it carries a `version`,
 //! a setting missing from it (written before the setting existed) takes its
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use quarry_core::answer::AnswerOptions;
 use quarry_core::generate::RemoteEngine;
+use quarry_core::remote::Endpoint;
 use quarry_core::session::AnswerEngine;
 use serde::{Deserialize, Serialize};
 
@@ -43,10 +45,19 @@ pub struct Settings {
     /// Its context window in tokens (`None`: 4096).
     #[serde(default)]
     pub engine_context: Option<usize>,
+    /// An OpenAI-compatible server that makes the library's embeddings
+    /// (`None`: the local encoder).
+    #[serde(default)]
+    pub embed_url: Option<String>,
+    /// The embedding model's id on that server.
+    #[serde(default)]
+    pub embed_model: Option<String>,
 }
 
 /// Where a remote engine's API key comes from.
 pub const ENGINE_KEY_VARIABLE: &str = "QUARRY_ENGINE_API_KEY";
+/// Where a remote embedder's API key comes from.
+pub const EMBED_KEY_VARIABLE: &str = "QUARRY_EMBED_API_KEY";
 
 /// The file's form: the settings and the version they were written at.
 #[derive(Serialize)]
@@ -72,6 +83,12 @@ impl Settings {
                 .ok()
                 .filter(|m| !m.trim().is_empty()),
             engine_context: None,
+            embed_url: std::env::var("QUARRY_EMBED_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty()),
+            embed_model: std::env::var("QUARRY_EMBED_MODEL")
+                .ok()
+                .filter(|m| !m.trim().is_empty()),
         }
     }
 
@@ -131,6 +148,7 @@ impl Settings {
             return Err(CommandError::invalid("choose a library folder"));
         }
         self.answer_engine()?;
+        self.embed_server()?;
         if let Some(model) = self.model_path.as_ref().filter(|_| self.engine_url.is_none()) {
             if !model.is_file() {
                 return Err(CommandError::new(
@@ -157,6 +175,28 @@ impl Settings {
         )
         .map(AnswerEngine::Remote)
         .map_err(|e| CommandError::invalid(e.to_string()))
+    }
+
+    /// The server that makes embeddings, and the model there (`None`: the
+    /// local encoder).
+    pub fn embed_server(&self) -> CommandResult<Option<(Endpoint, String)>> {
+        let Some(url) = &self.embed_url else {
+            return Ok(None);
+        };
+        let endpoint = Endpoint::new(url, std::env::var(EMBED_KEY_VARIABLE).ok())
+            .map_err(|e| CommandError::invalid(e.to_string()))?;
+        match self
+            .embed_model
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+        {
+            Some(model) => Ok(Some((endpoint, model.to_string()))),
+            None => Err(CommandError::invalid(format!(
+                "name the embedding model to use at {} (its id in GET {}/models)",
+                endpoint.url, endpoint.url
+            ))),
+        }
     }
 
     pub fn answer_options(&self) -> AnswerOptions {
@@ -189,6 +229,8 @@ mod tests {
             engine_url: None,
             engine_model: None,
             engine_context: None,
+            embed_url: None,
+            embed_model: None,
         }
     }
 
@@ -228,6 +270,17 @@ mod tests {
         let refused = with("http://gpu-box:8000/v1", "").validate().unwrap_err();
         assert!(refused.message.contains("name the model"), "{}", refused.message);
         assert_eq!(defaults().answer_engine().unwrap(), AnswerEngine::Default);
+        let embedding = Settings {
+            embed_url: Some("http://gpu-box:8080/v1".into()),
+            ..defaults()
+        };
+        let refused = embedding.validate().unwrap_err();
+        assert!(
+            refused.message.contains("name the embedding model"),
+            "{}",
+            refused.message
+        );
+        assert_eq!(defaults().embed_server().unwrap(), None);
     }
 
     #[test]
@@ -241,6 +294,8 @@ mod tests {
             engine_url: Some("http://gpu-box:8000/v1".into()),
             engine_model: Some("qwen2.5-7b".into()),
             engine_context: Some(8192),
+            embed_url: Some("http://gpu-box:8080/v1".into()),
+            embed_model: Some("bge-small-en".into()),
         };
         settings.save(&file).unwrap();
         let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();

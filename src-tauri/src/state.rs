@@ -105,7 +105,9 @@ impl AppState {
             .spawn(move || {
                 let generation = opener.parts.library.generation();
                 let dir = opener.settings().library_dir;
-                let opened = opener.open_at(&dir);
+                let opened = opener
+                    .embedder()
+                    .and_then(|embedder| opener.open_at(&dir, embedder));
                 if let Err(e) = &opened {
                     tracing::error!("cannot open the library in {}: {}", dir.display(), e.message);
                 }
@@ -134,19 +136,29 @@ impl AppState {
     pub fn apply_settings(&self, new: Settings) -> CommandResult<Settings> {
         new.validate()?;
         let old = self.settings();
-        let reopen = new.library_dir != old.library_dir || self.parts.library.failed();
+        let embedder_changed = (&new.embed_url, &new.embed_model) != (&old.embed_url, &old.embed_model);
+        let reopen = new.library_dir != old.library_dir || self.parts.library.failed() || embedder_changed;
         if reopen && self.parts.ingest.running() {
             return Err(CommandError::busy(
                 "indexing is running; cancel it or let it finish before changing the library folder",
             ));
         }
+        // A new embedder is reached (or loaded) before anything changes: a
+        // server that cannot be used leaves the settings as they were.
+        let embedder = match embedder_changed {
+            true => self.embedder_for(&new)?,
+            false => self.embedder()?,
+        };
         let library = if reopen {
-            Some(self.open_at(&new.library_dir)?)
+            Some(self.open_at(&new.library_dir, embedder.clone())?)
         } else {
             None
         };
         new.save(&self.parts.config.settings_file)?;
         *lock(&self.parts.settings) = new.clone();
+        if embedder_changed {
+            *lock(&self.parts.embedder) = Some(embedder);
+        }
         let engine_changed = (&new.engine_url, &new.engine_model, new.engine_context)
             != (&old.engine_url, &old.engine_model, old.engine_context);
         if new.model_path != old.model_path || engine_changed {
@@ -163,8 +175,7 @@ impl AppState {
 
     /// Open the library in `dir` (a panic while opening becomes an error,
     /// so the app never waits on a library that will not come).
-    fn open_at(&self, dir: &Path) -> CommandResult<Arc<Library>> {
-        let embedder = self.embedder()?;
+    fn open_at(&self, dir: &Path, embedder: Arc<dyn Embedder>) -> CommandResult<Arc<Library>> {
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Library::open(&dir, embedder)))
             .map_err(|_| {
@@ -217,12 +228,20 @@ impl AppState {
             .close(CommandError::new("library", "Quarry is closing"));
     }
 
-    /// The embedding model, loaded once.
+    /// The embedder the settings choose, loaded (or reached) once.
     pub fn embedder(&self) -> CommandResult<Arc<dyn Embedder>> {
         let mut slot = lock(&self.parts.embedder);
         if let Some(embedder) = slot.as_ref() {
             return Ok(embedder.clone());
         }
+        let embedder = self.embedder_for(&self.settings())?;
+        *slot = Some(embedder.clone());
+        Ok(embedder)
+    }
+
+    /// The local encoder, or the server `settings` name (whose passages are
+    /// sized by the local encoder's tokenizer).
+    fn embedder_for(&self, settings: &Settings) -> CommandResult<Arc<dyn Embedder>> {
         let search = match &self.parts.config.embedder_dir {
             Some(dir) => ModelSearch {
                 explicit: Some(dir.clone()),
@@ -230,9 +249,10 @@ impl AppState {
             },
             None => self.parts.config.models.clone(),
         };
-        let embedder = search.load_embedder(DEFAULT_EMBEDDER)?;
-        *slot = Some(embedder.clone());
-        Ok(embedder)
+        Ok(match settings.embed_server()? {
+            Some((endpoint, model)) => search.connect_embedder(&endpoint, &model, DEFAULT_EMBEDDER)?,
+            None => search.load_embedder(DEFAULT_EMBEDDER)?,
+        })
     }
 
     /// Index files and folders in the background, after any running job.

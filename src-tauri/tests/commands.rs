@@ -118,6 +118,8 @@ impl Harness {
                 engine_url: None,
                 engine_model: None,
                 engine_context: None,
+                embed_url: None,
+                embed_model: None,
             },
             models,
             embedder_dir: Some(repo_models().join("all-MiniLM-L6-v2")),
@@ -666,9 +668,10 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
     let h = Harness::with_smollm2();
     let view = block_on(settings_cmd::get_settings(h.state())).unwrap();
     assert_eq!(view.passages, 3);
-    assert_eq!(view.embedder.dimension, 384);
-    assert_eq!(view.embedder.max_tokens, 256);
-    assert!(view.embedder.name.contains("all-MiniLM-L6-v2"));
+    let embedder = view.embedder.as_ref().expect("the local encoder loads");
+    assert_eq!(embedder.dimension, 384);
+    assert_eq!(embedder.max_tokens, 256);
+    assert!(embedder.name.contains("all-MiniLM-L6-v2"));
     let smol = view.models.iter().find(|m| m.file_name == SMOLLM2).unwrap();
     assert!(smol.is_default);
     assert_eq!(smol.architecture.as_deref(), Some("llama"));
@@ -678,6 +681,8 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
         view.library_dir.clone(),
         None,
         0,
+        None,
+        None,
         None,
         None,
         None,
@@ -692,6 +697,8 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
         None,
         None,
         None,
+        None,
+        None,
     ))
     .unwrap_err();
     assert_eq!(no_file.code, "no_model");
@@ -702,6 +709,8 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
         other.display().to_string(),
         view.model_path.clone(),
         5,
+        None,
+        None,
         None,
         None,
         None,
@@ -729,6 +738,8 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
         Some("gpu-box:8000".into()),
         Some("qwen2.5-7b".into()),
         None,
+        None,
+        None,
     ))
     .unwrap_err();
     assert_eq!(not_a_url.code, "invalid");
@@ -740,6 +751,8 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
         Some("http://gpu-box:8000/v1/".into()),
         Some("qwen2.5-7b".into()),
         Some(8192),
+        None,
+        None,
     ))
     .unwrap();
     assert_eq!(remote.answers_by, "qwen2.5-7b at http://gpu-box:8000/v1");
@@ -750,6 +763,30 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
     assert!(
         stored.get("engine_api_key").is_none(),
         "keys are never written to the settings file"
+    );
+
+    // An embedding server that cannot be reached changes nothing, and says why.
+    let unreachable = block_on(settings_cmd::save_settings(
+        h.state(),
+        other.display().to_string(),
+        None,
+        5,
+        None,
+        None,
+        None,
+        Some("http://127.0.0.1:9/v1".into()),
+        Some("bge-small-en".into()),
+    ))
+    .unwrap_err();
+    assert!(
+        unreachable.message.contains("cannot reach it"),
+        "{}",
+        unreachable.message
+    );
+    let view = block_on(settings_cmd::get_settings(h.state())).unwrap();
+    assert_eq!(
+        (view.embed_url, view.embeddings_by.as_str()),
+        (None, "this computer")
     );
 }
 

@@ -15,16 +15,29 @@ use quarry_core::session::AnswerEngine;
 
 fn view(state: &AppState, settings: &Settings) -> CommandResult<SettingsView> {
     // The embedder, not the library: settings must open even when the
-    // library folder cannot (so the folder can be changed).
-    let embedder = state.embedder()?;
-    let identity = embedder.identity();
+    // library folder cannot (so the folder can be changed), and even when
+    // an embedding server cannot be reached (so it can be changed too).
+    let (embedder, embedder_error) = match state.embedder() {
+        Ok(embedder) => (Some(embedder), None),
+        Err(e) => (None, Some(e.message)),
+    };
     let answers_by = match settings.answer_engine() {
         Ok(AnswerEngine::Remote(engine)) => engine.describe(),
         _ => "this computer".to_string(),
     };
-    let embeddings_by = match identity.server() {
-        Some(url) => format!("{} at {url}", identity.name),
-        None => "this computer".to_string(),
+    let embeddings_by = match (&embedder, &settings.embed_url) {
+        (Some(embedder), _) => {
+            let identity = embedder.identity();
+            match identity.server() {
+                Some(url) => format!("{} at {url}", identity.name),
+                None => "this computer".to_string(),
+            }
+        }
+        (None, Some(url)) => format!(
+            "{} at {url} (not reachable)",
+            settings.embed_model.as_deref().unwrap_or("?")
+        ),
+        (None, None) => "this computer (the model is missing)".to_string(),
     };
     Ok(SettingsView {
         library_dir: settings.library_dir.display().to_string(),
@@ -34,19 +47,25 @@ fn view(state: &AppState, settings: &Settings) -> CommandResult<SettingsView> {
         engine_model: settings.engine_model.clone(),
         engine_context: settings.engine_context,
         engine_key_set: std::env::var(ENGINE_KEY_VARIABLE).is_ok_and(|k| !k.trim().is_empty()),
+        embed_url: settings.embed_url.clone(),
+        embed_model: settings.embed_model.clone(),
         answers_by,
         embeddings_by,
-        embedder: EmbedderInfo {
-            name: identity.name.clone(),
-            path: embedder
-                .token_embeddings()
-                .map_or_else(|| identity.engine.clone(), |t| t.file.display().to_string()),
-            dimension: identity.dimension,
-            weights_sha256: identity.weights_sha256.clone(),
-            engine: identity.engine.clone(),
-            precision: identity.precision.clone(),
-            max_tokens: embedder.max_tokens(),
-        },
+        embedder: embedder.map(|embedder| {
+            let identity = embedder.identity();
+            EmbedderInfo {
+                name: identity.name.clone(),
+                path: embedder
+                    .token_embeddings()
+                    .map_or_else(|| identity.engine.clone(), |t| t.file.display().to_string()),
+                dimension: identity.dimension,
+                weights_sha256: identity.weights_sha256.clone(),
+                engine: identity.engine.clone(),
+                precision: identity.precision.clone(),
+                max_tokens: embedder.max_tokens(),
+            }
+        }),
+        embedder_error,
         models: state
             .models()
             .answer_models(settings.model_path.as_deref())
@@ -88,6 +107,8 @@ pub async fn save_settings(
     engine_url: Option<String>,
     engine_model: Option<String>,
     engine_context: Option<usize>,
+    embed_url: Option<String>,
+    embed_model: Option<String>,
 ) -> CommandResult<SettingsView> {
     let state = state.inner().clone();
     blocking(move || {
@@ -98,6 +119,8 @@ pub async fn save_settings(
             engine_url: engine_url.filter(|u| !u.trim().is_empty()),
             engine_model: engine_model.filter(|m| !m.trim().is_empty()),
             engine_context,
+            embed_url: embed_url.filter(|u| !u.trim().is_empty()),
+            embed_model: embed_model.filter(|m| !m.trim().is_empty()),
         })?;
         view(&state, &settings)
     })

@@ -61,6 +61,8 @@ describe('settings', () => {
           engine_url: null,
           engine_model: null,
           engine_context: null,
+          embed_url: null,
+          embed_model: null,
         },
       ]),
     );
@@ -89,6 +91,8 @@ describe('settings', () => {
           engine_url: null,
           engine_model: null,
           engine_context: null,
+          embed_url: null,
+          embed_model: null,
         },
       ]),
     );
@@ -121,12 +125,40 @@ describe('settings', () => {
           engine_url: 'http://gpu-box:8000/v1',
           engine_model: 'qwen2.5-7b',
           engine_context: 8192,
+          embed_url: null,
+          embed_model: null,
         },
       ]),
     );
     await waitFor(() =>
       expect(within(panel).getByTestId('answers-by').textContent).toContain('answers by qwen2.5-7b at http://gpu-box:8000/v1'),
     );
+  });
+
+  it('sends embeddings to a server of yours only when chosen, and keeps settings usable when it is down', async () => {
+    const backend = installBackend({
+      get_settings: () =>
+        makeSettings({
+          embedder: null,
+          embedder_error: 'embedding server: the server at http://gpu-box:8080/v1: cannot reach it',
+          embed_url: 'http://gpu-box:8080/v1',
+          embed_model: 'bge-small-en-v1.5',
+          embeddings_by: 'bge-small-en-v1.5 at http://gpu-box:8080/v1 (not reachable)',
+        }),
+      save_settings: (args) => makeSettings(args as Partial<Settings>),
+    });
+    render(<App />);
+    const panel = await openSettings();
+    const section = within(panel).getByTestId('embedding-engine');
+    expect(section.textContent).toContain('cannot reach it');
+    expect(within(panel).getByTestId('embed-privacy').textContent).toContain('Every passage indexed and every question searched');
+    // Back to this computer: the server's fields go, and nulls are sent.
+    fireEvent.click(within(section).getByLabelText('On this computer'));
+    expect(within(panel).queryByLabelText('Server URL')).toBeNull();
+    fireEvent.click(within(panel).getByText('Save'));
+    await waitFor(() => expect(backend.argsOf('save_settings')).toHaveLength(1));
+    const [sent] = backend.argsOf('save_settings') as Array<Record<string, unknown>>;
+    expect([sent.embed_url, sent.embed_model]).toEqual([null, null]);
   });
 
   it('shows why saving failed', async () => {

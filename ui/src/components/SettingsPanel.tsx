@@ -42,6 +42,9 @@ export function SettingsPanel({ onSaved }: Props) {
   const [engineUrl, setEngineUrl] = useState('');
   const [engineModel, setEngineModel] = useState('');
   const [engineContext, setEngineContext] = useState('');
+  const [remoteEmbed, setRemoteEmbed] = useState(false);
+  const [embedUrl, setEmbedUrl] = useState('');
+  const [embedModel, setEmbedModel] = useState('');
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState(false);
 
@@ -54,9 +57,16 @@ export function SettingsPanel({ onSaved }: Props) {
     setEngineUrl(s.engine_url ?? '');
     setEngineModel(s.engine_model ?? '');
     setEngineContext(s.engine_context === null ? '' : String(s.engine_context));
+    setRemoteEmbed(s.embed_url !== null);
+    setEmbedUrl(s.embed_url ?? '');
+    setEmbedModel(s.embed_model ?? '');
   };
 
   const engine = engineUpdate(remote, engineUrl, engineModel, engineContext);
+  const embed = {
+    embed_url: remoteEmbed ? embedUrl.trim() || null : null,
+    embed_model: remoteEmbed ? embedModel.trim() || null : null,
+  };
 
   useEffect(() => {
     let live = true;
@@ -76,7 +86,9 @@ export function SettingsPanel({ onSaved }: Props) {
       passages !== settings.passages ||
       engine.engine_url !== settings.engine_url ||
       engine.engine_model !== settings.engine_model ||
-      engine.engine_context !== settings.engine_context);
+      engine.engine_context !== settings.engine_context ||
+      embed.embed_url !== settings.embed_url ||
+      embed.embed_model !== settings.embed_model);
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -90,6 +102,7 @@ export function SettingsPanel({ onSaved }: Props) {
         model_path: modelPath === '' ? null : modelPath,
         passages: clampPassages(passages),
         ...engine,
+        ...embed,
       });
       adopt(next);
       setSaved(true);
@@ -291,24 +304,85 @@ export function SettingsPanel({ onSaved }: Props) {
             </p>
           </div>
 
-          <fieldset class="field embedder">
-            <legend>Embedding model (read-only)</legend>
-            <dl class="facts">
-              <dt>Name</dt>
-              <dd>{settings.embedder.name}</dd>
-              <dt>Dimension</dt>
-              <dd>{settings.embedder.dimension}</dd>
-              <dt>Max tokens</dt>
-              <dd>{settings.embedder.max_tokens}</dd>
-              <dt>Path</dt>
-              <dd>
-                <code>{settings.embedder.path}</code>
-              </dd>
-              <dt>Weights SHA-256</dt>
-              <dd>
-                <code class="hash">{settings.embedder.weights_sha256}</code>
-              </dd>
-            </dl>
+          <fieldset class="field embedder" data-testid="embedding-engine">
+            <legend>Embeddings are made</legend>
+            <label class="radio">
+              <input
+                type="radio"
+                name="embedding"
+                checked={!remoteEmbed}
+                onChange={() => {
+                  setRemoteEmbed(false);
+                  setSaved(false);
+                }}
+              />
+              On this computer
+            </label>
+            <label class="radio">
+              <input
+                type="radio"
+                name="embedding"
+                data-testid="embed-remote"
+                checked={remoteEmbed}
+                onChange={() => {
+                  setRemoteEmbed(true);
+                  setSaved(false);
+                }}
+              />
+              By a server of yours (OpenAI-compatible /v1/embeddings: TEI, vLLM, Ollama, Infinity, another Quarry)
+            </label>
+            {remoteEmbed && (
+              <div class="engine__server">
+                <label for="embed-url">Server URL</label>
+                <input
+                  id="embed-url"
+                  type="url"
+                  placeholder="http://gpu-box:8080/v1"
+                  value={embedUrl}
+                  spellcheck={false}
+                  onInput={(e) => {
+                    setEmbedUrl((e.currentTarget as HTMLInputElement).value);
+                    setSaved(false);
+                  }}
+                />
+                <label for="embed-model">Model</label>
+                <input
+                  id="embed-model"
+                  type="text"
+                  placeholder="bge-small-en-v1.5"
+                  value={embedModel}
+                  spellcheck={false}
+                  onInput={(e) => {
+                    setEmbedModel((e.currentTarget as HTMLInputElement).value);
+                    setSaved(false);
+                  }}
+                />
+                <p class="field__hint muted" data-testid="embed-privacy">
+                  Every passage indexed and every question searched is sent to this server. The library records which
+                  model made its vectors: after switching, run <code>quarry reembed</code> before searching. API key:
+                  QUARRY_EMBED_API_KEY, if the server needs one.
+                </p>
+              </div>
+            )}
+            {settings.embedder_error && <p class="field__hint error-text">{settings.embedder_error}</p>}
+            {settings.embedder && (
+              <dl class="facts">
+                <dt>Name</dt>
+                <dd>{settings.embedder.name}</dd>
+                <dt>Dimension</dt>
+                <dd>{settings.embedder.dimension}</dd>
+                <dt>Max tokens</dt>
+                <dd>{settings.embedder.max_tokens}</dd>
+                <dt>{settings.embedder.engine.startsWith('openai-compatible') ? 'Server' : 'Path'}</dt>
+                <dd>
+                  <code>{settings.embedder.path}</code>
+                </dd>
+                <dt>Weights SHA-256</dt>
+                <dd>
+                  <code class="hash">{settings.embedder.weights_sha256}</code>
+                </dd>
+              </dl>
+            )}
           </fieldset>
 
           {saveError && <ErrorNotice error={saveError} title="Could not save" />}

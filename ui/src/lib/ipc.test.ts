@@ -40,6 +40,8 @@ describe('commands', () => {
       engine_url: null,
       engine_model: null,
       engine_context: null,
+      embed_url: null,
+      embed_model: null,
     });
     await expect(ipc.conversationTurns(9)).rejects.toMatchObject({ code: 'not_found', message: 'No such conversation' });
     expect(seen).toEqual([
@@ -48,7 +50,16 @@ describe('commands', () => {
       ['inspect_passage', { question: 'why?', chunk_id: 77 }],
       [
         'save_settings',
-        { library_dir: '/lib', model_path: null, passages: 3, engine_url: null, engine_model: null, engine_context: null },
+        {
+          library_dir: '/lib',
+          model_path: null,
+          passages: 3,
+          engine_url: null,
+          engine_model: null,
+          engine_context: null,
+          embed_url: null,
+          embed_model: null,
+        },
       ],
       ['conversation_turns', { conversation_id: 9 }],
     ]);

@@ -128,6 +128,8 @@ export const saveSettings = (update: SettingsUpdate) =>
     engine_url: update.engine_url,
     engine_model: update.engine_model,
     engine_context: update.engine_context,
+    embed_url: update.embed_url,
+    embed_model: update.embed_model,
   });
 
 // ---- Events ----------------------------------------------------------------

@@ -283,9 +283,14 @@ export interface Settings {
   engine_key_set: boolean;
   /** Where answers are made: "qwen2.5-7b at http://gpu-box:8000/v1" or "this computer". */
   answers_by: string;
+  /** An OpenAI-compatible server that makes the embeddings (null: this computer). */
+  embed_url: string | null;
+  embed_model: string | null;
   /** Where embeddings are made. */
   embeddings_by: string;
-  embedder: EmbedderInfo;
+  /** Null when the embedder cannot be loaded or reached; `embedder_error` says why. */
+  embedder: EmbedderInfo | null;
+  embedder_error: string | null;
   models: ModelInfo[];
 }
 
@@ -296,4 +301,6 @@ export interface SettingsUpdate {
   engine_url: string | null;
   engine_model: string | null;
   engine_context: number | null;
+  embed_url: string | null;
+  embed_model: string | null;
 }

@@ -182,7 +182,10 @@ export function makeSettings(over: Partial<Settings> = {}): Settings {
     engine_context: null,
     engine_key_set: false,
     answers_by: 'this computer',
+    embed_url: null,
+    embed_model: null,
     embeddings_by: 'this computer',
+    embedder_error: null,
     embedder: {
       name: 'all-MiniLM-L6-v2',
       path: '/models/all-MiniLM-L6-v2',
