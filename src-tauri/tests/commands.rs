@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use quarry_core::models::ModelSearch;
 use quarry_desktop::commands::{chat, inspect, library, settings as settings_cmd, sources};
-use quarry_desktop::dto::{AnswerEvent, AskReply, FileOutcome, IngestEvent};
+use quarry_desktop::dto::{AnswerEvent, AskReply, FileOutcome, IngestEvent, SettingsUpdate};
 use quarry_desktop::error::CommandError;
 use quarry_desktop::settings::Settings;
 use quarry_desktop::{AppConfig, AppState, EventSink};
@@ -678,27 +678,22 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
 
     let bad = block_on(settings_cmd::save_settings(
         h.state(),
-        view.library_dir.clone(),
-        None,
-        0,
-        None,
-        None,
-        None,
-        None,
-        None,
+        SettingsUpdate {
+            library_dir: view.library_dir.clone(),
+            passages: 0,
+            ..SettingsUpdate::default()
+        },
     ))
     .unwrap_err();
     assert_eq!(bad.code, "invalid");
     let no_file = block_on(settings_cmd::save_settings(
         h.state(),
-        view.library_dir.clone(),
-        Some("/no/such/model.gguf".into()),
-        4,
-        None,
-        None,
-        None,
-        None,
-        None,
+        SettingsUpdate {
+            library_dir: view.library_dir.clone(),
+            model_path: Some("/no/such/model.gguf".into()),
+            passages: 4,
+            ..SettingsUpdate::default()
+        },
     ))
     .unwrap_err();
     assert_eq!(no_file.code, "no_model");
@@ -706,14 +701,12 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
     let other = h.root.path().join("other-library");
     let saved = block_on(settings_cmd::save_settings(
         h.state(),
-        other.display().to_string(),
-        view.model_path.clone(),
-        5,
-        None,
-        None,
-        None,
-        None,
-        None,
+        SettingsUpdate {
+            library_dir: other.display().to_string(),
+            model_path: view.model_path.clone(),
+            passages: 5,
+            ..SettingsUpdate::default()
+        },
     ))
     .unwrap();
     assert_eq!(saved.passages, 5);
@@ -732,27 +725,26 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
     // A remote engine: checked, saved, and named as where answers are made.
     let not_a_url = block_on(settings_cmd::save_settings(
         h.state(),
-        other.display().to_string(),
-        None,
-        5,
-        Some("gpu-box:8000".into()),
-        Some("qwen2.5-7b".into()),
-        None,
-        None,
-        None,
+        SettingsUpdate {
+            library_dir: other.display().to_string(),
+            passages: 5,
+            engine_url: Some("gpu-box:8000".into()),
+            engine_model: Some("qwen2.5-7b".into()),
+            ..SettingsUpdate::default()
+        },
     ))
     .unwrap_err();
     assert_eq!(not_a_url.code, "invalid");
     let remote = block_on(settings_cmd::save_settings(
         h.state(),
-        other.display().to_string(),
-        None,
-        5,
-        Some("http://gpu-box:8000/v1/".into()),
-        Some("qwen2.5-7b".into()),
-        Some(8192),
-        None,
-        None,
+        SettingsUpdate {
+            library_dir: other.display().to_string(),
+            passages: 5,
+            engine_url: Some("http://gpu-box:8000/v1/".into()),
+            engine_model: Some("qwen2.5-7b".into()),
+            engine_context: Some(8192),
+            ..SettingsUpdate::default()
+        },
     ))
     .unwrap();
     assert_eq!(remote.answers_by, "qwen2.5-7b at http://gpu-box:8000/v1");
@@ -768,14 +760,13 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
     // An embedding server that cannot be reached changes nothing, and says why.
     let unreachable = block_on(settings_cmd::save_settings(
         h.state(),
-        other.display().to_string(),
-        None,
-        5,
-        None,
-        None,
-        None,
-        Some("http://127.0.0.1:9/v1".into()),
-        Some("bge-small-en".into()),
+        SettingsUpdate {
+            library_dir: other.display().to_string(),
+            passages: 5,
+            embed_url: Some("http://127.0.0.1:9/v1".into()),
+            embed_model: Some("bge-small-en".into()),
+            ..SettingsUpdate::default()
+        },
     ))
     .unwrap_err();
     assert!(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tauri::State;
 
 use super::blocking;
-use crate::dto::{EmbedderInfo, ModelInfo, SettingsView};
+use crate::dto::{EmbedderInfo, ModelInfo, SettingsUpdate, SettingsView};
 use crate::error::CommandResult;
 use crate::settings::{Settings, ENGINE_KEY_VARIABLE};
 use crate::state::AppState;
@@ -97,30 +97,25 @@ pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<SettingsV
     blocking(move || view(&state, &state.settings())).await
 }
 
-/// Save settings; a new library folder is opened before this returns.
+/// Save settings; a new library folder (or embedder) is in use before this
+/// returns.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn save_settings(
     state: State<'_, AppState>,
-    library_dir: String,
-    model_path: Option<String>,
-    passages: usize,
-    engine_url: Option<String>,
-    engine_model: Option<String>,
-    engine_context: Option<usize>,
-    embed_url: Option<String>,
-    embed_model: Option<String>,
+    update: SettingsUpdate,
 ) -> CommandResult<SettingsView> {
     let state = state.inner().clone();
+    let set = |text: Option<String>| text.filter(|t| !t.trim().is_empty());
     blocking(move || {
         let settings = state.apply_settings(Settings {
-            library_dir: PathBuf::from(library_dir),
-            model_path: model_path.filter(|p| !p.trim().is_empty()).map(PathBuf::from),
-            passages,
-            engine_url: engine_url.filter(|u| !u.trim().is_empty()),
-            engine_model: engine_model.filter(|m| !m.trim().is_empty()),
-            engine_context,
-            embed_url: embed_url.filter(|u| !u.trim().is_empty()),
-            embed_model: embed_model.filter(|m| !m.trim().is_empty()),
+            library_dir: PathBuf::from(update.library_dir),
+            model_path: set(update.model_path).map(PathBuf::from),
+            passages: update.passages,
+            engine_url: set(update.engine_url),
+            engine_model: set(update.engine_model),
+            engine_context: update.engine_context,
+            embed_url: set(update.embed_url),
+            embed_model: set(update.embed_model),
         })?;
         view(&state, &settings)
     })

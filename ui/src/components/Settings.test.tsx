@@ -36,7 +36,7 @@ describe('settings', () => {
       get_settings: () => stored,
       'plugin:dialog|open': () => '/mnt/data/quarry',
       save_settings: (args) => {
-        stored = { ...stored, ...(args as Partial<Settings>) };
+        stored = { ...stored, ...(args as { update: Partial<Settings> }).update };
         return stored;
       },
     });
@@ -55,14 +55,16 @@ describe('settings', () => {
     await waitFor(() =>
       expect(backend.argsOf('save_settings')).toEqual([
         {
-          library_dir: '/mnt/data/quarry',
-          model_path: '/models/gemma-3-1b-it-q4_0.gguf',
-          passages: 8,
-          engine_url: null,
-          engine_model: null,
-          engine_context: null,
-          embed_url: null,
-          embed_model: null,
+          update: {
+            library_dir: '/mnt/data/quarry',
+            model_path: '/models/gemma-3-1b-it-q4_0.gguf',
+            passages: 8,
+            engine_url: null,
+            engine_model: null,
+            engine_context: null,
+            embed_url: null,
+            embed_model: null,
+          },
         },
       ]),
     );
@@ -75,7 +77,7 @@ describe('settings', () => {
   it('keeps passages within 1–10 and sends null for the automatic model', async () => {
     const backend = installBackend({
       get_settings: () => makeSettings({ model_path: '/models/gemma-3-1b-it-q4_0.gguf', passages: 3 }),
-      save_settings: (args) => makeSettings(args as Partial<Settings>),
+      save_settings: (args) => makeSettings((args as { update: Partial<Settings> }).update),
     });
     render(<App />);
     const panel = await openSettings();
@@ -85,14 +87,16 @@ describe('settings', () => {
     await waitFor(() =>
       expect(backend.argsOf('save_settings')).toEqual([
         {
-          library_dir: '/home/ana/.local/share/quarry',
-          model_path: null,
-          passages: 10,
-          engine_url: null,
-          engine_model: null,
-          engine_context: null,
-          embed_url: null,
-          embed_model: null,
+          update: {
+            library_dir: '/home/ana/.local/share/quarry',
+            model_path: null,
+            passages: 10,
+            engine_url: null,
+            engine_model: null,
+            engine_context: null,
+            embed_url: null,
+            embed_model: null,
+          },
         },
       ]),
     );
@@ -102,8 +106,8 @@ describe('settings', () => {
     const backend = installBackend({
       get_settings: () => makeSettings(),
       save_settings: (args) => {
-        const a = args as { engine_url: string; engine_model: string };
-        return makeSettings({ ...(args as Partial<Settings>), answers_by: `${a.engine_model} at ${a.engine_url}` });
+        const a = (args as { update: Settings }).update;
+        return makeSettings({ ...a, answers_by: `${a.engine_model} at ${a.engine_url}` });
       },
     });
     render(<App />);
@@ -119,14 +123,16 @@ describe('settings', () => {
     await waitFor(() =>
       expect(backend.argsOf('save_settings')).toEqual([
         {
-          library_dir: '/home/ana/.local/share/quarry',
-          model_path: null,
-          passages: 5,
-          engine_url: 'http://gpu-box:8000/v1',
-          engine_model: 'qwen2.5-7b',
-          engine_context: 8192,
-          embed_url: null,
-          embed_model: null,
+          update: {
+            library_dir: '/home/ana/.local/share/quarry',
+            model_path: null,
+            passages: 5,
+            engine_url: 'http://gpu-box:8000/v1',
+            engine_model: 'qwen2.5-7b',
+            engine_context: 8192,
+            embed_url: null,
+            embed_model: null,
+          },
         },
       ]),
     );
@@ -145,7 +151,7 @@ describe('settings', () => {
           embed_model: 'bge-small-en-v1.5',
           embeddings_by: 'bge-small-en-v1.5 at http://gpu-box:8080/v1 (not reachable)',
         }),
-      save_settings: (args) => makeSettings(args as Partial<Settings>),
+      save_settings: (args) => makeSettings((args as { update: Partial<Settings> }).update),
     });
     render(<App />);
     const panel = await openSettings();
@@ -157,8 +163,8 @@ describe('settings', () => {
     expect(within(panel).queryByLabelText('Server URL')).toBeNull();
     fireEvent.click(within(panel).getByText('Save'));
     await waitFor(() => expect(backend.argsOf('save_settings')).toHaveLength(1));
-    const [sent] = backend.argsOf('save_settings') as Array<Record<string, unknown>>;
-    expect([sent.embed_url, sent.embed_model]).toEqual([null, null]);
+    const [sent] = backend.argsOf('save_settings') as Array<{ update: Record<string, unknown> }>;
+    expect([sent.update.embed_url, sent.update.embed_model]).toEqual([null, null]);
   });
 
   it('shows why saving failed', async () => {

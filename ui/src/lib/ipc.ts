@@ -120,17 +120,7 @@ export const openDocument = (documentId: number) => call<void>('open_document', 
 export const inspectPassage = (question: string, chunkId: number) =>
   call<Inspection>('inspect_passage', { question, chunk_id: chunkId });
 export const getSettings = () => call<Settings>('get_settings');
-export const saveSettings = (update: SettingsUpdate) =>
-  call<Settings>('save_settings', {
-    library_dir: update.library_dir,
-    model_path: update.model_path,
-    passages: update.passages,
-    engine_url: update.engine_url,
-    engine_model: update.engine_model,
-    engine_context: update.engine_context,
-    embed_url: update.embed_url,
-    embed_model: update.embed_model,
-  });
+export const saveSettings = (update: SettingsUpdate) => call<Settings>('save_settings', { update });
 
 // ---- Events ----------------------------------------------------------------
 
