@@ -1,3 +1,4 @@
+import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import * as ipc from '../lib/ipc';
 import type { ModelInfo, QuarryErrorShape, Settings } from '../lib/types';
@@ -29,6 +30,67 @@ export function engineUpdate(remote: boolean, url: string, model: string, contex
     engine_model: model.trim() || null,
     engine_context: Number.isFinite(n) && n > 0 ? n : null,
   };
+}
+
+interface ServerField {
+  id: string;
+  label: string;
+  /** The keyboard a touch screen shows: all are text boxes (the URL is checked when saved). */
+  inputMode: 'url' | 'text' | 'numeric';
+  placeholder: string;
+  value: string;
+  set: (value: string) => void;
+}
+
+interface ServerChoiceProps {
+  testId: string;
+  legend: string;
+  remoteTestId: string;
+  remoteLabel: string;
+  remote: boolean;
+  onRemote: (remote: boolean) => void;
+  /** The server's fields, shown when a server is chosen. */
+  fields: ServerField[];
+  /** What choosing a server sends away, shown with the fields. */
+  note: ComponentChildren;
+  children?: ComponentChildren;
+}
+
+/** "On this computer" or "By a server of yours", with the server's fields: for answers and for embeddings. */
+function ServerChoice(p: ServerChoiceProps) {
+  return (
+    <fieldset class="field engine" data-testid={p.testId}>
+      <legend>{p.legend}</legend>
+      <label class="radio">
+        <input type="radio" name={p.testId} checked={!p.remote} onChange={() => p.onRemote(false)} />
+        On this computer
+      </label>
+      <label class="radio">
+        <input type="radio" name={p.testId} data-testid={p.remoteTestId} checked={p.remote} onChange={() => p.onRemote(true)} />
+        {p.remoteLabel}
+      </label>
+      {p.remote && (
+        <div class="engine__server">
+          {p.fields.map((f) => (
+            <Fragment key={f.id}>
+              <label for={f.id}>{f.label}</label>
+              <input
+                id={f.id}
+                type="text"
+                inputMode={f.inputMode}
+                placeholder={f.placeholder}
+                value={f.value}
+                spellcheck={false}
+                onInput={(e) => f.set((e.currentTarget as HTMLInputElement).value)}
+              />
+            </Fragment>
+          ))}
+          {p.note}
+        </div>
+      )}
+      {p.children}
+    </fieldset>
+  );
 }
 
 export function SettingsPanel({ onSaved }: Props) {
@@ -67,6 +129,13 @@ export function SettingsPanel({ onSaved }: Props) {
     embed_url: remoteEmbed ? embedUrl.trim() || null : null,
     embed_model: remoteEmbed ? embedModel.trim() || null : null,
   };
+  /** A setter that also marks the form changed since the last save. */
+  const changed =
+    <T,>(set: (value: T) => void) =>
+    (value: T) => {
+      set(value);
+      setSaved(false);
+    };
 
   useEffect(() => {
     let live = true;
@@ -164,84 +233,31 @@ export function SettingsPanel({ onSaved }: Props) {
             <p class="field__hint muted">Where Quarry keeps its index and conversations.</p>
           </div>
 
-          <fieldset class="field engine" data-testid="answer-engine">
-            <legend>Answers are written</legend>
-            <label class="radio">
-              <input
-                type="radio"
-                name="engine"
-                checked={!remote}
-                onChange={() => {
-                  setRemote(false);
-                  setSaved(false);
-                }}
-              />
-              On this computer
-            </label>
-            <label class="radio">
-              <input
-                type="radio"
-                name="engine"
-                data-testid="engine-remote"
-                checked={remote}
-                onChange={() => {
-                  setRemote(true);
-                  setSaved(false);
-                }}
-              />
-              By a server of yours (OpenAI-compatible: llama.cpp, vLLM, Ollama, LM Studio, another Quarry)
-            </label>
-            {remote && (
-              <div class="engine__server">
-                <label for="engine-url">Server URL</label>
-                <input
-                  id="engine-url"
-                  type="url"
-                  placeholder="http://gpu-box:8000/v1"
-                  value={engineUrl}
-                  spellcheck={false}
-                  onInput={(e) => {
-                    setEngineUrl((e.currentTarget as HTMLInputElement).value);
-                    setSaved(false);
-                  }}
-                />
-                <label for="engine-model">Model</label>
-                <input
-                  id="engine-model"
-                  type="text"
-                  placeholder="qwen2.5-7b-instruct"
-                  value={engineModel}
-                  spellcheck={false}
-                  onInput={(e) => {
-                    setEngineModel((e.currentTarget as HTMLInputElement).value);
-                    setSaved(false);
-                  }}
-                />
-                <label for="engine-context">Context (tokens)</label>
-                <input
-                  id="engine-context"
-                  type="number"
-                  min={512}
-                  step={512}
-                  placeholder="4096"
-                  value={engineContext}
-                  onInput={(e) => {
-                    setEngineContext((e.currentTarget as HTMLInputElement).value);
-                    setSaved(false);
-                  }}
-                />
-                <p class="field__hint muted" data-testid="engine-privacy">
-                  Each question, the conversation’s last two turns and the passages found for it are sent to this
-                  server. Your documents, the library and its index stay here. API key:{' '}
-                  {settings.engine_key_set ? 'from QUARRY_ENGINE_API_KEY' : 'none (set QUARRY_ENGINE_API_KEY if the server needs one)'}.
-                </p>
-              </div>
-            )}
+          <ServerChoice
+            testId="answer-engine"
+            legend="Answers are written"
+            remoteTestId="engine-remote"
+            remoteLabel="By a server of yours (OpenAI-compatible: llama.cpp, vLLM, Ollama, LM Studio, another Quarry)"
+            remote={remote}
+            onRemote={changed(setRemote)}
+            fields={[
+              { id: 'engine-url', label: 'Server URL', inputMode: 'url', placeholder: 'http://gpu-box:8000/v1', value: engineUrl, set: changed(setEngineUrl) },
+              { id: 'engine-model', label: 'Model', inputMode: 'text', placeholder: 'qwen2.5-7b-instruct', value: engineModel, set: changed(setEngineModel) },
+              { id: 'engine-context', label: 'Context (tokens)', inputMode: 'numeric', placeholder: '4096', value: engineContext, set: changed(setEngineContext) },
+            ]}
+            note={
+              <p class="field__hint muted" data-testid="engine-privacy">
+                Each question, the conversation’s last two turns and the passages found for it are sent to this server.
+                Your documents, the library and its index stay here. API key:{' '}
+                {settings.engine_key_set ? 'from QUARRY_ENGINE_API_KEY' : 'none (set QUARRY_ENGINE_API_KEY if the server needs one)'}.
+              </p>
+            }
+          >
             <p class="field__hint" data-testid="answers-by">
               Now: answers by <strong>{settings.answers_by}</strong>; embeddings by{' '}
               <strong>{settings.embeddings_by}</strong>.
             </p>
-          </fieldset>
+          </ServerChoice>
 
           <div class="field" hidden={remote}>
             <label for="model">Language model</label>
@@ -304,66 +320,25 @@ export function SettingsPanel({ onSaved }: Props) {
             </p>
           </div>
 
-          <fieldset class="field embedder" data-testid="embedding-engine">
-            <legend>Embeddings are made</legend>
-            <label class="radio">
-              <input
-                type="radio"
-                name="embedding"
-                checked={!remoteEmbed}
-                onChange={() => {
-                  setRemoteEmbed(false);
-                  setSaved(false);
-                }}
-              />
-              On this computer
-            </label>
-            <label class="radio">
-              <input
-                type="radio"
-                name="embedding"
-                data-testid="embed-remote"
-                checked={remoteEmbed}
-                onChange={() => {
-                  setRemoteEmbed(true);
-                  setSaved(false);
-                }}
-              />
-              By a server of yours (OpenAI-compatible /v1/embeddings: TEI, vLLM, Ollama, Infinity, another Quarry)
-            </label>
-            {remoteEmbed && (
-              <div class="engine__server">
-                <label for="embed-url">Server URL</label>
-                <input
-                  id="embed-url"
-                  type="url"
-                  placeholder="http://gpu-box:8080/v1"
-                  value={embedUrl}
-                  spellcheck={false}
-                  onInput={(e) => {
-                    setEmbedUrl((e.currentTarget as HTMLInputElement).value);
-                    setSaved(false);
-                  }}
-                />
-                <label for="embed-model">Model</label>
-                <input
-                  id="embed-model"
-                  type="text"
-                  placeholder="bge-small-en-v1.5"
-                  value={embedModel}
-                  spellcheck={false}
-                  onInput={(e) => {
-                    setEmbedModel((e.currentTarget as HTMLInputElement).value);
-                    setSaved(false);
-                  }}
-                />
-                <p class="field__hint muted" data-testid="embed-privacy">
-                  Every passage indexed and every question searched is sent to this server. The library records which
-                  model made its vectors: after switching, run <code>quarry reembed</code> before searching. API key:
-                  QUARRY_EMBED_API_KEY, if the server needs one.
-                </p>
-              </div>
-            )}
+          <ServerChoice
+            testId="embedding-engine"
+            legend="Embeddings are made"
+            remoteTestId="embed-remote"
+            remoteLabel="By a server of yours (OpenAI-compatible /v1/embeddings: TEI, vLLM, Ollama, Infinity, another Quarry)"
+            remote={remoteEmbed}
+            onRemote={changed(setRemoteEmbed)}
+            fields={[
+              { id: 'embed-url', label: 'Server URL', inputMode: 'url', placeholder: 'http://gpu-box:8080/v1', value: embedUrl, set: changed(setEmbedUrl) },
+              { id: 'embed-model', label: 'Model', inputMode: 'text', placeholder: 'bge-small-en-v1.5', value: embedModel, set: changed(setEmbedModel) },
+            ]}
+            note={
+              <p class="field__hint muted" data-testid="embed-privacy">
+                Every passage indexed and every question searched is sent to this server. The library records which model
+                made its vectors: after switching, run <code>quarry reembed</code> before searching. API key:
+                QUARRY_EMBED_API_KEY, if the server needs one.
+              </p>
+            }
+          >
             {settings.embedder_error && <p class="field__hint error-text">{settings.embedder_error}</p>}
             {settings.embedder && (
               <dl class="facts">
@@ -383,7 +358,7 @@ export function SettingsPanel({ onSaved }: Props) {
                 </dd>
               </dl>
             )}
-          </fieldset>
+          </ServerChoice>
 
           {saveError && <ErrorNotice error={saveError} title="Could not save" />}
           <div class="settings-form__actions">
