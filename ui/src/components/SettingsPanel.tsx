@@ -248,7 +248,7 @@ export function SettingsPanel({ onSaved }: Props) {
             note={
               <p class="field__hint muted" data-testid="engine-privacy">
                 Each question, the conversation’s last two turns and the passages found for it are sent to this server.
-                Your documents, the library and its index stay here. API key:{' '}
+                The files themselves, the library and its index stay here. API key:{' '}
                 {settings.engine_key_set ? 'from QUARRY_ENGINE_API_KEY' : 'none (set QUARRY_ENGINE_API_KEY if the server needs one)'}.
               </p>
             }
