@@ -5,7 +5,9 @@ Starts `quarry serve` on a free loopback port (it never talks to another
 machine), then:
   1. requests per second and latency for POST /v1/search and
      POST /v1/embeddings with 1 and 8 concurrent clients, each cell bounded
-     by --requests and --seconds;
+     by --requests and --seconds; beside them, with one client, GET
+     /v1/status (no work: the floor of HTTP, the token check and JSON) and
+     embeddings of 32 texts in one request;
   2. time to the first streamed token of an answer through the server (the
      official `openai` client) and through `quarry chat` (as
      benches/first_answer.py times it), alternated, --runs each;
@@ -67,8 +69,9 @@ def start_server(binary, library, config):
 
 
 def load(base, token, route, bodies, clients, max_requests, max_seconds):
-    """`clients` threads send requests until `max_requests` are done or
-    `max_seconds` have passed; returns rps and latency percentiles."""
+    """`clients` threads send requests (a GET when the body is None) until
+    `max_requests` are done or `max_seconds` have passed; returns rps and
+    latency percentiles."""
     latencies, errors, lock = [], [], threading.Lock()
     sent = [0]
     deadline = time.monotonic() + max_seconds
@@ -86,7 +89,9 @@ def load(base, token, route, bodies, clients, max_requests, max_seconds):
                     return
                 sent[0] += 1
             started = time.monotonic()
-            connection.request("POST", url.path + route, json.dumps(bodies[i % len(bodies)]), headers)
+            body = bodies[i % len(bodies)]
+            method, payload = ("GET", None) if body is None else ("POST", json.dumps(body))
+            connection.request(method, url.path + route, payload, headers)
             response = connection.getresponse()
             response.read()
             elapsed = time.monotonic() - started
@@ -137,12 +142,16 @@ def main():
     report = {"load": [], "first_token": {"server": [], "cli": [], "server_overhead_ms": []}}
     server, base, token = start_server(args.binary, args.library, config)
     try:
-        for route, bodies in [
-            ("/search", [{"query": q, "k": 10} for q in SEARCHES]),
-            ("/embeddings", [{"input": t} for t in EMBED_TEXTS]),
-        ]:
-            for clients in (1, 8):
-                cell = load(base, token, route, bodies, clients, args.requests, args.seconds)
+        time.sleep(args.pause)  # the model loads as the server starts: not during the load
+        cells = [
+            ("search, k 10", "/search", [{"query": q, "k": 10} for q in SEARCHES], (1, 8)),
+            ("embeddings, 1 text", "/embeddings", [{"input": t} for t in EMBED_TEXTS], (1, 8)),
+            ("status, no work", "/status", [None], (1,)),
+            ("embeddings, 32 texts", "/embeddings", [{"input": [EMBED_TEXTS[0]] * 32}], (1,)),
+        ]
+        for what, route, bodies, client_counts in cells:
+            for clients in client_counts:
+                cell = {"what": what, **load(base, token, route, bodies, clients, args.requests, args.seconds)}
                 report["load"].append(cell)
                 print(json.dumps(cell), file=sys.stderr)
     finally:

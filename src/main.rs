@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use quarry_core::answer::AnswerOptions;
 use quarry_core::fusion::{FusionConfig, FusionMethod, Normalization};
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
-use quarry_core::remote::Endpoint;
+use quarry_core::remote;
 use quarry_core::{default_library_dir, Library, Outcome, Progress, SearchOptions};
 use serde_json::json;
 
@@ -272,26 +272,16 @@ fn open_library_at(cli: &Cli, dir: &std::path::Path) -> anyhow::Result<Library> 
     let embedder = match &cli.embed_url {
         None => search.load_embedder(DEFAULT_EMBEDDER)?,
         Some(url) => {
-            let model = cli
-                .embed_model
-                .as_deref()
-                .filter(|m| !m.trim().is_empty())
-                .context(
-                    "name the embedding model on that server with --embed-model (its id in GET /v1/models)",
-                )?;
-            let endpoint = Endpoint::new(url, std::env::var(EMBED_KEY_VARIABLE).ok())?;
+            let server = remote::embedding_server(url, cli.embed_model.as_deref().unwrap_or_default())?;
             eprintln!(
-                "quarry: embeddings by {model} at {} (every passage indexed and every question searched is sent there)",
-                endpoint.url
+                "quarry: embeddings by {} (every passage indexed and every question searched is sent there)",
+                server.describe()
             );
-            search.connect_embedder(&endpoint, model, DEFAULT_EMBEDDER)?
+            search.connect_embedder(&server, DEFAULT_EMBEDDER)?
         }
     };
     Library::open(dir, embedder).with_context(|| format!("opening library {}", dir.display()))
 }
-
-/// The environment variable a remote embedder's API key is read from.
-const EMBED_KEY_VARIABLE: &str = "QUARRY_EMBED_API_KEY";
 
 fn progress_bar(len: u64, json: bool) -> ProgressBar {
     if json || !std::io::stderr().is_terminal() {
@@ -504,7 +494,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 options: answering.options(),
                 json: cli.json,
             };
-            let model = answering.engine.answer_model(answering.model.clone())?;
+            let model = answering.engine.answer_engine(answering.model.clone())?;
             answer_cli::ask(library, model, *conversation, &args)?;
         }
         Command::Chat {
@@ -514,7 +504,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let library = open_library(&cli)?;
             answer_cli::chat(
                 library,
-                answering.engine.answer_model(answering.model.clone())?,
+                answering.engine.answer_engine(answering.model.clone())?,
                 *conversation,
                 answering.options(),
             )?;

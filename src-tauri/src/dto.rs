@@ -12,7 +12,7 @@ use quarry_core::fusion::HitScores;
 use quarry_core::inspect::Inspection;
 use quarry_core::session::AnswerEvent as SessionEvent;
 use quarry_core::{AddReport, Outcome, Progress};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::CommandError;
 
@@ -624,25 +624,6 @@ pub struct ModelInfo {
     pub parameters: Option<String>,
     pub quantization: Option<String>,
     pub is_default: bool,
-}
-
-/// The settings the window saves (`save_settings`); blank text is unset.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct SettingsUpdate {
-    pub library_dir: String,
-    #[serde(default)]
-    pub model_path: Option<String>,
-    pub passages: usize,
-    #[serde(default)]
-    pub engine_url: Option<String>,
-    #[serde(default)]
-    pub engine_model: Option<String>,
-    #[serde(default)]
-    pub engine_context: Option<usize>,
-    #[serde(default)]
-    pub embed_url: Option<String>,
-    #[serde(default)]
-    pub embed_model: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -14,8 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use quarry_core::answer::AnswerOptions;
-use quarry_core::generate::RemoteEngine;
-use quarry_core::remote::Endpoint;
+use quarry_core::remote::{self, RemoteEmbedding};
 use quarry_core::session::AnswerEngine;
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +28,8 @@ pub const MAX_PASSAGES: usize = 10;
 /// versions were recorded have the same fields and read as version 1.
 pub const SETTINGS_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Also what the window sends to `save_settings`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub library_dir: PathBuf,
     /// `None`: the default model, wherever it is found.
@@ -53,11 +53,6 @@ pub struct Settings {
     #[serde(default)]
     pub embed_model: Option<String>,
 }
-
-/// Where a remote engine's API key comes from.
-pub const ENGINE_KEY_VARIABLE: &str = "QUARRY_ENGINE_API_KEY";
-/// Where a remote embedder's API key comes from.
-pub const EMBED_KEY_VARIABLE: &str = "QUARRY_EMBED_API_KEY";
 
 /// The file's form: the settings and the version they were written at.
 #[derive(Serialize)]
@@ -138,6 +133,19 @@ impl Settings {
         std::fs::rename(&temp, file).map_err(io)
     }
 
+    /// Blank text fields as unset (a cleared box in the window).
+    pub fn without_blanks(self) -> Settings {
+        let set = |text: Option<String>| text.filter(|t| !t.trim().is_empty());
+        Settings {
+            model_path: self.model_path.filter(|p| !p.as_os_str().is_empty()),
+            engine_url: set(self.engine_url),
+            engine_model: set(self.engine_model),
+            embed_url: set(self.embed_url),
+            embed_model: set(self.embed_model),
+            ..self
+        }
+    }
+
     pub fn validate(&self) -> CommandResult<()> {
         if !(1..=MAX_PASSAGES).contains(&self.passages) {
             return Err(CommandError::invalid(format!(
@@ -166,37 +174,21 @@ impl Settings {
         let Some(url) = &self.engine_url else {
             return Ok(AnswerEngine::local(self.model_path.clone()));
         };
-        let key = std::env::var(ENGINE_KEY_VARIABLE).ok();
-        RemoteEngine::new(
-            url,
-            self.engine_model.as_deref().unwrap_or_default(),
-            key,
-            self.engine_context,
-        )
-        .map(AnswerEngine::Remote)
-        .map_err(|e| CommandError::invalid(e.to_string()))
+        let model = self.engine_model.as_deref().unwrap_or_default();
+        remote::answer_engine(url, model, self.engine_context)
+            .map(AnswerEngine::Remote)
+            .map_err(|e| CommandError::invalid(e.to_string()))
     }
 
-    /// The server that makes embeddings, and the model there (`None`: the
-    /// local encoder).
-    pub fn embed_server(&self) -> CommandResult<Option<(Endpoint, String)>> {
+    /// The server that makes embeddings (`None`: the local encoder).
+    pub fn embed_server(&self) -> CommandResult<Option<RemoteEmbedding>> {
         let Some(url) = &self.embed_url else {
             return Ok(None);
         };
-        let endpoint = Endpoint::new(url, std::env::var(EMBED_KEY_VARIABLE).ok())
-            .map_err(|e| CommandError::invalid(e.to_string()))?;
-        match self
-            .embed_model
-            .as_deref()
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-        {
-            Some(model) => Ok(Some((endpoint, model.to_string()))),
-            None => Err(CommandError::invalid(format!(
-                "name the embedding model to use at {} (its id in GET {}/models)",
-                endpoint.url, endpoint.url
-            ))),
-        }
+        let model = self.embed_model.as_deref().unwrap_or_default();
+        remote::embedding_server(url, model)
+            .map(Some)
+            .map_err(|e| CommandError::invalid(e.to_string()))
     }
 
     pub fn answer_options(&self) -> AnswerOptions {
@@ -209,9 +201,7 @@ impl Settings {
 
 /// Where the app keeps its settings by default.
 pub fn default_settings_file() -> PathBuf {
-    directories::ProjectDirs::from("", "", "quarry")
-        .map(|d| d.config_dir().join("desktop.json"))
-        .unwrap_or_else(|| PathBuf::from(".quarry-desktop.json"))
+    quarry_core::default_config_dir().join("desktop.json")
 }
 
 #[cfg(test)]

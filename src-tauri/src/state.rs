@@ -250,7 +250,7 @@ impl AppState {
             None => self.parts.config.models.clone(),
         };
         Ok(match settings.embed_server()? {
-            Some((endpoint, model)) => search.connect_embedder(&endpoint, &model, DEFAULT_EMBEDDER)?,
+            Some(server) => search.connect_embedder(&server, DEFAULT_EMBEDDER)?,
             None => search.load_embedder(DEFAULT_EMBEDDER)?,
         })
     }
@@ -305,14 +305,16 @@ impl AppState {
         if !self.parts.config.preload_model {
             return;
         }
-        let settings = self.settings();
-        if let Ok(AnswerEngine::Remote(engine)) = settings.answer_engine() {
-            tracing::info!("answers by {}", engine.describe());
-            return self.parts.session.prepare_remote(&engine);
-        }
-        let model = settings.model_path;
-        match self.parts.session.prepare(model.as_deref()) {
-            Ok(choice) => tracing::info!("loading the answer model {}", choice.path.display()),
+        let Ok(engine) = self.settings().answer_engine() else {
+            return; // settings are validated when saved; a question says why
+        };
+        match self.parts.session.prepare(&engine) {
+            Ok(Some(choice)) => tracing::info!("loading the answer model {}", choice.path.display()),
+            Ok(None) => {
+                if let AnswerEngine::Remote(remote) = &engine {
+                    tracing::info!("answers by {}", remote.describe());
+                }
+            }
             // The first question says why, where the person sees it.
             Err(e) => tracing::warn!("no answer model to load yet: {e}"),
         }

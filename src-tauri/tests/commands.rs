@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use quarry_core::models::ModelSearch;
 use quarry_desktop::commands::{chat, inspect, library, settings as settings_cmd, sources};
-use quarry_desktop::dto::{AnswerEvent, AskReply, FileOutcome, IngestEvent, SettingsUpdate};
+use quarry_desktop::dto::{AnswerEvent, AskReply, FileOutcome, IngestEvent};
 use quarry_desktop::error::CommandError;
 use quarry_desktop::settings::Settings;
 use quarry_desktop::{AppConfig, AppState, EventSink};
@@ -678,21 +678,21 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
 
     let bad = block_on(settings_cmd::save_settings(
         h.state(),
-        SettingsUpdate {
-            library_dir: view.library_dir.clone(),
+        Settings {
+            library_dir: PathBuf::from(&view.library_dir),
             passages: 0,
-            ..SettingsUpdate::default()
+            ..Settings::default()
         },
     ))
     .unwrap_err();
     assert_eq!(bad.code, "invalid");
     let no_file = block_on(settings_cmd::save_settings(
         h.state(),
-        SettingsUpdate {
-            library_dir: view.library_dir.clone(),
-            model_path: Some("/no/such/model.gguf".into()),
+        Settings {
+            library_dir: PathBuf::from(&view.library_dir),
+            model_path: Some(PathBuf::from("/no/such/model.gguf")),
             passages: 4,
-            ..SettingsUpdate::default()
+            ..Settings::default()
         },
     ))
     .unwrap_err();
@@ -701,11 +701,11 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
     let other = h.root.path().join("other-library");
     let saved = block_on(settings_cmd::save_settings(
         h.state(),
-        SettingsUpdate {
-            library_dir: other.display().to_string(),
-            model_path: view.model_path.clone(),
+        Settings {
+            library_dir: other.clone(),
+            model_path: view.model_path.as_ref().map(PathBuf::from),
             passages: 5,
-            ..SettingsUpdate::default()
+            ..Settings::default()
         },
     ))
     .unwrap();
@@ -725,25 +725,25 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
     // A remote engine: checked, saved, and named as where answers are made.
     let not_a_url = block_on(settings_cmd::save_settings(
         h.state(),
-        SettingsUpdate {
-            library_dir: other.display().to_string(),
+        Settings {
+            library_dir: other.clone(),
             passages: 5,
             engine_url: Some("gpu-box:8000".into()),
             engine_model: Some("qwen2.5-7b".into()),
-            ..SettingsUpdate::default()
+            ..Settings::default()
         },
     ))
     .unwrap_err();
     assert_eq!(not_a_url.code, "invalid");
     let remote = block_on(settings_cmd::save_settings(
         h.state(),
-        SettingsUpdate {
-            library_dir: other.display().to_string(),
+        Settings {
+            library_dir: other.clone(),
             passages: 5,
             engine_url: Some("http://gpu-box:8000/v1/".into()),
             engine_model: Some("qwen2.5-7b".into()),
             engine_context: Some(8192),
-            ..SettingsUpdate::default()
+            ..Settings::default()
         },
     ))
     .unwrap();
@@ -752,20 +752,34 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
     let stored: Value =
         serde_json::from_slice(&std::fs::read(h.root.path().join("settings.json")).unwrap()).unwrap();
     assert_eq!(stored["engine_model"], "qwen2.5-7b");
-    assert!(
-        stored.get("engine_api_key").is_none(),
-        "keys are never written to the settings file"
+    // Keys are never written: the file holds these settings and no others.
+    let mut written: Vec<&str> = stored.as_object().unwrap().keys().map(String::as_str).collect();
+    written.sort_unstable();
+    assert_eq!(
+        written,
+        [
+            "embed_model",
+            "embed_url",
+            "engine_context",
+            "engine_model",
+            "engine_url",
+            "library_dir",
+            "model_path",
+            "passages",
+            "version"
+        ],
+        "the settings file holds no key"
     );
 
     // An embedding server that cannot be reached changes nothing, and says why.
     let unreachable = block_on(settings_cmd::save_settings(
         h.state(),
-        SettingsUpdate {
-            library_dir: other.display().to_string(),
+        Settings {
+            library_dir: other.clone(),
             passages: 5,
             embed_url: Some("http://127.0.0.1:9/v1".into()),
             embed_model: Some("bge-small-en".into()),
-            ..SettingsUpdate::default()
+            ..Settings::default()
         },
     ))
     .unwrap_err();

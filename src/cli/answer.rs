@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use quarry_core::answer::record::AnswerRecord;
 use quarry_core::answer::{Abstention, Answer, AnswerOptions, Conversation};
-use quarry_core::generate::RemoteEngine;
 use quarry_core::models::{ModelSearch, DEFAULT_GENERATOR_FILE};
+use quarry_core::remote;
 use quarry_core::session::{AnswerEngine, AnswerEvent, ConversationRef, Question, Session, Turn};
 use quarry_core::Library;
 use serde_json::json;
@@ -34,10 +34,6 @@ fn install_ctrl_c() {
     });
 }
 
-/// The environment variable a remote engine's API key is read from (never
-/// a flag: flags end up in shell histories and process lists).
-pub const ENGINE_KEY_VARIABLE: &str = "QUARRY_ENGINE_API_KEY";
-
 /// A remote answer engine: off unless `--engine-url` (or its variable) is set.
 #[derive(clap::Args, Clone, Default)]
 pub struct EngineArgs {
@@ -59,7 +55,7 @@ pub struct EngineArgs {
 impl EngineArgs {
     /// The model that answers: the remote engine when one is set, else the
     /// local file (`None`: the default).
-    pub fn answer_model(&self, file: Option<PathBuf>) -> anyhow::Result<AnswerEngine> {
+    pub fn answer_engine(&self, file: Option<PathBuf>) -> anyhow::Result<AnswerEngine> {
         let Some(url) = &self.engine_url else {
             return Ok(AnswerEngine::local(file));
         };
@@ -69,14 +65,12 @@ impl EngineArgs {
                 file.display()
             );
         }
-        let key = std::env::var(ENGINE_KEY_VARIABLE).ok();
-        let engine = RemoteEngine::new(
+        let model = self.engine_model.as_deref().unwrap_or_default();
+        Ok(AnswerEngine::Remote(remote::answer_engine(
             url,
-            self.engine_model.as_deref().unwrap_or_default(),
-            key,
+            model,
             self.engine_context,
-        )?;
-        Ok(AnswerEngine::Remote(engine))
+        )?))
     }
 }
 
@@ -115,12 +109,7 @@ impl Asker {
     /// person types the first question (a missing model is reported by the
     /// question that needs it).
     fn prepare(&self) {
-        let file = match &self.model {
-            AnswerEngine::Remote(engine) => return self.session.prepare_remote(engine),
-            AnswerEngine::File(path) => Some(path.as_path()),
-            AnswerEngine::Default => None,
-        };
-        if let Ok(choice) = self.session.prepare(file) {
+        if let Ok(Some(choice)) = self.session.prepare(&self.model) {
             if !choice.preferred {
                 say_fallback(&choice.path);
             }

@@ -24,7 +24,7 @@
 //! through the one session, so they share the model and its queue.
 
 use std::convert::Infallible;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -35,13 +35,13 @@ use axum::Json;
 use futures_util::StreamExt;
 use quarry_core::answer::record::AnswerRecord;
 use quarry_core::answer::{Answer, AnswerOptions, PastTurn};
-use quarry_core::generate::{Generation, Message as ModelMessage, Role, StopReason};
+use quarry_core::generate::{inspect, Generation, Message as ModelMessage, Role, StopReason};
 use quarry_core::session::{AnswerEngine, AnswerEvent, ChatEvent, ConversationRef, PlainChat, Question};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{blocking, ApiError, ApiResult, JsonBody};
 use super::{unix_now, Counts, Shared};
 
 /// The model id that means "the server's answer model" (what `--model` or
@@ -160,24 +160,33 @@ fn question_and_history(messages: &[Message]) -> ApiResult<(String, Vec<PastTurn
     Ok((last.text(), history))
 }
 
-/// The answer models a request can name: the default, then every usable
-/// GGUF found, by file name without `.gguf`.
+/// A GGUF's model id: its file name without `.gguf`.
+fn model_id(path: &Path) -> String {
+    let file = path.file_name().unwrap_or_default().to_string_lossy();
+    file.strip_suffix(".gguf").unwrap_or(&file).to_string()
+}
+
+/// The answer models `GET /v1/models` lists: every usable GGUF found (the
+/// server's own first), by id. Reads each file's header.
 fn models(server: &Shared) -> Vec<(String, PathBuf)> {
-    let file = match &server.answer_model {
-        AnswerEngine::File(path) => Some(path.as_path()),
-        _ => None,
-    };
     server
         .models
-        .answer_models(file)
+        .answer_models(server.answer_model.file())
         .into_iter()
         .filter(|m| m.facts.is_ok())
-        .map(|m| {
-            let file = m.path.file_name().unwrap_or_default().to_string_lossy();
-            let id = file.strip_suffix(".gguf").unwrap_or(&file).to_string();
-            (id, m.path)
-        })
+        .map(|m| (model_id(&m.path), m.path))
         .collect()
+}
+
+/// The usable GGUF a request names by id or file name: only the named
+/// file's header is read, not every model's.
+fn named_model(server: &Shared, name: &str) -> Option<PathBuf> {
+    let mut found = server.models.find_generators();
+    found.extend(server.answer_model.file().map(Path::to_path_buf));
+    found
+        .into_iter()
+        .find(|path| model_id(path) == name || path.file_name().is_some_and(|f| f == name))
+        .filter(|path| inspect(path).is_ok())
 }
 
 /// Where `quarry/<id>` asks for an answer from the library by the model `<id>`.
@@ -201,15 +210,12 @@ fn resolve(server: &Shared, requested: Option<&str>) -> ApiResult<(String, Targe
         Some(id) => (true, id),
         None => (false, name),
     };
-    let (_, path) = models(server)
-        .into_iter()
-        .find(|(id, path)| id == file_id || path.file_name().is_some_and(|f| f == file_id))
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "model_not_found",
-                format!("the model `{name}` does not exist here; GET /v1/models lists the models"),
-            )
-        })?;
+    let path = named_model(server, file_id).ok_or_else(|| {
+        ApiError::not_found(
+            "model_not_found",
+            format!("the model `{name}` does not exist here; GET /v1/models lists the models"),
+        )
+    })?;
     let model = AnswerEngine::File(path);
     Ok((
         name.to_string(),
@@ -221,23 +227,25 @@ fn resolve(server: &Shared, requested: Option<&str>) -> ApiResult<(String, Targe
     ))
 }
 
-pub async fn list_models(State(server): State<Shared>) -> Json<Value> {
-    let default = match &server.answer_model {
-        AnswerEngine::Remote(engine) => {
-            json!({ "engine": engine.describe(), "default": true, "grounded": true })
+pub async fn list_models(State(server): State<Shared>) -> ApiResult<Json<Value>> {
+    // Finding the default and reading the GGUF headers is file I/O.
+    let (mut default, found) = blocking({
+        let server = server.clone();
+        move || {
+            let default = match &server.answer_model {
+                AnswerEngine::Remote(engine) => json!({ "engine": engine.describe() }),
+                AnswerEngine::File(path) => json!({ "path": path.display().to_string() }),
+                AnswerEngine::Default => {
+                    let chosen = server.models.choose_generator(None).ok();
+                    json!({ "path": chosen.map(|c| c.path.display().to_string()) })
+                }
+            };
+            Ok((default, models(&server)))
         }
-        AnswerEngine::File(path) => {
-            json!({ "path": path.display().to_string(), "default": true, "grounded": true })
-        }
-        AnswerEngine::Default => {
-            let chosen = server
-                .models
-                .choose_generator(None)
-                .ok()
-                .map(|c| c.path.display().to_string());
-            json!({ "path": chosen, "default": true, "grounded": true })
-        }
-    };
+    })
+    .await?;
+    default["default"] = json!(true);
+    default["grounded"] = json!(true);
     let mut data = vec![json!({
         "id": DEFAULT_MODEL_ID,
         "object": "model",
@@ -255,7 +263,7 @@ pub async fn list_models(State(server): State<Shared>) -> Json<Value> {
         "owned_by": "quarry",
         "quarry": { "embedding": true, "dimension": embedder.dimension },
     }));
-    for (id, path) in models(&server) {
+    for (id, path) in found {
         let path = path.display().to_string();
         for (id, grounded) in [(format!("{GROUNDED_PREFIX}{id}"), true), (id, false)] {
             data.push(json!({
@@ -267,7 +275,7 @@ pub async fn list_models(State(server): State<Shared>) -> Json<Value> {
             }));
         }
     }
-    Json(json!({ "object": "list", "data": data }))
+    Ok(Json(json!({ "object": "list", "data": data })))
 }
 
 /// Stops the question when dropped before its answer is done: a client
@@ -282,18 +290,20 @@ impl Drop for StopOnDrop {
 }
 
 /// Bring a session stream's events into async code (the session's stream
-/// blocks, so a thread forwards it), counting each in `counts`.
+/// blocks, so a thread forwards it), counting the ends `counter` names.
 fn forward<E: Send + 'static>(
     server: &Shared,
     events: impl Iterator<Item = E> + Send + 'static,
-    counter: for<'a> fn(&'a Counts, &E) -> &'a AtomicUsize,
+    counter: for<'a> fn(&'a Counts, &E) -> Option<&'a AtomicUsize>,
 ) -> UnboundedReceiver<E> {
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     let counters = server.clone();
     counters.counts.waiting.fetch_add(1, Ordering::SeqCst);
     std::thread::spawn(move || {
         for event in events {
-            counter(&counters.counts, &event).fetch_add(1, Ordering::SeqCst);
+            if let Some(count) = counter(&counters.counts, &event) {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
             // A client that left only loses the events; its guard has
             // stopped the answer, which ends the stream soon.
             let _ = sender.send(event);
@@ -308,10 +318,10 @@ fn ask(server: &Shared, question: Question) -> (UnboundedReceiver<AnswerEvent>, 
     let asking = server.session.ask(question);
     let guard = StopOnDrop(asking.cancel_flag());
     let events = forward(server, asking, |counts, event| match event {
-        AnswerEvent::Done(turn) if turn.answer.stopped => &counts.stopped,
-        AnswerEvent::Done(_) => &counts.answered,
-        AnswerEvent::Failed(_) => &counts.failed,
-        _ => &counts.events,
+        AnswerEvent::Done(turn) if turn.answer.stopped => Some(&counts.stopped),
+        AnswerEvent::Done(_) => Some(&counts.answered),
+        AnswerEvent::Failed(_) => Some(&counts.failed),
+        _ => None,
     });
     (events, guard)
 }
@@ -321,10 +331,12 @@ fn chat(server: &Shared, chat: PlainChat) -> (UnboundedReceiver<ChatEvent>, Stop
     let chatting = server.session.chat(chat);
     let guard = StopOnDrop(chatting.cancel_flag());
     let events = forward(server, chatting, |counts, event| match event {
-        ChatEvent::Done(generation) if generation.stop_reason == StopReason::Cancelled => &counts.stopped,
-        ChatEvent::Done(_) => &counts.answered,
-        ChatEvent::Failed(_) => &counts.failed,
-        _ => &counts.events,
+        ChatEvent::Done(generation) if generation.stop_reason == StopReason::Cancelled => {
+            Some(&counts.stopped)
+        }
+        ChatEvent::Done(_) => Some(&counts.answered),
+        ChatEvent::Failed(_) => Some(&counts.failed),
+        _ => None,
     });
     (events, guard)
 }
@@ -454,10 +466,15 @@ enum Target {
 
 pub async fn completions(
     State(server): State<Shared>,
-    request: Result<Json<ChatRequest>, axum::extract::rejection::JsonRejection>,
+    request: JsonBody<ChatRequest>,
 ) -> ApiResult<Response> {
     let Json(request) = request?;
-    let (model_id, target) = resolve(&server, request.model.as_deref())?;
+    // A named model's header is read: file I/O.
+    let (model_id, target) = blocking({
+        let (server, requested) = (server.clone(), request.model.clone());
+        move || resolve(&server, requested.as_deref())
+    })
+    .await?;
     let answer_tokens = request
         .max_completion_tokens
         .or(request.max_tokens)
@@ -568,7 +585,7 @@ async fn plain(
         }
         return Err(ApiError::server("the answering session stopped"));
     }
-    let role = Streaming::data(&completion.chunk(json!({ "role": "assistant", "content": "" }), None));
+    let role = data(&completion.chunk(json!({ "role": "assistant", "content": "" }), None));
     let mut opening = Some(role);
     stream(
         events,
@@ -635,19 +652,17 @@ struct Streaming<E, R> {
     _guard: StopOnDrop,
 }
 
-impl Streaming<(), ()> {
-    fn data(value: &Value) -> Event {
-        Event::default().data(value.to_string())
-    }
+/// One SSE event carrying `value` as its data.
+fn data(value: &Value) -> Event {
+    Event::default().data(value.to_string())
 }
 
 /// The stream's end after a failure: the error in OpenAI's shape, then `[DONE]`.
 fn failed(error: ApiError) -> Vec<Event> {
-    vec![Streaming::data(&error.body()), Event::default().data("[DONE]")]
+    vec![data(&error.body()), Event::default().data("[DONE]")]
 }
 
 fn render_answer(c: &Completion, wrote_text: &mut bool, event: AnswerEvent) -> (Vec<Event>, bool) {
-    let data = Streaming::data;
     match event {
         AnswerEvent::Retrieved { .. } => (
             vec![data(
@@ -683,7 +698,6 @@ fn render_answer(c: &Completion, wrote_text: &mut bool, event: AnswerEvent) -> (
 }
 
 fn render_plain(c: &Completion, event: ChatEvent) -> (Vec<Event>, bool) {
-    let data = Streaming::data;
     match event {
         ChatEvent::LoadingModel { path, .. } => (vec![loading(&path)], false),
         ChatEvent::Token(text) => (vec![data(&c.chunk(json!({ "content": text }), None))], false),

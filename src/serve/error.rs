@@ -22,6 +22,18 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Run blocking work (the library, model files) off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::server(format!("the request's worker failed: {e}")))?
+}
+
+/// A JSON request body, or why it is not one (made an [`ApiError`] by `?`).
+pub type JsonBody<T> = Result<axum::Json<T>, axum::extract::rejection::JsonRejection>;
+
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError {

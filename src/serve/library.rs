@@ -21,18 +21,9 @@ use quarry_core::{Library, Progress, SearchOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{blocking, ApiError, ApiResult, JsonBody};
 use super::Shared;
 use crate::json_out::{AddJson, DocumentJson, HitJson};
-
-type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
-
-/// Run blocking library work off the async threads.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::server(format!("the request's worker failed: {e}")))?
-}
 
 #[derive(Deserialize)]
 pub struct EmbeddingsRequest {

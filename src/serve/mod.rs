@@ -88,8 +88,6 @@ struct Counts {
     /// Answers stopped before their end (their client disconnected).
     stopped: AtomicUsize,
     failed: AtomicUsize,
-    /// Other events passed on (retrieval, tokens, loading).
-    events: AtomicUsize,
 }
 
 fn unix_now() -> u64 {
@@ -121,28 +119,20 @@ pub fn run(library: Library, args: &ServeArgs) -> anyhow::Result<()> {
             args.host
         );
     }
-    let answer_model = args.engine.answer_model(args.model.clone())?;
+    let answer_model = args.engine.answer_engine(args.model.clone())?;
     let token = Arc::new(auth::load_or_create(&config_dir(args))?);
     let library = Arc::new(library);
     let models = ModelSearch::from_env(None);
     let session = Session::start(models.clone());
-    let file = match &answer_model {
-        AnswerEngine::Remote(engine) => {
-            crate::answer_cli::say_where_answers_are_made(&answer_model);
-            session.prepare_remote(engine);
-            None
-        }
-        AnswerEngine::File(path) => Some(Some(path.as_path())),
-        AnswerEngine::Default => Some(None),
-    };
-    match file.map(|file| session.prepare(file)) {
-        Some(Ok(choice)) if !choice.preferred => eprintln!(
+    crate::answer_cli::say_where_answers_are_made(&answer_model);
+    match session.prepare(&answer_model) {
+        Ok(Some(choice)) if !choice.preferred => eprintln!(
             "quarry serve: the default answer model was not found; answering with {}",
             choice.path.display()
         ),
-        Some(Ok(_)) | None => {}
+        Ok(_) => {}
         // Search, documents and embeddings still work; questions say why not.
-        Some(Err(e)) => eprintln!("quarry serve: no answer model: {e}"),
+        Err(e) => eprintln!("quarry serve: no answer model: {e}"),
     }
     let server = Arc::new(Server {
         jobs: library::Jobs::start(library.clone()),

@@ -360,11 +360,14 @@ fn a_prepared_session_answers_without_loading_the_model() {
     });
     let missing = models.path().join("gone.gguf");
     assert!(matches!(
-        session.prepare(Some(&missing)),
+        session.prepare(&AnswerEngine::File(missing.clone())),
         Err(ModelError::GeneratorMissing { path }) if path == missing
     ));
     let _lock = llm_lock();
-    let choice = session.prepare(None).unwrap();
+    let choice = session
+        .prepare(&AnswerEngine::Default)
+        .unwrap()
+        .expect("a GGUF, not a server");
     assert_eq!(choice.path, models.path().join(SMOLLM2));
     assert!(!choice.preferred, "SmolLM2 is a fallback, not the default");
 

@@ -23,6 +23,7 @@ pub mod eval;
 pub mod inspect;
 pub mod library;
 pub mod models;
+pub mod remote;
 pub mod session;
 pub mod watch;
 
@@ -37,17 +38,12 @@ pub mod catalog {
     pub use quarry_store::{ChunkRecord, ConversationRow, DocStatus, DocumentRow, StoreError, TurnRow};
 }
 
-/// The embedder: identities, the trait, Quarry's encoder and the remote one.
+/// The embedder: identities, the trait and Quarry's encoder (the remote one
+/// is in [`crate::remote`]).
 pub mod embed {
     pub use quarry_embed::{
-        cosine, norm, EmbedError, Embedder, EmbedderIdentity, RemoteEmbedder, SentenceEncoder,
-        TokenEmbeddingTable,
+        cosine, norm, EmbedError, Embedder, EmbedderIdentity, SentenceEncoder, TokenEmbeddingTable,
     };
-}
-
-/// A server a remote engine (answers or embeddings) runs on.
-pub mod remote {
-    pub use quarry_openai::{Endpoint, WireError};
 }
 
 /// How search merges its two rankings.
@@ -57,9 +53,7 @@ pub mod fusion {
 
 /// The answer engine's vocabulary, for front ends that show or choose models.
 pub mod generate {
-    pub use quarry_generate::{
-        Generation, GgufFacts, LlmError, Message, RemoteEngine, Role, StopReason, DEFAULT_REMOTE_CONTEXT,
-    };
+    pub use quarry_generate::{inspect, Generation, GgufFacts, LlmError, Message, Role, StopReason};
 }
 
 /// Document formats and extraction errors, for front ends that report them.

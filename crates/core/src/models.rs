@@ -18,9 +18,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use quarry_embed::{EmbedError, Embedder, RemoteEmbedder, SentenceEncoder};
+use quarry_embed::{EmbedError, Embedder, RemoteEmbedder, RemoteEmbedding, SentenceEncoder};
 use quarry_generate::{inspect, GgufFacts};
-use quarry_openai::Endpoint;
 
 /// The default embedder, as named on the Hugging Face hub.
 pub const DEFAULT_EMBEDDER: &str = "sentence-transformers/all-MiniLM-L6-v2";
@@ -250,21 +249,18 @@ impl ModelSearch {
         Ok(Arc::new(SentenceEncoder::load(&dir)?))
     }
 
-    /// An embedder on an OpenAI-compatible server: `model` at `endpoint`,
-    /// its passages sized by the tokenizer of the local embedder `name`
-    /// finds (the server's own is out of reach; a BERT word-piece count is
-    /// close to any subword tokenizer's).
+    /// An embedder on an OpenAI-compatible server, its passages sized by
+    /// the tokenizer of the local embedder `name` finds (the server's own is
+    /// out of reach; a BERT word-piece count is close to any subword
+    /// tokenizer's).
     pub fn connect_embedder(
         &self,
-        endpoint: &Endpoint,
-        model: &str,
+        server: &RemoteEmbedding,
         name: &str,
     ) -> Result<Arc<dyn Embedder>, EmbedderLoadError> {
         let dir = self.find_embedder(name)?;
         let (tokenizer, max_tokens) = quarry_embed::bert::tokenizer(&dir)?;
-        Ok(Arc::new(RemoteEmbedder::connect(
-            endpoint, model, tokenizer, max_tokens,
-        )?))
+        Ok(Arc::new(RemoteEmbedder::connect(server, tokenizer, max_tokens)?))
     }
 
     /// Every answer model found (and `explicit`, first, when it is not among

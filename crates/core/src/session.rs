@@ -84,12 +84,11 @@ impl AnswerEngine {
         file.map_or(AnswerEngine::Default, AnswerEngine::File)
     }
 
-    /// Where answers are made, as a person reads it.
-    pub fn describe(&self) -> String {
+    /// The GGUF file named (`None`: the default, or a remote engine).
+    pub fn file(&self) -> Option<&Path> {
         match self {
-            AnswerEngine::Default => "the default model on this machine".into(),
-            AnswerEngine::File(path) => format!("{} on this machine", path.display()),
-            AnswerEngine::Remote(engine) => engine.describe(),
+            AnswerEngine::File(path) => Some(path),
+            AnswerEngine::Default | AnswerEngine::Remote(_) => None,
         }
     }
 }
@@ -225,25 +224,26 @@ impl Session {
         }
     }
 
-    /// Load the answer model a question with `model` would use (see
-    /// [`Question::model`]) in the session's thread now, so the first
-    /// question does not wait for it. Returns at once with the model chosen
-    /// (a front end can say that the default was not found), or why none
-    /// can be; a model that then fails to load is reported by the first
-    /// question that needs it.
-    pub fn prepare(&self, model: Option<&Path>) -> Result<GeneratorChoice, ModelError> {
-        let choice = self.models.choose_generator(model)?;
+    /// Make ready, in the session's thread, the model a question with
+    /// `model` would use (see [`Question::model`]) — load the GGUF, or reach
+    /// the remote engine and check it serves the model — so the first
+    /// question does not wait for it. Returns at once with the GGUF chosen
+    /// (`None` for a remote engine; a front end can say that the default was
+    /// not found), or why none can be; a model that then fails to load (or a
+    /// server that fails to answer) is reported by the first question that
+    /// needs it.
+    pub fn prepare(&self, model: &AnswerEngine) -> Result<Option<GeneratorChoice>, ModelError> {
+        let (engine, choice) = match model {
+            AnswerEngine::Remote(remote) => (Engine::Remote(remote.clone()), None),
+            local => {
+                let choice = self.models.choose_generator(local.file())?;
+                (Engine::File(choice.path.clone()), Some(choice))
+            }
+        };
         // The thread ends only when the last handle is dropped: sending
         // cannot fail while `self` exists.
-        let _ = self.jobs.send(Job::Load(Engine::File(choice.path.clone())));
+        let _ = self.jobs.send(Job::Load(engine));
         Ok(choice)
-    }
-
-    /// Reach a remote engine in the session's thread now (checking that it
-    /// answers and serves the model); a failure is reported by the first
-    /// question. Any local model loaded is freed.
-    pub fn prepare_remote(&self, engine: &RemoteEngine) {
-        let _ = self.jobs.send(Job::Load(Engine::Remote(engine.clone())));
     }
 
     /// Queue a plain chat (see [`PlainChat`]); its events arrive on the
@@ -469,12 +469,8 @@ fn model<'a>(
 ) -> AnswerResult<&'a mut dyn Generator> {
     let engine = match wanted {
         AnswerEngine::Remote(remote) => Engine::Remote(remote.clone()),
-        AnswerEngine::Default | AnswerEngine::File(_) => {
-            let file = match wanted {
-                AnswerEngine::File(path) => Some(path.as_path()),
-                _ => None,
-            };
-            let choice = models.choose_generator(file)?;
+        local => {
+            let choice = models.choose_generator(local.file())?;
             let engine = Engine::File(choice.path.clone());
             if !is_loaded(loaded, &engine) {
                 send(AnswerEvent::LoadingModel {

@@ -19,7 +19,7 @@ pub mod remote;
 use serde::{Deserialize, Serialize};
 
 pub use bert::SentenceEncoder;
-pub use remote::RemoteEmbedder;
+pub use remote::{RemoteEmbedder, RemoteEmbedding};
 
 /// What identifies the vectors an embedder makes: a library remembers this
 /// and refuses to mix vectors from two embedders. The same weights run by

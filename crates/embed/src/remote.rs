@@ -9,7 +9,7 @@
 //! server's is out of reach); the vectors are L2-normalised here whatever
 //! the server sends, as the indexes assume.
 
-use quarry_openai::{Client, Endpoint};
+use quarry_openai::{Client, Endpoint, WireError};
 use sha2::{Digest, Sha256};
 use tokenizers::Tokenizer;
 
@@ -20,6 +20,30 @@ const BATCH: usize = 32;
 
 /// [`RemoteEmbedder`]'s precision: whatever the server computes in.
 pub const REMOTE_PRECISION: &str = "remote";
+
+/// An OpenAI-compatible server and the embedding model to ask there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteEmbedding {
+    pub endpoint: Endpoint,
+    /// The model's id on that server.
+    pub model: String,
+}
+
+impl RemoteEmbedding {
+    /// `url` checked and normalised (see [`Endpoint::new`]); `model` named.
+    pub fn new(url: &str, model: &str, api_key: Option<String>) -> Result<Self, EmbedError> {
+        let endpoint = Endpoint::new(url, api_key)?;
+        Ok(RemoteEmbedding {
+            model: endpoint.model_name(model, "embedding model")?,
+            endpoint,
+        })
+    }
+
+    /// Where embeddings are made, as a person reads it.
+    pub fn describe(&self) -> String {
+        self.endpoint.serving(&self.model)
+    }
+}
 
 /// A model on an OpenAI-compatible server, asked for embeddings.
 pub struct RemoteEmbedder {
@@ -35,20 +59,21 @@ impl RemoteEmbedder {
     /// dimension from one embedding. `tokenizer` sizes chunks (truncating
     /// at `max_tokens` word pieces).
     pub fn connect(
-        endpoint: &Endpoint,
-        model: &str,
+        server: &RemoteEmbedding,
         tokenizer: Tokenizer,
         max_tokens: usize,
     ) -> Result<Self, EmbedError> {
+        let (endpoint, model) = (&server.endpoint, server.model.as_str());
         let client = Client::new(endpoint)?;
         client.check_model(model)?;
         let probe = client.embeddings(model, &["dimension probe"])?;
         let dimension = probe.first().map_or(0, Vec::len);
         if dimension == 0 {
-            return Err(EmbedError::Remote(quarry_openai::WireError::Protocol {
+            return Err(WireError::Protocol {
                 url: endpoint.url.clone(),
                 reason: format!("`{model}` sent an empty embedding"),
-            }));
+            }
+            .into());
         }
         let identity = EmbedderIdentity {
             name: model.to_string(),
@@ -87,7 +112,7 @@ impl Embedder for RemoteEmbedder {
         for batch in texts.chunks(BATCH) {
             for mut vector in self.client.embeddings(&self.model, batch)? {
                 if vector.len() != self.identity.dimension {
-                    return Err(EmbedError::Remote(quarry_openai::WireError::Protocol {
+                    return Err(WireError::Protocol {
                         url: self.client.endpoint().url.clone(),
                         reason: format!(
                             "`{}` sent a {}-dimensional vector, not {}",
@@ -95,7 +120,8 @@ impl Embedder for RemoteEmbedder {
                             vector.len(),
                             self.identity.dimension
                         ),
-                    }));
+                    }
+                    .into());
                 }
                 let length = crate::norm(&vector);
                 if length > 0.0 {

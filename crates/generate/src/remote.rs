@@ -23,7 +23,7 @@ use quarry_openai::{Client, Endpoint};
 use serde_json::{json, Value};
 
 use crate::stream::TextStream;
-use crate::{Decoding, Generation, Generator, LlmError, LlmResult, Message, Role, StopReason};
+use crate::{Decoding, Generation, Generator, LlmResult, Message, Role, StopReason};
 
 /// Bytes per token when estimating counts for a model whose tokenizer is
 /// on another machine.
@@ -41,30 +41,25 @@ pub struct RemoteEngine {
 
 /// The context assumed when none is given: what llama.cpp's server and
 /// Ollama give a model unless told otherwise is smaller (2048–4096) on
-/// older versions, larger on newer; 4096 fits the answer prompt (5
-/// passages of ≤200 word pieces, the question, the answer) with room.
+/// older versions, larger on newer; 4096 fits the answer prompt (the
+/// default 4 passages of ≤200 word pieces, the question, the answer) with
+/// room.
 pub const DEFAULT_REMOTE_CONTEXT: usize = 4096;
 
 impl RemoteEngine {
     /// `url` checked and normalised (see [`Endpoint::new`]); `model` named.
     pub fn new(url: &str, model: &str, api_key: Option<String>, context: Option<usize>) -> LlmResult<Self> {
         let endpoint = Endpoint::new(url, api_key)?;
-        if model.trim().is_empty() {
-            return Err(LlmError::Remote(quarry_openai::WireError::Config(format!(
-                "name the model to ask at {} (its id in GET {}/models)",
-                endpoint.url, endpoint.url
-            ))));
-        }
         Ok(RemoteEngine {
+            model: endpoint.model_name(model, "model")?,
             endpoint,
-            model: model.trim().to_string(),
             context: context.unwrap_or(DEFAULT_REMOTE_CONTEXT),
         })
     }
 
     /// Where answers are made, as a person reads it: "qwen2.5-7b at http://gpu-box:8000/v1".
     pub fn describe(&self) -> String {
-        format!("{} at {}", self.model, self.endpoint.url)
+        self.endpoint.serving(&self.model)
     }
 }
 
@@ -84,10 +79,6 @@ impl RemoteGenerator {
             engine: engine.clone(),
             client,
         })
-    }
-
-    pub fn engine(&self) -> &RemoteEngine {
-        &self.engine
     }
 }
 

@@ -38,12 +38,22 @@ pub enum WireError {
 pub type WireResult<T> = Result<T, WireError>;
 
 /// A server: its API's base URL and the key it wants.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// The API's base, ending before `/models`, e.g. `http://gpu-box:8000/v1`.
     pub url: String,
     /// Sent as `Authorization: Bearer …` when set.
     pub api_key: Option<String>,
+}
+
+/// Never prints the key: endpoints end up in logs and error reports.
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "(set)"))
+            .finish()
+    }
 }
 
 impl Endpoint {
@@ -63,6 +73,23 @@ impl Endpoint {
             url: trimmed.to_string(),
             api_key: api_key.filter(|k| !k.trim().is_empty()),
         })
+    }
+
+    /// A model here, as a person reads it: "qwen2.5-7b at http://gpu-box:8000/v1".
+    pub fn serving(&self, model: &str) -> String {
+        format!("{model} at {}", self.url)
+    }
+
+    /// `model` as named for this server, or why it cannot be (`what`: which
+    /// model, for the message).
+    pub fn model_name(&self, model: &str, what: &str) -> WireResult<String> {
+        match model.trim() {
+            "" => Err(WireError::Config(format!(
+                "name the {what} to use at {} (its id in GET {}/models)",
+                self.url, self.url
+            ))),
+            named => Ok(named.to_string()),
+        }
     }
 }
 
@@ -124,7 +151,7 @@ impl Client {
     /// every compatible server sends them).
     pub fn embeddings(&self, model: &str, texts: &[&str]) -> WireResult<Vec<Vec<f32>>> {
         let body = json!({ "model": model, "input": texts, "encoding_format": "float" });
-        let response = self.send(self.request(reqwest::Method::POST, "embeddings").json_body(&body))?;
+        let response = self.send(self.request(reqwest::Method::POST, "embeddings").json(&body))?;
         let body = self.success(response)?;
         let data = body
             .get("data")
@@ -167,7 +194,7 @@ impl Client {
         body["stream"] = json!(true);
         let response = self.send(
             self.request(reqwest::Method::POST, "chat/completions")
-                .json_body(&body),
+                .json(&body),
         )?;
         if !response.status().is_success() {
             return Err(self.refused(response));
@@ -209,10 +236,9 @@ impl Client {
         if !response.status().is_success() {
             return Err(self.refused(response));
         }
-        let text = response
-            .text()
-            .map_err(|e| self.protocol(format!("the answer broke off: {e}")))?;
-        serde_json::from_str(&text).map_err(|e| self.protocol(format!("the answer is not JSON ({e})")))
+        response
+            .json()
+            .map_err(|e| self.protocol(format!("the answer is not the JSON asked for ({e})")))
     }
 
     /// A non-success status, with the server's own message when it sent one
@@ -245,17 +271,6 @@ impl Client {
             url: self.endpoint.url.clone(),
             reason: reason.into(),
         }
-    }
-}
-
-trait JsonBody {
-    fn json_body(self, body: &Value) -> Self;
-}
-
-impl JsonBody for reqwest::blocking::RequestBuilder {
-    fn json_body(self, body: &Value) -> Self {
-        self.header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
     }
 }
 

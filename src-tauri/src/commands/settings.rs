@@ -2,15 +2,14 @@
 //! embedding model is shown read-only (changing it means re-embedding, a
 //! CLI job).
 
-use std::path::PathBuf;
-
 use tauri::State;
 
 use super::blocking;
-use crate::dto::{EmbedderInfo, ModelInfo, SettingsUpdate, SettingsView};
+use crate::dto::{EmbedderInfo, ModelInfo, SettingsView};
 use crate::error::CommandResult;
-use crate::settings::{Settings, ENGINE_KEY_VARIABLE};
+use crate::settings::Settings;
 use crate::state::AppState;
+use quarry_core::remote::{self, ENGINE_KEY_VARIABLE};
 use quarry_core::session::AnswerEngine;
 
 fn view(state: &AppState, settings: &Settings) -> CommandResult<SettingsView> {
@@ -46,7 +45,7 @@ fn view(state: &AppState, settings: &Settings) -> CommandResult<SettingsView> {
         engine_url: settings.engine_url.clone(),
         engine_model: settings.engine_model.clone(),
         engine_context: settings.engine_context,
-        engine_key_set: std::env::var(ENGINE_KEY_VARIABLE).is_ok_and(|k| !k.trim().is_empty()),
+        engine_key_set: remote::key(ENGINE_KEY_VARIABLE).is_some(),
         embed_url: settings.embed_url.clone(),
         embed_model: settings.embed_model.clone(),
         answers_by,
@@ -100,23 +99,10 @@ pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<SettingsV
 /// Save settings; a new library folder (or embedder) is in use before this
 /// returns.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn save_settings(
-    state: State<'_, AppState>,
-    update: SettingsUpdate,
-) -> CommandResult<SettingsView> {
+pub async fn save_settings(state: State<'_, AppState>, update: Settings) -> CommandResult<SettingsView> {
     let state = state.inner().clone();
-    let set = |text: Option<String>| text.filter(|t| !t.trim().is_empty());
     blocking(move || {
-        let settings = state.apply_settings(Settings {
-            library_dir: PathBuf::from(update.library_dir),
-            model_path: set(update.model_path).map(PathBuf::from),
-            passages: update.passages,
-            engine_url: set(update.engine_url),
-            engine_model: set(update.engine_model),
-            engine_context: update.engine_context,
-            embed_url: set(update.embed_url),
-            embed_model: set(update.embed_model),
-        })?;
+        let settings = state.apply_settings(update.without_blanks())?;
         view(&state, &settings)
     })
     .await
