@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use quarry_core::answer::AnswerOptions;
 use quarry_core::fusion::{FusionConfig, FusionMethod, Normalization};
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry_core::parse::place;
 use quarry_core::remote;
 use quarry_core::{default_library_dir, Library, Outcome, Progress, SearchOptions};
 use serde_json::json;
@@ -80,6 +81,10 @@ enum Command {
     Eval(eval_cli::EvalArgs),
     /// List the library's documents with status, reason and chunk count.
     Docs,
+    /// Show the text Quarry reads from a file, unit by unit (pages, slides,
+    /// sheets, messages; those read by OCR marked), without indexing it.
+    /// Parsed in the same sandboxed worker as `add`.
+    Extract { path: PathBuf },
     /// Show why a passage was found for a question and what Quarry stored
     /// for it: its word pieces and their rows in the model's token-embedding
     /// table, the stored chunk vector, and its dense, lexical and fused ranks.
@@ -368,7 +373,10 @@ fn run() -> anyhow::Result<ExitCode> {
                 writeln!(out, "no passages found")?;
             } else {
                 for h in &hits {
-                    let page = h.passage.page.map(|p| format!(" p.{p}")).unwrap_or_default();
+                    let passage = &h.passage;
+                    let page = place(passage.unit, passage.page)
+                        .map(|p| format!(", {p}"))
+                        .unwrap_or_default();
                     let rank = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
                     writeln!(
                         out,
@@ -417,6 +425,18 @@ fn run() -> anyhow::Result<ExitCode> {
             }
         }
         Command::Eval(args) => return eval_cli::run(&cli, args),
+        Command::Extract { path } => {
+            let bytes = quarry_core::parse::read_file(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let extracted = quarry_core::parse::sandbox::Sandbox::discover()
+                .extract(path, &bytes)
+                .map_err(|failure| anyhow::anyhow!("{}: {}", path.display(), failure.error))?;
+            if cli.json {
+                print(&serde_json::to_value(&extracted)?)?;
+            } else {
+                print_extracted(&mut out, &extracted)?;
+            }
+        }
         Command::Docs => {
             let library = open_library_any_embedder(&cli)?;
             let docs = library.read().documents()?;
@@ -431,8 +451,12 @@ fn run() -> anyhow::Result<ExitCode> {
                     let status = json_out::status(d.status);
                     writeln!(
                         out,
-                        "{:8} {:4} chunks  {}{}",
-                        status, d.chunk_count, d.path, reason
+                        "{:8} {:4} chunks  {:30} {}{}",
+                        status,
+                        d.chunk_count,
+                        coverage(d),
+                        d.path,
+                        reason
                     )?;
                 }
             }
@@ -551,8 +575,49 @@ fn run() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// An extracted document as text: each unit under a rule naming it.
+fn print_extracted(out: &mut impl Write, e: &quarry_core::parse::Extracted) -> anyhow::Result<()> {
+    writeln!(out, "format: {}", e.format.as_str())?;
+    if let Some(title) = &e.title {
+        writeln!(out, "title: {title}")?;
+    }
+    if e.pages.is_empty() {
+        writeln!(out, "\n{}", e.text)?;
+    }
+    for span in &e.pages {
+        let ocr = if span.ocr { " (read by OCR)" } else { "" };
+        let section = e
+            .section_at(span.start)
+            .map(|s| format!(": {s}"))
+            .unwrap_or_default();
+        writeln!(out, "\n--- {} {}{section}{ocr} ---", e.format.unit(), span.page)?;
+        writeln!(out, "{}", &e.text[span.start..span.end])?;
+    }
+    Ok(())
+}
+
+/// A document's format and what of it was read: "pptx, 3 slides",
+/// "pdf, 12 pages (4 by OCR)", "markdown".
+fn coverage(d: &quarry_core::catalog::DocumentRow) -> String {
+    let Some(format) = d.format.as_deref() else {
+        return String::new();
+    };
+    if d.units == 0 {
+        return format.to_string();
+    }
+    let unit = quarry_core::parse::unit_of(format);
+    let plural = if d.units == 1 { "" } else { "s" };
+    let ocr = match d.ocr_units {
+        0 => String::new(),
+        n => format!(" ({n} by OCR)"),
+    };
+    format!("{format}, {} {unit}{plural}{ocr}", d.units)
+}
+
 fn print_inspection(out: &mut impl Write, i: &quarry_core::inspect::Inspection) -> anyhow::Result<()> {
-    let page = i.page.map(|p| format!(", page {p}")).unwrap_or_default();
+    let page = place(i.unit, i.page)
+        .map(|p| format!(", {p}"))
+        .unwrap_or_default();
     writeln!(out, "passage {} — {}{page}", i.chunk_id, i.path)?;
     let rank = |r: Option<usize>, s: Option<f32>| match (r, s) {
         (Some(r), Some(s)) => format!("#{r} ({s:.4})"),

@@ -112,11 +112,19 @@ pub struct DocumentDto {
     pub error: Option<String>,
     pub chunks: u64,
     pub size: u64,
+    /// What the format's units are ("page", "slide", "sheet", "message"),
+    /// how many were indexed (0 for formats without them), and how many of
+    /// those were read by OCR.
+    pub unit: &'static str,
+    pub units: u64,
+    pub ocr_units: u64,
 }
 
 impl From<DocumentRow> for DocumentDto {
     fn from(d: DocumentRow) -> Self {
+        let unit = quarry_core::parse::unit_of(d.format.as_deref().unwrap_or(""));
         DocumentDto {
+            unit,
             id: d.id,
             path: d.path,
             title: d.title,
@@ -128,6 +136,8 @@ impl From<DocumentRow> for DocumentDto {
             error: d.error,
             chunks: d.chunk_count,
             size: d.size,
+            units: d.units,
+            ocr_units: d.ocr_units,
         }
     }
 }
@@ -183,6 +193,8 @@ pub struct PassageDto {
     pub path: String,
     pub title: Option<String>,
     pub page: Option<u32>,
+    pub unit: String,
+    pub ocr: bool,
     pub section: Option<String>,
     pub span: SpanDto,
     pub text: String,
@@ -199,6 +211,8 @@ impl From<&Passage> for PassageDto {
             path: p.path.clone(),
             title: p.title.clone(),
             page: p.page,
+            unit: p.unit.clone(),
+            ocr: p.ocr,
             section: p.section.clone(),
             span: SpanDto {
                 start: p.span.start,
@@ -217,6 +231,8 @@ pub struct CitationDto {
     pub path: String,
     pub title: Option<String>,
     pub page: Option<u32>,
+    pub unit: String,
+    pub ocr: bool,
     pub span: SpanDto,
     pub text: String,
     pub sentences: Vec<usize>,
@@ -231,6 +247,8 @@ impl From<&Citation> for CitationDto {
             path: c.path.clone(),
             title: c.title.clone(),
             page: c.page,
+            unit: c.unit.clone(),
+            ocr: c.ocr,
             span: SpanDto {
                 start: c.span.start,
                 end: c.span.end,
@@ -484,6 +502,8 @@ pub struct PassageContextDto {
     pub path: String,
     pub title: Option<String>,
     pub page: Option<u32>,
+    pub unit: &'static str,
+    pub ocr: bool,
     pub before: String,
     pub passage: String,
     pub after: String,
@@ -498,6 +518,8 @@ impl From<PassageContext> for PassageContextDto {
             path: c.path,
             title: c.title,
             page: c.page,
+            unit: c.unit,
+            ocr: c.ocr,
             before: c.before,
             passage: c.passage,
             after: c.after,
@@ -550,6 +572,7 @@ pub struct InspectionDto {
     pub chunk_id: u64,
     pub path: String,
     pub page: Option<u32>,
+    pub unit: &'static str,
     pub text: String,
     pub word_pieces: Vec<WordPieceDto>,
     pub word_pieces_truncated: bool,
@@ -566,6 +589,7 @@ impl From<Inspection> for InspectionDto {
             chunk_id: i.chunk_id,
             path: i.path,
             page: i.page,
+            unit: i.unit,
             text: i.text,
             word_pieces: i
                 .word_pieces

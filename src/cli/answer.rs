@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use quarry_core::answer::record::AnswerRecord;
 use quarry_core::answer::{Abstention, Answer, AnswerOptions, Conversation};
 use quarry_core::models::{ModelSearch, DEFAULT_GENERATOR_FILE};
+use quarry_core::parse::place;
 use quarry_core::remote;
 use quarry_core::session::{AnswerEngine, AnswerEvent, ConversationRef, Question, Session, Turn};
 use quarry_core::Library;
@@ -215,7 +216,9 @@ fn print_sources(out: &mut impl Write, answer: &Answer) -> std::io::Result<()> {
     if !answer.citations.is_empty() {
         writeln!(out, "\nSources:")?;
         for c in &answer.citations {
-            let page = c.page.map(|p| format!(", page {p}")).unwrap_or_default();
+            let page = place(&c.unit, c.page)
+                .map(|p| format!(", {p}"))
+                .unwrap_or_default();
             let inferred = if c.inferred {
                 " (inferred: the answer cites nothing)"
             } else {
@@ -228,7 +231,9 @@ fn print_sources(out: &mut impl Write, answer: &Answer) -> std::io::Result<()> {
     if !answer.also_retrieved.is_empty() {
         writeln!(out, "Also retrieved:")?;
         for p in &answer.also_retrieved {
-            let page = p.page.map(|p| format!(", page {p}")).unwrap_or_default();
+            let page = place(&p.unit, p.page)
+                .map(|p| format!(", {p}"))
+                .unwrap_or_default();
             writeln!(out, "  [{}] {}{}", p.number, p.path, page)?;
         }
     }

@@ -86,6 +86,10 @@ pub struct PassageJson<'a> {
     path: &'a str,
     title: Option<&'a str>,
     page: Option<u32>,
+    /// What `page` counts: "page", "slide", "sheet", "message".
+    unit: &'static str,
+    /// The text was recognised by OCR from a scan or photo.
+    ocr: bool,
     section: Option<&'a str>,
     start: usize,
     end: usize,
@@ -100,6 +104,8 @@ impl<'a> From<&'a ChunkRecord> for PassageJson<'a> {
             path: &c.path,
             title: c.title.as_deref(),
             page: c.page,
+            unit: c.unit,
+            ocr: c.ocr,
             section: c.section.as_deref(),
             start: c.start,
             end: c.end,
@@ -162,6 +168,11 @@ pub struct DocumentJson<'a> {
     mtime_ns: i64,
     content_sha256: Option<&'a str>,
     chunk_count: u64,
+    /// What the format's units are ("page", "slide", "sheet", "message").
+    unit: &'static str,
+    /// Units indexed (0 for formats without them) and, of those, read by OCR.
+    units: u64,
+    ocr_units: u64,
 }
 
 impl<'a> From<&'a DocumentRow> for DocumentJson<'a> {
@@ -177,6 +188,9 @@ impl<'a> From<&'a DocumentRow> for DocumentJson<'a> {
             mtime_ns: d.mtime_ns,
             content_sha256: d.content_sha256.as_deref(),
             chunk_count: d.chunk_count,
+            unit: quarry_core::parse::unit_of(d.format.as_deref().unwrap_or("")),
+            units: d.units,
+            ocr_units: d.ocr_units,
         }
     }
 }
@@ -354,6 +368,7 @@ pub struct InspectionJson<'a> {
     chunk_id: u64,
     path: &'a str,
     page: Option<u32>,
+    unit: &'static str,
     text: &'a str,
     word_pieces: Vec<WordPieceJson<'a>>,
     word_pieces_truncated: bool,
@@ -370,6 +385,7 @@ impl<'a> From<&'a Inspection> for InspectionJson<'a> {
             chunk_id: i.chunk_id,
             path: &i.path,
             page: i.page,
+            unit: i.unit,
             text: &i.text,
             word_pieces: i
                 .word_pieces

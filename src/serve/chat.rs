@@ -36,6 +36,7 @@ use futures_util::StreamExt;
 use quarry_core::answer::record::AnswerRecord;
 use quarry_core::answer::{Answer, AnswerOptions, PastTurn};
 use quarry_core::generate::{inspect, Generation, Message as ModelMessage, Role, StopReason};
+use quarry_core::parse::place;
 use quarry_core::session::{AnswerEngine, AnswerEvent, ChatEvent, ConversationRef, PlainChat, Question};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -350,7 +351,9 @@ fn source_lines(answer: &Answer) -> String {
         .citations
         .iter()
         .map(|c| {
-            let page = c.page.map(|p| format!(", page {p}")).unwrap_or_default();
+            let page = place(&c.unit, c.page)
+                .map(|p| format!(", {p}"))
+                .unwrap_or_default();
             format!("[{}] {}{page}", c.number, c.path)
         })
         .collect();

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::support::{corpus, model_dir};
 
-fn quarry(library: &Path, args: &[&str]) -> Output {
+pub fn quarry(library: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quarry"))
         .arg("--library")
         .arg(library)
@@ -79,7 +79,7 @@ fn add_search_docs_remove() {
     }
 
     let text = quarry(&lib, &["search", "impeller seal"]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("manual.pdf p.2"));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("manual.pdf, page 2"));
 
     let listed = json(&quarry(&lib, &["docs", "--json"]));
     let documents = listed["documents"].as_array().unwrap();

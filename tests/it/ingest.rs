@@ -72,10 +72,6 @@ fn each_bad_file_has_its_reason() {
         ExtractError::Encrypted
     ));
     assert!(matches!(
-        reason(extract_fixture("scanned.pdf")),
-        ExtractError::NoTextLayer { pages: 1 }
-    ));
-    assert!(matches!(
         reason(extract_fixture("bomb.docx")),
         ExtractError::ZipBomb { .. }
     ));

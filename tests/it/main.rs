@@ -14,6 +14,7 @@ mod compat;
 mod crash;
 mod embed;
 mod eval;
+mod formats;
 mod ingest;
 mod library;
 mod llm;

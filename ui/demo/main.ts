@@ -52,7 +52,7 @@ const answer = makeAnswer({
   answer: answerText,
   raw_answer: answerText,
   retrieved: passages,
-  citations: passages.slice(0, 2).map((p) => ({ number: p.number, path: p.path, title: p.title, page: p.page, span: p.span, text: p.text, sentences: [0], inferred: false, support: 0.8 })),
+  citations: passages.slice(0, 2).map((p) => ({ number: p.number, path: p.path, title: p.title, page: p.page, unit: p.unit, ocr: p.ocr, span: p.span, text: p.text, sentences: [0], inferred: false, support: 0.8 })),
   citation_check: { ...makeAnswer().citation_check, unsupported_sentences: ['The seal is made of unobtainium.'] },
 });
 

@@ -42,6 +42,8 @@ pub struct Chunk {
     pub section: Option<String>,
     /// Word pieces including the model's special tokens ([CLS], [SEP]).
     pub token_count: usize,
+    /// The text was recognised by OCR (its page is a scan or photo).
+    pub ocr: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +141,7 @@ impl Chunker {
                     page: doc.page_at(start),
                     section: doc.section_at(start).map(str::to_string),
                     token_count,
+                    ocr: doc.ocr_at(start),
                 })
             })
             .collect()

@@ -34,6 +34,10 @@ pub struct PassageContext {
     pub title: Option<String>,
     /// The page the passage starts on (documents with pages only).
     pub page: Option<u32>,
+    /// What `page` counts: "page", "slide", "sheet", "message".
+    pub unit: &'static str,
+    /// The passage's page was read by OCR from a scan or photo.
+    pub ocr: bool,
     pub before: String,
     pub passage: String,
     pub after: String,
@@ -70,16 +74,17 @@ pub fn passage_context(
     }
     let from = snap_back(text, start.saturating_sub(context), start);
     let to = snap_forward(text, (end + context).min(text.len()), end);
-    let page = stored
+    let page_span = stored
         .pages
         .iter()
-        .find(|p| p.start <= start && start < p.end.max(p.start + 1))
-        .map(|p| p.page);
+        .find(|p| p.start <= start && start < p.end.max(p.start + 1));
     Ok(PassageContext {
         document_id,
         path: document.path,
         title: document.title,
-        page,
+        page: page_span.map(|p| p.page),
+        unit: quarry_parse::unit_of(document.format.as_deref().unwrap_or("")),
+        ocr: page_span.is_some_and(|p| p.ocr),
         before: text[from..start].to_string(),
         passage: text[start..end].to_string(),
         after: text[end..to].to_string(),

@@ -80,6 +80,8 @@ pub struct Inspection {
     pub chunk_id: u64,
     pub path: String,
     pub page: Option<u32>,
+    /// What `page` counts: "page", "slide", "sheet", "message".
+    pub unit: &'static str,
     pub text: String,
     pub word_pieces: Vec<WordPiece>,
     /// The passage is longer than the model's window; pieces past it were
@@ -175,6 +177,7 @@ pub fn inspect(library: &Library, question: &str, chunk_id: u64) -> Result<Inspe
         chunk_id,
         path: passage.path,
         page: passage.page,
+        unit: passage.unit,
         text: passage.text,
         word_pieces,
         word_pieces_truncated: !encoding.get_overflowing().is_empty(),

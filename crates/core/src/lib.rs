@@ -58,5 +58,8 @@ pub mod generate {
 
 /// Document formats and extraction errors, for front ends that report them.
 pub mod parse {
-    pub use quarry_parse::{parser_running_on_this_thread, ExtractError, Format};
+    pub use quarry_parse::{
+        parser_running_on_this_thread, place, read_file, sandbox, tesseract_available, unit_of, ExtractError,
+        Extracted, Format, PageSpan,
+    };
 }

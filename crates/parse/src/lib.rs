@@ -12,9 +12,22 @@
 //! (its dependency tree holds none of them: `tests/it/tidy.rs`).
 
 mod docx;
+mod epub;
 mod html;
+mod mail;
 mod markdown;
+mod ocr;
+mod odf;
 mod pdf;
+mod pdf_layout;
+mod pptx;
+mod rtf;
+pub mod sandbox;
+mod sheets;
+mod xml;
+mod zipped;
+
+pub use ocr::tesseract_available;
 
 use std::io::Read;
 use std::panic::AssertUnwindSafe;
@@ -33,9 +46,24 @@ pub const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
 pub enum Format {
     Pdf,
     Docx,
+    Odt,
     Html,
     Markdown,
     Text,
+    Pptx,
+    Odp,
+    Xlsx,
+    Xls,
+    Xlsb,
+    Ods,
+    Csv,
+    Tsv,
+    Epub,
+    Rtf,
+    Eml,
+    Mbox,
+    /// A photo or scan of a page (PNG, JPEG, TIFF, WebP), read by OCR.
+    Image,
 }
 
 impl Format {
@@ -43,19 +71,62 @@ impl Format {
         match self {
             Format::Pdf => "pdf",
             Format::Docx => "docx",
+            Format::Odt => "odt",
             Format::Html => "html",
             Format::Markdown => "markdown",
             Format::Text => "text",
+            Format::Pptx => "pptx",
+            Format::Odp => "odp",
+            Format::Xlsx => "xlsx",
+            Format::Xls => "xls",
+            Format::Xlsb => "xlsb",
+            Format::Ods => "ods",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Epub => "epub",
+            Format::Rtf => "rtf",
+            Format::Eml => "eml",
+            Format::Mbox => "mbox",
+            Format::Image => "image",
         }
+    }
+
+    /// What one of this format's [`PageSpan`]s is to a person: the word a
+    /// citation and the source view put before its number.
+    pub fn unit(self) -> &'static str {
+        unit_of(self.as_str())
     }
 }
 
+/// [`Format::unit`] for a format stored by name (`"pptx"` → `"slide"`);
+/// unknown names (and formats without units) read as pages.
+pub fn unit_of(format: &str) -> &'static str {
+    match format {
+        "pptx" | "odp" => "slide",
+        "xlsx" | "xls" | "xlsb" | "ods" => "sheet",
+        "eml" | "mbox" => "message",
+        _ => "page",
+    }
+}
+
+/// Where in its document a passage is, as a person says it ("slide 3",
+/// "page 12"), from its unit word and number; `None` without a number.
+pub fn place(unit: &str, page: Option<u32>) -> Option<String> {
+    let unit = if unit.is_empty() { "page" } else { unit };
+    page.map(|page| format!("{unit} {page}"))
+}
+
 /// A page's byte range in [`Extracted::text`]; pages are numbered from 1.
+/// "Page" is the format's unit: a slide, a sheet, a mail message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageSpan {
     pub page: u32,
     pub start: usize,
     pub end: usize,
+    /// The text was recognised from an image of the page (OCR), not read
+    /// from a text layer: it may hold recognition errors.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ocr: bool,
 }
 
 /// A heading and the byte offset in [`Extracted::text`] where it starts.
@@ -66,7 +137,7 @@ pub struct Section {
 }
 
 /// The text of one document with the positions citations need.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Extracted {
     pub format: Format,
     pub title: Option<String>,
@@ -95,10 +166,77 @@ impl Extracted {
         idx.checked_sub(1).map(|i| self.pages[i].page)
     }
 
+    /// Whether the text at byte `offset` was recognised by OCR.
+    pub fn ocr_at(&self, offset: usize) -> bool {
+        let idx = self.pages.partition_point(|p| p.start <= offset);
+        idx.checked_sub(1).is_some_and(|i| self.pages[i].ocr)
+    }
+
+    /// The numbers of the pages read by OCR.
+    pub fn ocr_pages(&self) -> usize {
+        self.pages.iter().filter(|p| p.ocr).count()
+    }
+
     /// The title of the section holding byte `offset`.
     pub fn section_at(&self, offset: usize) -> Option<&str> {
         let idx = self.sections.partition_point(|s| s.start <= offset);
         idx.checked_sub(1).map(|i| self.sections[i].title.as_str())
+    }
+}
+
+/// Builds an [`Extracted`] unit by unit (pages, slides, sheets, messages),
+/// so that every paged format separates and records its units the same way.
+#[derive(Default)]
+pub(crate) struct Units {
+    text: String,
+    pages: Vec<PageSpan>,
+    sections: Vec<Section>,
+}
+
+impl Units {
+    /// Units are joined with a blank line so a chunk never glues the last
+    /// word of one to the first of the next.
+    const SEPARATOR: &'static str = "\n\n";
+
+    /// Append unit `number`; `title` (a slide's title, a sheet's name)
+    /// becomes a section starting with it. Units without text are skipped.
+    pub(crate) fn push(&mut self, number: u32, title: Option<&str>, body: &str, ocr: bool) {
+        let body = body.trim();
+        if body.is_empty() {
+            return;
+        }
+        if !self.text.is_empty() {
+            self.text.push_str(Self::SEPARATOR);
+        }
+        let start = self.text.len();
+        if let Some(title) = title.map(str::trim).filter(|t| !t.is_empty()) {
+            self.sections.push(Section {
+                start,
+                title: title.to_string(),
+            });
+        }
+        self.text.push_str(body);
+        self.pages.push(PageSpan {
+            page: number,
+            start,
+            end: self.text.len(),
+            ocr,
+        });
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+
+    pub(crate) fn finish(self, format: Format, title: Option<String>) -> Extracted {
+        let title = title.or_else(|| self.sections.first().map(|s| s.title.clone()));
+        Extracted {
+            format,
+            title,
+            text: self.text,
+            pages: self.pages,
+            sections: self.sections,
+        }
     }
 }
 
@@ -118,8 +256,14 @@ pub enum ExtractError {
     Unsupported(String),
     #[error("encrypted PDF: password-protected files cannot be read")]
     Encrypted,
-    #[error("PDF has no text layer ({pages} page(s) of images, e.g. a scan); OCR is not supported")]
+    #[error("PDF has no text layer and OCR found no text on its {pages} page(s)")]
     NoTextLayer { pages: usize },
+    #[error("{what} can only be read by OCR, and {tool} is not installed: install it with `sudo apt install tesseract-ocr tesseract-ocr-eng poppler-utils` (Debian/Ubuntu) and add the folder again")]
+    OcrUnavailable { what: String, tool: &'static str },
+    #[error("OCR failed: {0}")]
+    OcrFailed(String),
+    #[error("took longer than {seconds} s while {doing}")]
+    TimedOut { doing: &'static str, seconds: u64 },
     #[error("contains no readable text")]
     NoText,
     #[error("corrupt or malformed {format}: {detail}")]
@@ -128,6 +272,16 @@ pub enum ExtractError {
     ZipBomb { declared: u64, compressed: u64 },
     #[error("the {format} parser crashed on this file: {message}")]
     ParserPanic { format: &'static str, message: String },
+    #[error("used more than {mebibytes} MiB of memory while parsing")]
+    MemoryLimit { mebibytes: u64 },
+    #[error("used more than {seconds} s of CPU time while parsing")]
+    CpuLimit { seconds: u64 },
+    /// The extraction worker could not be run, or ended without a reply.
+    #[error("{0}")]
+    WorkerFailed(String),
+    /// A reason the extraction worker reported, as it said it.
+    #[error("{0}")]
+    Reported(String),
 }
 
 /// Files that editors, office suites and browsers write while saving or
@@ -189,9 +343,19 @@ pub fn extract_as(format: Format, bytes: &[u8]) -> Result<Extracted, ExtractErro
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| match format {
         Format::Pdf => pdf::extract(bytes),
         Format::Docx => docx::extract(bytes),
+        Format::Odt => odf::extract_text(bytes),
         Format::Html => Ok(html::extract(&decode_text(bytes)?)),
         Format::Markdown => Ok(markdown::extract(decode_text(bytes)?)),
         Format::Text => Ok(Extracted::unpaged(Format::Text, decode_text(bytes)?, Vec::new())),
+        Format::Pptx => pptx::extract(bytes),
+        Format::Odp => odf::extract_slides(bytes),
+        Format::Xlsx | Format::Xls | Format::Xlsb => sheets::extract_workbook(format, bytes),
+        Format::Ods => odf::extract_sheets(bytes),
+        Format::Csv | Format::Tsv => sheets::extract_delimited(format, &decode_text(bytes)?),
+        Format::Epub => epub::extract(bytes),
+        Format::Rtf => rtf::extract(bytes),
+        Format::Eml | Format::Mbox => mail::extract(format, bytes),
+        Format::Image => ocr::extract_image(bytes),
     }));
     PARSING.with(|p| p.set(false));
     let extracted = match result {
@@ -251,21 +415,38 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format, ExtractError> {
         });
     }
     if bytes.starts_with(b"PK\x03\x04") {
-        return match ext.as_str() {
-            "docx" => Ok(Format::Docx),
-            "xlsx" | "pptx" | "odt" | "ods" | "odp" | "epub" => {
-                Err(ExtractError::Unsupported(format!(".{ext} documents")))
-            }
-            _ if find(bytes, b"word/document.xml").is_some() => Ok(Format::Docx),
-            _ => Err(ExtractError::NotADocument("a zip archive".into())),
-        };
+        return zipped::detect(&ext, bytes);
     }
     if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        return Err(ExtractError::Unsupported(
-            "legacy Microsoft Office (.doc/.xls/.ppt) files; save as .docx".into(),
-        ));
+        // OLE2 compound files: only workbooks are read (calamine).
+        return match ext.as_str() {
+            "xls" | "xla" => Ok(Format::Xls),
+            _ if find(bytes, &utf16le("Workbook")).is_some() => Ok(Format::Xls),
+            _ => Err(ExtractError::Unsupported(
+                "legacy Microsoft Word and PowerPoint (.doc/.ppt) files; save them as .docx/.pptx".into(),
+            )),
+        };
+    }
+    if bytes.starts_with(b"{\\rtf") {
+        return Ok(Format::Rtf);
     }
     if looks_binary(bytes) {
+        // Photos and scans of pages: read by OCR. (Only binary content is
+        // asked: "BMP/SMAD1 …" in a text file is not a bitmap.)
+        if let Some(kind) = sniffed.filter(|k| {
+            matches!(
+                k.mime_type(),
+                "image/png" | "image/jpeg" | "image/tiff" | "image/webp" | "image/bmp" | "image/gif"
+            )
+        }) {
+            return match kind.mime_type() {
+                // What tesseract (leptonica) reads on Debian.
+                "image/png" | "image/jpeg" | "image/tiff" | "image/webp" => Ok(Format::Image),
+                other => Err(ExtractError::Unsupported(format!(
+                    "{other} images; OCR reads PNG, JPEG, TIFF and WebP"
+                ))),
+            };
+        }
         // `infer` only names what is already known to be binary: its short
         // signatures match ordinary text ("BMP/SMAD1 …" reads as a BMP image,
         // "BCR/ABL …" as LLVM bitcode; both seen in SciFact abstracts).
@@ -275,12 +456,24 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format, ExtractError> {
     Ok(match ext.as_str() {
         "html" | "htm" | "xhtml" => Format::Html,
         "md" | "markdown" | "mdown" | "mkd" => Format::Markdown,
+        "csv" => Format::Csv,
+        "tsv" | "tab" => Format::Tsv,
+        "mbox" | "mbx" => Format::Mbox,
+        "eml" => Format::Eml,
         _ if looks_like_html(bytes) => Format::Html,
+        // An mbox starts with a "From " separator line; a saved message
+        // with the headers every mail carries.
+        _ if mail::looks_like_mbox(bytes) => Format::Mbox,
+        _ if mail::looks_like_message(bytes) => Format::Eml,
         _ => Format::Text,
     })
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
@@ -362,7 +555,9 @@ mod tests {
         assert_eq!(detect_str("a", b"<!DOCTYPE html><p>x"), "html");
         assert_eq!(detect_str("main.rs", b"fn main() {}\n"), "text");
         assert!(detect_str("a.pdf", b"hello").contains("not a PDF"));
-        assert!(detect_str("a.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").contains("image/png"));
+        // Photos and scans of pages are read by OCR.
+        assert_eq!(detect_str("a.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "image");
+        assert!(detect_str("a.bmp", b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0").contains("OCR reads PNG"));
         assert!(detect_str("a.bin", b"\x01\x02\0\x03abc").contains("binary"));
         // Text that starts like a weak magic number is still text.
         assert_eq!(
@@ -385,7 +580,7 @@ mod tests {
             ),
             "text"
         );
-        assert!(detect_str("a.zip", b"PK\x03\x04rest").contains("zip archive"));
+        assert!(detect_str("a.zip", b"PK\x03\x04rest").contains("corrupt or malformed zip"));
         assert!(detect_str("a.doc", &[0xD0, 0xCF, 0x11, 0xE0, 1, 2]).contains("legacy"));
     }
 
@@ -419,11 +614,13 @@ mod tests {
                     page: 1,
                     start: 0,
                     end: 4,
+                    ocr: false,
                 },
                 PageSpan {
                     page: 2,
                     start: 6,
                     end: 10,
+                    ocr: true,
                 },
             ],
             sections: vec![Section {
@@ -434,6 +631,7 @@ mod tests {
         assert_eq!(e.page_at(0), Some(1));
         assert_eq!(e.page_at(5), Some(1));
         assert_eq!(e.page_at(7), Some(2));
+        assert!(!e.ocr_at(2) && e.ocr_at(7));
         assert_eq!(e.section_at(2), None);
         assert_eq!(e.section_at(8), Some("B"));
     }

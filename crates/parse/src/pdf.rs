@@ -1,13 +1,49 @@
-//! PDF text layer, page by page (lopdf parses, pdf-extract lays out text).
+//! PDF text layer, page by page: lopdf parses, pdf-extract reports each
+//! glyph and where it is, `pdf_layout` puts them in reading order and
+//! paragraphs; pages without a text layer are read by OCR.
 
-use super::{ExtractError, Extracted, Format, PageSpan};
-
-/// Pages are joined with a blank line so a chunk never glues the last word
-/// of one page to the first of the next.
-const PAGE_SEPARATOR: &str = "\n\n";
+use super::pdf_layout::{self, PageGlyphs};
+use super::{find, ocr, ExtractError, Extracted, Format, Units};
 
 pub(super) fn extract(bytes: &[u8]) -> Result<Extracted, ExtractError> {
-    let mut doc = lopdf::Document::load_mem(bytes).map_err(|e| classify(&e))?;
+    // A broken cross-reference table (an offset off by an edit, a
+    // truncated trailer) is repaired as PDF readers do: by finding the
+    // objects themselves.
+    let (mut doc, repaired_from) = match lopdf::Document::load_mem(bytes) {
+        Ok(doc) => (doc, None),
+        Err(e) if matches!(classify(&e), ExtractError::Encrypted) => return Err(ExtractError::Encrypted),
+        Err(e) => match rebuilt_xref(bytes).and_then(|repaired| lopdf::Document::load_mem(&repaired).ok()) {
+            Some(doc) => (doc, Some(e)),
+            None => return Err(classify(&e)),
+        },
+    };
+    let Some(broken) = repaired_from else {
+        return read(doc, bytes);
+    };
+    // A file cut short repairs into a document whose pages point at objects
+    // that are not there, on which pdf-extract panics: for a repaired file
+    // that is the file's damage, not a parser crash.
+    let damaged = |detail: String| ExtractError::Corrupt {
+        format: "PDF",
+        detail: format!("{broken}; {detail}"),
+    };
+    if doc.is_encrypted() {
+        return Err(damaged("and it is encrypted".into()));
+    }
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read(std::mem::take(&mut doc), bytes)
+    })) {
+        Ok(Ok(extracted)) => {
+            tracing::info!("read a PDF whose cross-reference table was broken ({broken})");
+            Ok(extracted)
+        }
+        Ok(Err(e)) => Err(damaged(e.to_string())),
+        Err(_) => Err(damaged("the file is damaged or cut short".into())),
+    }
+}
+
+/// The text of a loaded document, page by page.
+fn read(mut doc: lopdf::Document, bytes: &[u8]) -> Result<Extracted, ExtractError> {
     if doc.is_encrypted() && doc.decrypt("").is_err() {
         // An empty user password opens "owner-password only" PDFs; anything
         // else needs a password we do not have.
@@ -20,29 +56,24 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Extracted, ExtractError> {
             detail: "the document has no pages".into(),
         });
     }
-    let mut text = String::new();
-    let mut pages = Vec::with_capacity(page_numbers.len());
+    let mut pages: Vec<(u32, Vec<String>)> = Vec::with_capacity(page_numbers.len());
     let mut failed_pages = Vec::new();
     for page in page_numbers {
-        let mut page_text = String::new();
-        let mut output = pdf_extract::PlainTextOutput::new(&mut page_text);
-        if pdf_extract::output_doc_page(&doc, &mut output, page).is_err() {
+        let mut glyphs = PageGlyphs::default();
+        if pdf_extract::output_doc_page(&doc, &mut glyphs, page).is_err() {
             failed_pages.push(page);
             continue;
         }
-        let page_text = tidy(&page_text);
-        if !text.is_empty() {
-            text.push_str(PAGE_SEPARATOR);
-        }
-        let start = text.len();
-        text.push_str(&page_text);
-        pages.push(PageSpan {
-            page,
-            start,
-            end: text.len(),
-        });
+        pages.push((page, glyphs.paragraphs()));
     }
-    if pages.is_empty() {
+    let mut paragraphs: Vec<Vec<String>> = pages.iter_mut().map(|(_, p)| std::mem::take(p)).collect();
+    pdf_layout::drop_running_lines(&mut paragraphs);
+    let page_texts: Vec<(u32, String)> = pages
+        .iter()
+        .zip(paragraphs)
+        .map(|((page, _), paragraphs)| (*page, paragraphs.join("\n\n")))
+        .collect();
+    if page_texts.is_empty() {
         return Err(ExtractError::Corrupt {
             format: "PDF",
             detail: format!("no page could be read (pages {failed_pages:?})"),
@@ -51,13 +82,120 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Extracted, ExtractError> {
     if !failed_pages.is_empty() {
         tracing::warn!(?failed_pages, "some PDF pages could not be read");
     }
-    Ok(Extracted {
-        format: Format::Pdf,
-        title: None,
-        text,
-        pages,
-        sections: Vec::new(),
-    })
+    // Pages without a text layer are images (scans, photos): OCR reads them.
+    let scanned: Vec<u32> = page_texts
+        .iter()
+        .filter(|(_, text)| !has_text(text))
+        .map(|&(page, _)| page)
+        .collect();
+    let mut recognised = Vec::new();
+    if !scanned.is_empty() {
+        match ocr::pdf_pages(bytes, &scanned) {
+            Ok(pages) => recognised = pages,
+            // A PDF that is all scan is unreadable without OCR: say so. One
+            // with some scanned pages keeps its text pages.
+            Err(e) if scanned.len() == page_texts.len() => return Err(e),
+            Err(e) => tracing::warn!(pages = ?scanned, "scanned pages not read: {e}"),
+        }
+    }
+    let mut units = Units::default();
+    for (page, text) in &page_texts {
+        match recognised.iter().find(|(p, _)| p == page) {
+            Some((_, ocr_text)) => units.push(*page, None, ocr_text, true),
+            None => units.push(*page, None, text, false),
+        }
+    }
+    if units.is_empty() {
+        return Err(ExtractError::NoTextLayer {
+            pages: page_texts.len(),
+        });
+    }
+    Ok(units.finish(Format::Pdf, None))
+}
+
+/// A page with only a stray character or two (a page number, a scanner's
+/// stamp) has no text layer worth reading: it is a scan.
+fn has_text(page: &str) -> bool {
+    page.chars().filter(|c| c.is_alphanumeric()).count() >= 3
+}
+
+/// The PDF with a new cross-reference table and trailer appended, built
+/// from the `N G obj` headers found in the file (the last definition of an
+/// object wins, as with incremental updates) and the document catalog
+/// named by the last trailer, or found by its `/Type /Catalog`. `None` if
+/// no catalog is found (e.g. it is inside a compressed object stream).
+///
+/// Written by hand: lopdf has no repair, and the tools that do (qpdf,
+/// poppler) are C++ programs, poppler under the GPL.
+fn rebuilt_xref(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut offsets: std::collections::BTreeMap<u32, (u16, usize)> = Default::default();
+    let mut catalog = None;
+    let mut at = 0;
+    while at < bytes.len() {
+        let line_start = at == 0 || matches!(bytes[at - 1], b'\n' | b'\r');
+        if line_start && bytes[at].is_ascii_digit() {
+            if let Some((number, generation, body)) = object_header(&bytes[at..]) {
+                offsets.insert(number, (generation, at));
+                let end = find(&bytes[at..], b"endobj").map_or(bytes.len(), |e| at + e);
+                let object = &bytes[at + body..end];
+                if find(object, b"/Type/Catalog").is_some() || find(object, b"/Type /Catalog").is_some() {
+                    catalog = Some((number, generation));
+                }
+                at += body;
+                continue;
+            }
+        }
+        at += 1;
+    }
+    let root = last_trailer_root(bytes)
+        .filter(|(n, _)| offsets.contains_key(n))
+        .or(catalog)?;
+    let size = offsets.keys().next_back().map_or(1, |n| n + 1);
+    let mut out = bytes.to_vec();
+    out.extend_from_slice(b"\n");
+    let xref_at = out.len();
+    out.extend_from_slice(format!("xref\n0 {size}\n").as_bytes());
+    for number in 0..size {
+        let entry = match offsets.get(&number) {
+            Some((generation, offset)) => format!("{offset:010} {generation:05} n\r\n"),
+            None => "0000000000 65535 f\r\n".to_string(),
+        };
+        out.extend_from_slice(entry.as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {size} /Root {} {} R >>\nstartxref\n{xref_at}\n%%EOF\n",
+            root.0, root.1
+        )
+        .as_bytes(),
+    );
+    Some(out)
+}
+
+/// `N G obj` at the start of `bytes`: the object's number, generation and
+/// where its body starts.
+fn object_header(bytes: &[u8]) -> Option<(u32, u16, usize)> {
+    let head = std::str::from_utf8(&bytes[..bytes.len().min(32)])
+        .or_else(|e| std::str::from_utf8(&bytes[..e.valid_up_to()]))
+        .ok()?;
+    let mut words = head.split_ascii_whitespace();
+    let number = words.next()?.parse().ok()?;
+    let generation = words.next()?.parse().ok()?;
+    let keyword = words.next()?;
+    if !keyword.starts_with("obj") {
+        return None;
+    }
+    let body = head.find("obj")? + 3;
+    Some((number, generation, body))
+}
+
+/// The `/Root N G R` of the last `trailer` dictionary in the file.
+fn last_trailer_root(bytes: &[u8]) -> Option<(u32, u16)> {
+    let trailer = bytes.windows(7).rposition(|w| w == b"trailer")?;
+    let root = trailer + find(&bytes[trailer..], b"/Root")? + 5;
+    let text = String::from_utf8_lossy(&bytes[root..bytes.len().min(root + 32)]).into_owned();
+    let mut words = text.split_ascii_whitespace();
+    Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
 }
 
 fn classify(e: &lopdf::Error) -> ExtractError {
@@ -70,24 +208,4 @@ fn classify(e: &lopdf::Error) -> ExtractError {
             detail,
         }
     }
-}
-
-/// pdf-extract emits ragged whitespace: trim each line, drop runs of blank
-/// lines, keep paragraph breaks.
-fn tidy(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut blank_run = 0;
-    for line in raw.lines() {
-        let line = line.trim();
-        if line.is_empty() {
-            blank_run += 1;
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(if blank_run > 0 { "\n\n" } else { "\n" });
-        }
-        blank_run = 0;
-        out.push_str(line);
-    }
-    out
 }

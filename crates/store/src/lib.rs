@@ -91,6 +91,11 @@ pub struct DocumentRow {
     pub mtime_ns: i64,
     pub content_sha256: Option<String>,
     pub chunk_count: u64,
+    /// Pages (slides, sheets, messages: the format's unit) the text holds;
+    /// 0 for formats without units.
+    pub units: u64,
+    /// Of those, the ones read by OCR.
+    pub ocr_units: u64,
 }
 
 /// A chunk to insert: positions, text and vector.
@@ -103,6 +108,8 @@ pub struct NewChunk<'a> {
     pub text: &'a str,
     pub token_count: usize,
     pub vector: &'a [f32],
+    /// The text was recognised by OCR.
+    pub ocr: bool,
 }
 
 /// A document's new indexed version.
@@ -128,6 +135,11 @@ pub struct ChunkRecord {
     pub start: usize,
     pub end: usize,
     pub text: String,
+    /// What `page` counts in its document's format: "page", "slide",
+    /// "sheet" or "message".
+    pub unit: &'static str,
+    /// The text was recognised by OCR (a scan or photo), not read.
+    pub ocr: bool,
 }
 
 /// A document's extracted text with its page spans and sections.

@@ -50,7 +50,10 @@ impl CatalogReader {
     fn documents_where(&self, condition: &str, args: impl rusqlite::Params) -> StoreResult<Vec<DocumentRow>> {
         let sql = format!(
             "SELECT d.id, d.path, d.format, d.title, d.status, d.error, d.size, d.mtime_ns,
-                    d.content_sha256, (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id)
+                    d.content_sha256, (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id),
+                    (SELECT json_array_length(t.pages) FROM document_text t WHERE t.document_id = d.id),
+                    (SELECT COUNT(*) FROM document_text t, json_each(t.pages) p
+                      WHERE t.document_id = d.id AND json_extract(p.value, '$.ocr'))
              FROM documents d WHERE {condition} ORDER BY d.path"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -67,6 +70,8 @@ impl CatalogReader {
                     mtime_ns: r.get(7)?,
                     content_sha256: r.get(8)?,
                     chunk_count: r.get::<_, i64>(9)? as u64,
+                    units: r.get::<_, Option<i64>>(10)?.unwrap_or(0) as u64,
+                    ocr_units: r.get::<_, i64>(11)? as u64,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -169,7 +174,8 @@ impl CatalogReader {
     /// Chunks by id with their document's facts; missing ids are skipped.
     pub fn chunks(&self, ids: &[u64]) -> StoreResult<Vec<ChunkRecord>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT c.id, c.document_id, d.path, d.title, c.page, c.section, c.start_byte, c.end_byte, c.text
+            "SELECT c.id, c.document_id, d.path, d.title, c.page, c.section, c.start_byte, c.end_byte, c.text,
+                    d.format, c.ocr
              FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
         )?;
         let mut out = Vec::with_capacity(ids.len());
@@ -186,6 +192,8 @@ impl CatalogReader {
                         start: r.get::<_, i64>(6)? as usize,
                         end: r.get::<_, i64>(7)? as usize,
                         text: r.get(8)?,
+                        unit: quarry_parse::unit_of(r.get::<_, Option<String>>(9)?.as_deref().unwrap_or("")),
+                        ocr: r.get(10)?,
                     })
                 })
                 .optional()?;

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::{StoreError, StoreResult};
 
 /// Bump with a migration in [`migrate`] when the schema changes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let tx = conn.transaction()?;
@@ -88,6 +88,11 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
         // Schema 3: files and folders the user removed from inside an
         // added folder, which rescans and the folder watcher skip.
         tx.execute_batch("CREATE TABLE excluded (path TEXT PRIMARY KEY);")?;
+    }
+    if version < 4 {
+        // Schema 4: whether a chunk's text was recognised by OCR (a scan,
+        // a photo), which the front ends mark. Older chunks were never OCR'd.
+        tx.execute_batch("ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0;")?;
     }
     tx.execute(
         "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?1)",

@@ -66,8 +66,8 @@ impl Catalog {
         let mut added_chunks = Vec::with_capacity(chunks.len());
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO chunks(document_id, ordinal, start_byte, end_byte, page, section, token_count, text, vector)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO chunks(document_id, ordinal, start_byte, end_byte, page, section, token_count, text, vector, ocr)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for c in chunks {
                 insert.execute(params![
@@ -80,6 +80,7 @@ impl Catalog {
                     c.token_count as i64,
                     c.text,
                     vector_to_blob(c.vector),
+                    c.ocr,
                 ])?;
                 added_chunks.push(tx.last_insert_rowid() as u64);
             }

@@ -1,6 +1,6 @@
 import { useMemo } from 'preact/hooks';
 import { segmentAnswer } from '../lib/citations';
-import { displayTitle } from '../lib/format';
+import { displayTitle, place } from '../lib/format';
 import type { Passage } from '../lib/types';
 
 interface Props {
@@ -30,7 +30,7 @@ export function AnswerText({ text, unsupported, passageFor, onCite }: Props) {
             {s.numbers.map((n) => {
               const p = passageFor(n);
               const label = p
-                ? `Source ${n}: ${displayTitle(p.title, p.path)}${p.page != null ? `, page ${p.page}` : ''}`
+                ? `Source ${n}: ${displayTitle(p.title, p.path)}${p.page != null ? `, ${place(p.unit, p.page)}` : ''}`
                 : `Source ${n} (not among the retrieved passages)`;
               return (
                 <button

@@ -147,6 +147,31 @@ describe('chat', () => {
     await waitFor(() => expect(backend.argsOf('open_document')).toEqual([{ document_id: p2.document_id }]));
   });
 
+  it('names a slide as a slide and marks text recognised from a scan', async () => {
+    const slide = makePassage(1, { path: '/docs/review.pptx', title: 'Quarterly Review', page: 3, unit: 'slide' });
+    const scan = makePassage(2, { path: '/docs/delivery.pdf', title: null, page: 1, ocr: true });
+    installBackend({
+      ask: () => ({ conversation_id: 1, turn_id: 1, answer: makeAnswer({ retrieved: [slide, scan] }) }),
+      passage_context: () => makeContext({ path: '/docs/delivery.pdf', title: null, page: 1, ocr: true }),
+    });
+    render(<App />);
+    await ask('What did the review say?');
+    const answer = await screen.findByTestId('answer');
+    await waitFor(() => expect(answer.dataset.state).toBe('done'));
+    const rows = within(answer).getAllByTestId('source-row');
+    expect(rows[0].textContent).toContain('slide 3');
+    expect(within(rows[0]).queryByTestId('ocr-badge')).toBeNull();
+    expect(rows[1].textContent).toContain('page 1');
+    expect(within(rows[1]).getByTestId('ocr-badge').title).toMatch(/recognised from the scan/);
+    const chip = within(answer).getAllByTestId('citation-chip').find((c) => c.dataset.number === '1')!;
+    expect(chip.getAttribute('aria-label') ?? chip.title).toContain('slide 3');
+
+    fireEvent.click(within(answer).getAllByTestId('citation-chip').find((c) => c.dataset.number === '2')!);
+    const view = screen.getByTestId('source-view');
+    expect((await within(view).findByTestId('ocr-note')).textContent).toMatch(/may contain recognition errors/);
+    expect(view.textContent).toContain('Page 1');
+  });
+
   it('shows "not found" as a notice, not an error', async () => {
     installBackend({
       ask: () => ({

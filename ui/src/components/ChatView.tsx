@@ -40,7 +40,7 @@ function EmptyState({ documentCount, onOpenLibrary }: { documentCount: number | 
               <button type="button" class="link-button" onClick={onOpenLibrary}>
                 Add documents
               </button>{' '}
-              — drop PDFs, Word files, web pages, Markdown or text onto this window.
+              — drop PDFs (scans too), Word, PowerPoint and Excel files, OpenDocument, e-books, mail, web pages, Markdown or text onto this window.
             </>
           )}
         </li>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import * as ipc from '../lib/ipc';
-import { displayTitle, fileName, formatRank, formatScore } from '../lib/format';
+import { displayTitle, fileName, formatRank, formatScore, place } from '../lib/format';
 import type { Inspection, Passage, QuarryErrorShape, WordPiece } from '../lib/types';
 import { ErrorNotice } from './ErrorNotice';
 
@@ -108,7 +108,7 @@ export function InspectPanel({ target }: Props) {
         <h2 id="inspect-title">Under the hood</h2>
         <p class="muted panel__sub">
           {name}
-          {target.passage.page != null ? `, page ${target.passage.page}` : ''} — for “{target.question}”
+          {target.passage.page != null ? `, ${place(target.passage.unit, target.passage.page)}` : ''} — for “{target.question}”
         </p>
       </header>
       {error && <ErrorNotice error={error} title="Could not inspect the passage" />}

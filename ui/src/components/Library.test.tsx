@@ -60,16 +60,20 @@ describe('library panel', () => {
     overview = makeOverview({
       roots: ['/docs'],
       documents: [
-        makeDocument(1, { path: '/docs/a.pdf', title: 'Pump manual' }),
+        makeDocument(1, { path: '/docs/a.pdf', title: 'Pump manual', units: 12, ocr_units: 4 }),
         makeDocument(2, { path: '/docs/b.md', title: null, status: 'failed', error: 'not valid UTF-8', chunks: 0 }),
+        makeDocument(3, { path: '/docs/review.pptx', format: 'pptx', title: 'Review', unit: 'slide', units: 1 }),
       ],
     });
     await backend.emitIngest({ kind: 'finished', added: 1, updated: 0, unchanged: 1, failed: 1, removed: 0, cancelled: false });
     await waitFor(() => expect(progress().dataset.running).toBe('false'));
     expect(screen.getByText('Done: 1 added, 1 unchanged, 1 failed')).toBeTruthy();
     const rows = await screen.findAllByTestId('document-row');
-    expect(rows.map((r) => r.dataset.status)).toEqual(['indexed', 'failed']);
+    expect(rows.map((r) => r.dataset.status)).toEqual(['indexed', 'failed', 'indexed']);
     expect(rows[0].textContent).toContain('Pump manual');
+    // What of each document was read: its units, and those read by OCR.
+    expect(rows[0].textContent).toContain('PDF · 12 pages, 4 by OCR');
+    expect(rows[2].textContent).toContain('PPTX · 1 slide ·');
     expect(rows[1].textContent).toContain('b.md');
     expect(screen.getByText('/docs')).toBeTruthy();
     expect(screen.queryByText('Cancel')).toBeNull();

@@ -1,6 +1,7 @@
 import type { Library } from '../hooks/useLibrary';
 import { fileStateLabel, summaryText } from '../lib/ingest';
 import { displayTitle, fileName, formatBytes, plural } from '../lib/format';
+import type { Document } from '../lib/types';
 import { ErrorNotice } from './ErrorNotice';
 
 interface Props {
@@ -156,6 +157,7 @@ export function LibraryPanel({ library, dragging }: Props) {
                       {[
                         d.title ? fileName(d.path) : null,
                         d.format?.toUpperCase() ?? null,
+                        coverage(d),
                         formatBytes(d.size),
                         d.status === 'indexed' ? plural(d.chunks, 'passage') : 'failed',
                       ]
@@ -197,4 +199,11 @@ export function LibraryPanel({ library, dragging }: Props) {
       )}
     </section>
   );
+}
+
+/** What of a document was read: "3 slides", "12 pages, 4 by OCR"; null for formats without units. */
+export function coverage(d: Pick<Document, 'unit' | 'units' | 'ocr_units' | 'status'>): string | null {
+  if (d.status !== 'indexed' || !d.units) return null;
+  const read = plural(d.units, d.unit || 'page');
+  return d.ocr_units > 0 ? `${read}, ${d.ocr_units} by OCR` : read;
 }

@@ -1,4 +1,4 @@
-import { displayTitle } from '../lib/format';
+import { displayTitle, OCR_NOTE, place } from '../lib/format';
 import type { Answer, Passage } from '../lib/types';
 
 export interface SourceItem {
@@ -7,6 +7,8 @@ export interface SourceItem {
   title: string | null;
   path: string;
   page: number | null;
+  unit: string;
+  ocr: boolean;
   snippet: string;
   /** The passage this row opens; absent when it cannot be resolved. */
   passage: Passage | null;
@@ -35,6 +37,8 @@ export function sourceItems(answer: Answer): { cited: SourceItem[]; also: Source
         title: c.title,
         path: c.path,
         page: c.page,
+        unit: c.unit,
+        ocr: c.ocr,
         snippet: c.text,
         passage,
         inferred: c.inferred,
@@ -53,6 +57,8 @@ export function sourceItems(answer: Answer): { cited: SourceItem[]; also: Source
       title: p.title,
       path: p.path,
       page: p.page,
+      unit: p.unit,
+      ocr: p.ocr,
       snippet: p.text,
       passage: p,
       inferred: false,
@@ -74,7 +80,7 @@ function snippet(text: string, max = 220): string {
 
 function Row({ item, onOpen, onInspect }: { item: SourceItem } & Omit<Props, 'answer'>) {
   const name = displayTitle(item.title, item.path);
-  const where = item.page != null ? `page ${item.page}` : null;
+  const where = place(item.unit, item.page);
   const p = item.passage;
   return (
     <li class="source-row" data-testid="source-row" data-number={item.number ?? undefined}>
@@ -89,6 +95,11 @@ function Row({ item, onOpen, onInspect }: { item: SourceItem } & Omit<Props, 'an
           {item.number != null && <span class="chip chip--static">{item.number}</span>}
           <span class="source-row__title">{name}</span>
           {where && <span class="source-row__page">{where}</span>}
+          {item.ocr && (
+            <span class="badge" data-testid="ocr-badge" title={OCR_NOTE}>
+              scan
+            </span>
+          )}
           {item.inferred && (
             <span class="badge" title="Quarry matched this source to the answer itself; the model did not cite it">
               inferred

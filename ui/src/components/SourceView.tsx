@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import * as ipc from '../lib/ipc';
-import { displayTitle, fileName } from '../lib/format';
+import { displayTitle, fileName, OCR_NOTE, place } from '../lib/format';
 import type { Passage, PassageContext, QuarryErrorShape } from '../lib/types';
 import { ErrorNotice } from './ErrorNotice';
 
@@ -51,6 +51,8 @@ export function SourceView({ target, onInspect }: Props) {
 
   const title = displayTitle(context?.title ?? passage.title, context?.path ?? passage.path);
   const page = context?.page ?? passage.page;
+  const where = place(context?.unit ?? passage.unit, page);
+  const ocr = context?.ocr ?? passage.ocr;
   const path = context?.path ?? passage.path;
 
   return (
@@ -61,10 +63,15 @@ export function SourceView({ target, onInspect }: Props) {
           {title}
         </h2>
         <p class="muted panel__sub">
-          {[page != null ? `Page ${page}` : null, passage.section, title !== fileName(path) ? fileName(path) : null]
+          {[where && where[0].toUpperCase() + where.slice(1), passage.section, title !== fileName(path) ? fileName(path) : null]
             .filter(Boolean)
             .join(' · ')}
         </p>
+        {ocr && (
+          <p class="source-view__ocr" data-testid="ocr-note">
+            {OCR_NOTE}
+          </p>
+        )}
         <p class="source-view__path muted" title={path}>
           {path}
         </p>

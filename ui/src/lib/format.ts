@@ -15,6 +15,17 @@ export function answeredBy(model: string): string {
   return /\sat\shttps?:\/\//.test(model) ? model : fileName(model);
 }
 
+/**
+ * Where in its document a passage is, as a person says it: "slide 3", "sheet 2",
+ * "page 12" (the unit comes from the document's format); null without a number.
+ */
+export function place(unit: string | undefined, page: number | null): string | null {
+  return page != null ? `${unit || 'page'} ${page}` : null;
+}
+
+/** The OCR marker's explanation, wherever OCR'd text is shown. */
+export const OCR_NOTE = 'Text recognised from the scan (OCR): it may contain recognition errors.';
+
 /** A document's title, or its file name when it has none. */
 export function displayTitle(title: string | null | undefined, path: string): string {
   const t = title?.trim();

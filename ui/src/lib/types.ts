@@ -26,6 +26,11 @@ export interface Document {
   error: string | null;
   chunks: number;
   size: number;
+  /** What the format's units are: "page", "slide", "sheet" or "message". */
+  unit: string;
+  /** Units indexed (0 for formats without them), and how many were read by OCR. */
+  units: number;
+  ocr_units: number;
 }
 
 export type FileState = 'queued' | 'indexing' | 'added' | 'updated' | 'unchanged' | 'failed' | 'removed';
@@ -89,6 +94,10 @@ export interface Passage {
   path: string;
   title: string | null;
   page: number | null;
+  /** What `page` counts: "page", "slide", "sheet" or "message". */
+  unit: string;
+  /** The text was recognised by OCR from a scan or photo. */
+  ocr: boolean;
   section: string | null;
   span: Span;
   text: string;
@@ -101,6 +110,10 @@ export interface Citation {
   path: string;
   title: string | null;
   page: number | null;
+  /** What `page` counts: "page", "slide", "sheet" or "message". */
+  unit: string;
+  /** The text was recognised by OCR from a scan or photo. */
+  ocr: boolean;
   span: Span;
   text: string;
   sentences: number[];
@@ -204,6 +217,10 @@ export interface PassageContext {
   path: string;
   title: string | null;
   page: number | null;
+  /** What `page` counts: "page", "slide", "sheet" or "message". */
+  unit: string;
+  /** The text was recognised by OCR from a scan or photo. */
+  ocr: boolean;
   before: string;
   passage: string;
   after: string;
@@ -224,6 +241,7 @@ export interface Inspection {
   chunk_id: number;
   path: string;
   page: number | null;
+  unit: string;
   text: string;
   word_pieces: WordPiece[];
   word_pieces_truncated: boolean;

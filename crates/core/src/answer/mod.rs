@@ -93,6 +93,10 @@ pub struct Passage {
     pub path: String,
     pub title: Option<String>,
     pub page: Option<u32>,
+    /// What `page` counts: "page", "slide", "sheet", "message".
+    pub unit: String,
+    /// The text was recognised by OCR from a scan or photo.
+    pub ocr: bool,
     pub section: Option<String>,
     /// Byte span in the document's extracted text.
     pub span: Span,
@@ -114,6 +118,10 @@ pub struct Citation {
     pub path: String,
     pub title: Option<String>,
     pub page: Option<u32>,
+    /// What `page` counts: "page", "slide", "sheet", "message".
+    pub unit: String,
+    /// The text was recognised by OCR from a scan or photo.
+    pub ocr: bool,
     pub span: Span,
     pub text: String,
     /// 0-based indexes of the answer's sentences that cite it.
@@ -260,6 +268,8 @@ pub fn passage(number: usize, hit: &SearchHit) -> Passage {
         path: p.path.clone(),
         title: p.title.clone(),
         page: p.page,
+        unit: p.unit.to_string(),
+        ocr: p.ocr,
         section: p.section.clone(),
         span: Span {
             start: p.start,
@@ -382,6 +392,8 @@ pub fn generate(
                 path: source.path.clone(),
                 title: source.title.clone(),
                 page: source.page,
+                unit: source.unit.clone(),
+                ocr: source.ocr,
                 span: source.span,
                 text: source.text.clone(),
                 sentences: vec![sc.sentence],

@@ -77,8 +77,8 @@ pub fn source_label(hit: &SearchHit) -> String {
                 .file_name()
                 .map_or_else(|| passage.path.clone(), |n| n.to_string_lossy().into_owned())
         });
-    match passage.page {
-        Some(page) => format!("{name}, page {page}"),
+    match quarry_parse::place(passage.unit, passage.page) {
+        Some(place) => format!("{name}, {place}"),
         None => name,
     }
 }

@@ -104,6 +104,10 @@ pub struct PassageRecord {
     pub path: String,
     pub title: Option<String>,
     pub page: Option<u32>,
+    /// What `page` counts ("slide", "sheet"…); empty in records written
+    /// before Quarry read slides and sheets, whose units are all pages.
+    pub unit: String,
+    pub ocr: bool,
     pub section: Option<String>,
     pub span: SpanRecord,
     pub text: String,
@@ -118,6 +122,10 @@ pub struct CitationRecord {
     pub path: String,
     pub title: Option<String>,
     pub page: Option<u32>,
+    /// What `page` counts ("slide", "sheet"…); empty in records written
+    /// before Quarry read slides and sheets, whose units are all pages.
+    pub unit: String,
+    pub ocr: bool,
     pub span: SpanRecord,
     pub text: String,
     pub sentences: Vec<usize>,
@@ -228,6 +236,16 @@ impl From<ScoresRecord> for HitScores {
     }
 }
 
+/// A record's unit as the answer types hold it: records written before
+/// units existed counted pages.
+fn unit_or_page(unit: String) -> String {
+    if unit.is_empty() {
+        "page".into()
+    } else {
+        unit
+    }
+}
+
 impl From<&Passage> for PassageRecord {
     fn from(p: &Passage) -> Self {
         PassageRecord {
@@ -237,6 +255,8 @@ impl From<&Passage> for PassageRecord {
             path: p.path.clone(),
             title: p.title.clone(),
             page: p.page,
+            unit: p.unit.clone(),
+            ocr: p.ocr,
             section: p.section.clone(),
             span: p.span.into(),
             text: p.text.clone(),
@@ -255,6 +275,8 @@ impl From<PassageRecord> for Passage {
             path: p.path,
             title: p.title,
             page: p.page,
+            unit: unit_or_page(p.unit),
+            ocr: p.ocr,
             section: p.section,
             span: p.span.into(),
             text: p.text,
@@ -271,6 +293,8 @@ impl From<&Citation> for CitationRecord {
             path: c.path.clone(),
             title: c.title.clone(),
             page: c.page,
+            unit: c.unit.clone(),
+            ocr: c.ocr,
             span: c.span.into(),
             text: c.text.clone(),
             sentences: c.sentences.clone(),
@@ -287,6 +311,8 @@ impl From<CitationRecord> for Citation {
             path: c.path,
             title: c.title,
             page: c.page,
+            unit: unit_or_page(c.unit),
+            ocr: c.ocr,
             span: c.span.into(),
             text: c.text,
             sentences: c.sentences,

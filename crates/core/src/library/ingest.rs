@@ -146,8 +146,16 @@ impl Library {
                 report.push(removed);
             }
         }
-        let items = planned.into_iter().map(|item| prepare_file(&self.chunker, item));
-        self.run_pipeline(items, &mut writer, total, &mut report, observe, cancel)?;
+        let prepare = |item| prepare_file(&self.chunker, &self.sandbox, item);
+        self.run_pipeline(
+            planned.into_iter(),
+            prepare,
+            &mut writer,
+            total,
+            &mut report,
+            observe,
+            cancel,
+        )?;
         Ok(report)
     }
 
@@ -176,11 +184,9 @@ impl Library {
                 known.push(catalog.document(&doc.key)?);
             }
         }
-        let items = documents
-            .into_iter()
-            .zip(known)
-            .map(|(doc, previous)| prepare_text(&self.chunker, doc, previous));
-        self.run_pipeline(items, &mut writer, total, &mut report, observe, cancel)?;
+        let items = documents.into_iter().zip(known);
+        let prepare = |(doc, previous)| prepare_text(&self.chunker, doc, previous);
+        self.run_pipeline(items, prepare, &mut writer, total, &mut report, observe, cancel)?;
         Ok(report)
     }
 

@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use quarry_embed::{EmbedError, Embedder, EmbedderIdentity};
 use quarry_index::lexical::LexicalIndex;
 use quarry_index::IndexError;
+use quarry_parse::sandbox::Sandbox;
 use quarry_store::{Catalog, CatalogReader, StoreError};
 
 use crate::chunk::{ChunkError, Chunker};
@@ -117,6 +118,8 @@ pub struct Library {
     dense: DenseIndex,
     /// Set when the catalog's vectors come from another embedder.
     mismatch: RwLock<Option<EmbedderIdentity>>,
+    /// Where files are parsed: worker processes with resource limits.
+    sandbox: Sandbox,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -154,12 +157,18 @@ impl Library {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             mismatch: RwLock::new(mismatch),
+            sandbox: Sandbox::discover(),
         };
         if library.library_embedder_if_other().is_none() {
             library.dense.load(&current, &lock(&library.reader))?;
         }
         lexical::sync_if_free(&library.lexical, &library.writer)?;
         Ok(library)
+    }
+
+    /// Where this library's files are parsed (worker processes, their limits).
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 
     pub fn dir(&self) -> &Path {

@@ -1,6 +1,6 @@
 //! The ingest pipeline (after meilisearch's indexer): an extract stage
 //! (read, hash, parse, chunk: [`prepare_file`] and [`prepare_text`], on
-//! its own thread) → bounded
+//! its own thread, up to one file per core at a time) → bounded
 //! channel → an embed thread → bounded channel → the single [`Writer`] on
 //! the caller's thread. Parsing and chunking run ahead while the (much
 //! slower) encoder works, within a bounded amount of memory; a stop flag is
@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use quarry_embed::Embedder;
+use quarry_parse::sandbox::Sandbox;
 use quarry_parse::{ExtractError, Extracted};
 use quarry_store::{DocStatus, DocumentRow, FileFacts};
 use sha2::{Digest, Sha256};
@@ -60,7 +61,7 @@ fn holds_content(previous: Option<&DocumentRow>, sha256: &str) -> bool {
 }
 
 /// Read, hash, extract and chunk one file (runs on the extract thread).
-pub(super) fn prepare_file(chunker: &Chunker, item: Planned) -> Prepared {
+pub(super) fn prepare_file(chunker: &Chunker, sandbox: &Sandbox, item: Planned) -> Prepared {
     let Planned {
         path,
         key,
@@ -82,12 +83,9 @@ pub(super) fn prepare_file(chunker: &Chunker, item: Planned) -> Prepared {
             if unchanged {
                 Work::Unchanged
             } else {
-                match quarry_parse::detect(&path, &bytes) {
-                    Err(e) => failed(None, e.to_string(), false),
-                    Ok(format) => match quarry_parse::extract_as(format, &bytes) {
-                        Err(e) => failed(Some(format), e.to_string(), false),
-                        Ok(extracted) => chunked(chunker, extracted),
-                    },
+                match sandbox.extract(&path, &bytes) {
+                    Err(failure) => failed(failure.format, failure.error.to_string(), false),
+                    Ok(extracted) => chunked(chunker, extracted),
                 }
             }
         }
@@ -157,9 +155,15 @@ impl Library {
     /// Run `items` (the extract stage, on its own thread) through the
     /// embedder and into `writer`, reporting each file, then bring the dense
     /// index up to what was written.
-    pub(super) fn run_pipeline(
+    /// Run `prepare` (read, parse, chunk) on each item, up to one per core
+    /// at a time (each file's parse is a sandbox worker of its own, so a
+    /// folder of scans is recognised on every core), then embed and write
+    /// them in the items' order.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_pipeline<T: Send>(
         &self,
-        mut items: impl Iterator<Item = Prepared> + Send,
+        mut items: impl Iterator<Item = T> + Send,
+        prepare: impl Fn(T) -> Prepared + Sync,
         writer: &mut Writer,
         total: usize,
         report: &mut AddReport,
@@ -170,11 +174,34 @@ impl Library {
         let (extracted_tx, extracted_rx) = crossbeam_channel::bounded::<Prepared>(EXTRACTED_QUEUE);
         let (embedded_tx, embedded_rx) = crossbeam_channel::bounded::<Prepared>(2);
         let result = std::thread::scope(|scope| -> LibraryResult<()> {
+            let prepare = &prepare;
+            let parallel = self.sandbox.parallel();
             scope.spawn(move || {
                 while !cancel.load(Ordering::Relaxed) {
-                    let Some(item) = items.next() else { break };
-                    if extracted_tx.send(item).is_err() {
+                    // A batch of files prepared side by side, passed on in
+                    // order: outcomes and progress keep the walk's order.
+                    let batch: Vec<T> = items.by_ref().take(parallel).collect();
+                    if batch.is_empty() {
                         break;
+                    }
+                    let prepared: Vec<Prepared> = std::thread::scope(|batch_scope| {
+                        let running: Vec<_> = batch
+                            .into_iter()
+                            .map(|item| batch_scope.spawn(move || prepare(item)))
+                            .collect();
+                        running
+                            .into_iter()
+                            .map(|handle| {
+                                handle
+                                    .join()
+                                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                            })
+                            .collect()
+                    });
+                    for item in prepared {
+                        if extracted_tx.send(item).is_err() {
+                            return;
+                        }
                     }
                 }
             });

@@ -94,6 +94,7 @@ impl<'a> Writer<'a> {
                         text: &c.text,
                         token_count: c.token_count,
                         vector: v,
+                        ocr: c.ocr,
                     })
                     .collect();
                 let doc = NewDocument {
