@@ -8,10 +8,10 @@
   spawn      the sandbox's cost per file: `quarry extract` of a small text
              file with the worker, and with no worker (parsed in-process),
              median of 30 runs each
-  hostile    peak resident memory of the `quarry add` process while its
-             worker parses a file that allocates without bound (the
-             worker's 1 GiB cap ends it), and of the same add without that
-             file
+  hostile    peak resident memory of the `quarry add` process itself
+             (VmHWM, polled) while its worker parses a file that allocates
+             without bound (the worker's 1 GiB cap ends it), and of the
+             same add without that file
 
 Usage: benches/peers/extraction   (the wrapper makes the virtualenv)
 """
@@ -65,8 +65,18 @@ def timed(args, env=None) -> float:
 
 
 def peak_rss_kib(args, env) -> int:
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", *args], capture_output=True, env=env, text=True)
-    return int(out.stderr.strip().splitlines()[-1])
+    """The peak resident memory of the process itself (its VmHWM, read
+    until it exits): not its children's, which `time`/wait4 would fold in."""
+    child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while child.poll() is None:
+        try:
+            status = Path(f"/proc/{child.pid}/status").read_text()
+            peak = max(peak, int(re.search(r"VmHWM:\s+(\d+)", status).group(1)))
+        except (OSError, AttributeError):
+            pass
+        time.sleep(0.02)
+    return peak
 
 
 def main() -> None:

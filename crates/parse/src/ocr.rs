@@ -65,39 +65,69 @@ pub(super) fn pdf_pages(pdf: &[u8], pages: &[u32]) -> Result<Vec<(u32, String)>,
     let dir = scratch()?;
     let file = dir.path().join("document.pdf");
     std::fs::write(&file, pdf).map_err(|e| ExtractError::OcrFailed(e.to_string()))?;
+    // Pages are rendered and recognised side by side, one per core: each
+    // tesseract runs single-threaded, and a scan is often the only file
+    // in flight.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let what = what();
     let mut out = Vec::with_capacity(pages.len());
-    for &page in pages {
-        let prefix = dir.path().join(format!("page-{page}"));
-        let number = page.to_string();
-        let mut render = Command::new("pdftoppm");
-        render
-            .args([
-                "-r",
-                RENDER_DPI,
-                "-gray",
-                "-png",
-                "-singlefile",
-                "-f",
-                &number,
-                "-l",
-                &number,
-            ])
-            .arg(&file)
-            .arg(&prefix);
-        let log = prefix.with_extension("log");
-        run(
-            render,
-            &log,
-            "pdftoppm (poppler-utils)",
-            &what(),
-            "rendering a scanned page",
-        )?;
-        let image = prefix.with_extension("png");
-        out.push((page, recognise(&image, &what())?));
-        // Rendered pages are large: keep one on disk at a time.
-        let _ = std::fs::remove_file(&image);
+    for batch in pages.chunks(cores) {
+        let results: Vec<Result<(u32, String), ExtractError>> = std::thread::scope(|scope| {
+            let running: Vec<_> = batch
+                .iter()
+                .map(|&page| {
+                    let (dir, file, what) = (dir.path(), &file, &what);
+                    scope.spawn(move || Ok((page, render_and_recognise(dir, file, page, what)?)))
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        for result in results {
+            out.push(result?);
+        }
     }
     Ok(out)
+}
+
+/// One page of `file` rendered by pdftoppm, then read by tesseract.
+fn render_and_recognise(dir: &Path, file: &Path, page: u32, what: &str) -> Result<String, ExtractError> {
+    let prefix = dir.join(format!("page-{page}"));
+    let number = page.to_string();
+    let mut render = Command::new("pdftoppm");
+    render
+        .args([
+            "-r",
+            RENDER_DPI,
+            "-gray",
+            "-png",
+            "-singlefile",
+            "-f",
+            &number,
+            "-l",
+            &number,
+        ])
+        .arg(file)
+        .arg(&prefix);
+    let log = prefix.with_extension("log");
+    run(
+        render,
+        &log,
+        "pdftoppm (poppler-utils)",
+        what,
+        "rendering a scanned page",
+    )?;
+    let image = prefix.with_extension("png");
+    let text = recognise(&image, what);
+    // Rendered pages are large: none stays on disk longer than its OCR.
+    let _ = std::fs::remove_file(&image);
+    text
 }
 
 /// tesseract's text for one image file.
