@@ -601,7 +601,100 @@ fn a_pdf_with_a_broken_cross_reference_table_is_repaired() {
         assert_eq!(doc.text, expected, "{case}");
         assert_eq!(doc.pages.len(), 3, "{case}");
     }
-    // A file with no objects at all stays corrupt, with its reason.
-    let e = extract(Path::new("junk.pdf"), b"%PDF-1.7\nnothing here\n").unwrap_err();
-    assert!(matches!(e, ExtractError::Corrupt { format: "PDF", .. }), "{e}");
+    // A file with no objects at all stays corrupt, with its reason; so do
+    // objects numbered past any table this file could hold (a table sized
+    // by them would take gigabytes).
+    for junk in [
+        &b"%PDF-1.7\nnothing here\n"[..],
+        b"%PDF-1.4\n99999999 0 obj<</Type/Catalog>>endobj\n",
+        b"%PDF-1.4\n4294967295 0 obj<</Type/Catalog>>endobj\n",
+    ] {
+        let e = extract(Path::new("junk.pdf"), junk).unwrap_err();
+        assert!(matches!(e, ExtractError::Corrupt { format: "PDF", .. }), "{e}");
+    }
+}
+
+/// One BIFF12 record (MS-XLSB 2.1.4): its type and size in 7-bit groups.
+fn record(kind: u16, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    if kind < 0x80 {
+        out.push(kind as u8);
+    } else {
+        out.extend([(kind & 0x7F) as u8 | 0x80, (kind >> 7) as u8]);
+    }
+    let mut size = body.len();
+    loop {
+        let byte = (size & 0x7F) as u8;
+        size >>= 7;
+        out.push(if size > 0 { byte | 0x80 } else { byte });
+        if size == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// An XLWideString: a character count, then UTF-16LE.
+fn wide(text: &str) -> Vec<u8> {
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let mut out = (units.len() as u32).to_le_bytes().to_vec();
+    out.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+    out
+}
+
+#[test]
+fn an_xlsb_workbook_is_read_cell_by_cell() {
+    // A binary workbook as Excel writes it, record by record (MS-XLSB):
+    // a sheet "Expenses" with a header row, a string and a number.
+    let mut bundle = 0u32.to_le_bytes().to_vec(); // visible
+    bundle.extend(1u32.to_le_bytes()); // tab id
+    bundle.extend(wide("rId1"));
+    bundle.extend(wide("Expenses"));
+    let workbook = [record(0x009C, &bundle), record(0x0090, &[]), record(0x0084, &[])].concat();
+    let cell = |column: u32| {
+        let mut c = column.to_le_bytes().to_vec();
+        c.extend([0, 0, 0, 0]); // style 0, no flags
+        c
+    };
+    let row = |r: u32| {
+        let mut h = r.to_le_bytes().to_vec();
+        h.extend([0u8; 13]);
+        record(0x0000, &h)
+    };
+    let string = |column: u32, text: &str| record(0x0006, &[cell(column), wide(text)].concat());
+    let number =
+        |column: u32, value: f64| record(0x0005, &[cell(column), value.to_le_bytes().to_vec()].concat());
+    let mut dimension = Vec::new();
+    for bound in [0u32, 1, 0, 1] {
+        dimension.extend(bound.to_le_bytes());
+    }
+    let sheet = [
+        record(0x0081, &[]),
+        record(0x0094, &dimension),
+        record(0x0091, &[]),
+        row(0),
+        string(0, "Item"),
+        string(1, "Amount (EUR)"),
+        row(1),
+        string(0, "Ceramic tiles"),
+        number(1, 1250.5),
+        record(0x0092, &[]),
+        record(0x0082, &[]),
+    ]
+    .concat();
+    let rels = br#"<?xml version="1.0" encoding="UTF-8"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.bin"/></Relationships>"#;
+    let bytes = zip_of(&[
+        ("xl/workbook.bin", &workbook),
+        ("xl/_rels/workbook.bin.rels", rels),
+        ("xl/worksheets/sheet1.bin", &sheet),
+    ]);
+    let doc = extract(Path::new("budget.xlsb"), &bytes).unwrap();
+    assert_eq!(doc.format, Format::Xlsb);
+    assert_eq!(sections(&doc), ["Expenses"]);
+    assert_eq!(
+        doc.text,
+        "Item | Amount (EUR)\nItem: Ceramic tiles; Amount (EUR): 1250.5"
+    );
 }

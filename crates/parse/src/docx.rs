@@ -7,7 +7,7 @@
 use quick_xml::events::Event;
 
 use super::zipped::Archive;
-use super::{xml, ExtractError, Extracted, Format, Section};
+use super::{xml, ExtractError, Extracted, Format, Paragraphs};
 
 pub(super) fn extract(bytes: &[u8]) -> Result<Extracted, ExtractError> {
     let mut archive = Archive::open(bytes, "DOCX")?;
@@ -20,8 +20,7 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Extracted, ExtractError> {
 fn paragraphs(document: &[u8]) -> Result<Extracted, quick_xml::Error> {
     let mut reader = quick_xml::Reader::from_reader(document);
     let mut buf = Vec::new();
-    let mut text = String::new();
-    let mut sections = Vec::new();
+    let mut document = Paragraphs::default();
     let mut paragraph = String::new();
     let mut heading = false;
     let mut in_text = false;
@@ -47,24 +46,7 @@ fn paragraphs(document: &[u8]) -> Result<Extracted, quick_xml::Error> {
                 _ => {}
             },
             Event::End(e) if e.local_name().as_ref() == "p" => {
-                let line = paragraph.trim();
-                if !line.is_empty() {
-                    if !text.is_empty() {
-                        text.push('\n');
-                    }
-                    if heading {
-                        sections.push(Section {
-                            start: text.len(),
-                            title: line.to_string(),
-                        });
-                        // A blank line after a heading lets the chunker keep
-                        // it with the paragraph that follows.
-                    }
-                    text.push_str(line);
-                    if heading {
-                        text.push('\n');
-                    }
-                }
+                document.push(&paragraph, heading);
                 paragraph.clear();
                 heading = false;
             }
@@ -73,5 +55,5 @@ fn paragraphs(document: &[u8]) -> Result<Extracted, quick_xml::Error> {
         }
         buf.clear();
     }
-    Ok(Extracted::unpaged(Format::Docx, text, sections))
+    Ok(document.finish(Format::Docx))
 }

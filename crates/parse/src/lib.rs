@@ -202,7 +202,9 @@ impl Units {
     /// becomes a section starting with it. Units without text are skipped.
     pub(crate) fn push(&mut self, number: u32, title: Option<&str>, body: &str, ocr: bool) {
         let body = body.trim();
-        if body.is_empty() {
+        // Past the text limit, units are left out: `extract_as` reports the
+        // document as too large without it growing further first.
+        if body.is_empty() || self.text.len() > MAX_TEXT_BYTES {
             return;
         }
         if !self.text.is_empty() {
@@ -237,6 +239,41 @@ impl Units {
             pages: self.pages,
             sections: self.sections,
         }
+    }
+}
+
+/// Builds the text of a document of paragraphs and headings (DOCX, ODT):
+/// one paragraph a line, each heading a section followed by a blank line,
+/// which lets the chunker keep it with the paragraph that follows.
+#[derive(Default)]
+pub(crate) struct Paragraphs {
+    text: String,
+    sections: Vec<Section>,
+}
+
+impl Paragraphs {
+    pub(crate) fn push(&mut self, paragraph: &str, heading: bool) {
+        let paragraph = paragraph.trim();
+        if paragraph.is_empty() {
+            return;
+        }
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        if heading {
+            self.sections.push(Section {
+                start: self.text.len(),
+                title: paragraph.replace('\n', " "),
+            });
+        }
+        self.text.push_str(paragraph);
+        if heading {
+            self.text.push('\n');
+        }
+    }
+
+    pub(crate) fn finish(self, format: Format) -> Extracted {
+        Extracted::unpaged(format, self.text, self.sections)
     }
 }
 
@@ -339,7 +376,8 @@ pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, ExtractError> {
 pub fn extract_as(format: Format, bytes: &[u8]) -> Result<Extracted, ExtractError> {
     // Parsers of untrusted files can panic (pdf-extract does on odd fonts);
     // a panic must become this file's failure, not the batch's.
-    PARSING.with(|p| p.set(true));
+    // Nested (a mail's attachment): the outer parse is still running after.
+    let outer = PARSING.with(|p| p.replace(true));
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| match format {
         Format::Pdf => pdf::extract(bytes),
         Format::Docx => docx::extract(bytes),
@@ -357,18 +395,13 @@ pub fn extract_as(format: Format, bytes: &[u8]) -> Result<Extracted, ExtractErro
         Format::Eml | Format::Mbox => mail::extract(format, bytes),
         Format::Image => ocr::extract_image(bytes),
     }));
-    PARSING.with(|p| p.set(false));
+    PARSING.with(|p| p.set(outer));
     let extracted = match result {
         Ok(r) => r?,
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
             return Err(ExtractError::ParserPanic {
                 format: format.as_str(),
-                message,
+                message: panic_message(&*panic),
             });
         }
     };
@@ -387,6 +420,15 @@ pub fn extract_as(format: Format, bytes: &[u8]) -> Result<Extracted, ExtractErro
         });
     }
     Ok(extracted)
+}
+
+/// What a caught panic said.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 fn extension(path: &Path) -> String {

@@ -71,6 +71,12 @@ pub(super) fn extract(format: Format, bytes: &[u8]) -> Result<Extracted, Extract
                 f => super::extract_as(f, contents),
             });
             match read {
+                Ok(extracted) if text.len() + extracted.text.len() > super::MAX_TEXT_BYTES => {
+                    tracing::debug!(
+                        attachment = name,
+                        "attachment left out: the message is already as long as a document may be"
+                    );
+                }
                 Ok(extracted) => text.push_str(&format!("\nAttachment: {name}\n{}\n", extracted.text.trim())),
                 Err(e) => tracing::debug!(attachment = name, "attachment not read: {e}"),
             }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use wait_timeout::ChildExt;
 
+use super::sandbox::side_by_side;
 use super::{ExtractError, Extracted, Format, Units};
 
 /// How long one page may take to render or recognise.
@@ -68,29 +69,22 @@ pub(super) fn pdf_pages(pdf: &[u8], pages: &[u32]) -> Result<Vec<(u32, String)>,
     // Pages are rendered and recognised side by side, one per core: each
     // tesseract runs single-threaded, and a scan is often the only file
     // in flight.
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let settings = super::sandbox::worker_settings();
+    let cores = settings
+        .ocr_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let what = what();
     let mut out = Vec::with_capacity(pages.len());
     for batch in pages.chunks(cores) {
-        let results: Vec<Result<(u32, String), ExtractError>> = std::thread::scope(|scope| {
-            let running: Vec<_> = batch
-                .iter()
-                .map(|&page| {
-                    let (dir, file, what) = (dir.path(), &file, &what);
-                    scope.spawn(move || Ok((page, render_and_recognise(dir, file, page, what)?)))
-                })
-                .collect();
-            running
-                .into_iter()
-                .map(|handle| {
-                    handle
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
+        let (dir, file, what) = (dir.path(), &file, &what);
+        let results = side_by_side(batch.to_vec(), |page| {
+            render_and_recognise(dir, file, page, what).map(|text| (page, text))
         });
         for result in results {
             out.push(result?);
+            if settings.report_progress {
+                eprintln!("{}", super::sandbox::PROGRESS_LINE);
+            }
         }
     }
     Ok(out)
@@ -197,9 +191,14 @@ fn run(
     }
 }
 
+/// A scratch folder, inside the one the sandbox gave the worker (removed
+/// by the caller even if this process is killed), else the system's.
 fn scratch() -> Result<tempfile::TempDir, ExtractError> {
-    tempfile::Builder::new()
-        .prefix("quarry-ocr-")
-        .tempdir()
-        .map_err(|e| ExtractError::OcrFailed(format!("no scratch folder: {e}")))
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("quarry-ocr-");
+    match super::sandbox::worker_settings().scratch {
+        Some(base) => builder.tempdir_in(base),
+        None => builder.tempdir(),
+    }
+    .map_err(|e| ExtractError::OcrFailed(format!("no scratch folder: {e}")))
 }

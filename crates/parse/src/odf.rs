@@ -13,7 +13,7 @@ use quick_xml::events::{BytesStart, Event};
 use super::pptx::NOTES_MARK;
 use super::sheets::{Grid, MAX_CELLS};
 use super::zipped::Archive;
-use super::{xml, ExtractError, Extracted, Format, Section, Units};
+use super::{xml, ExtractError, Extracted, Format, Paragraphs, Units};
 
 /// A repeated non-empty cell is written at most this many times (a filled
 /// column of one value says nothing new after a few copies).
@@ -84,7 +84,7 @@ pub(super) fn extract_text(bytes: &[u8]) -> Result<Extracted, ExtractError> {
     let mut reader = quick_xml::Reader::from_reader(content.as_slice());
     let mut buf = Vec::new();
     let mut paragraph = Paragraph::default();
-    let (mut text, mut sections) = (String::new(), Vec::new());
+    let mut document = Paragraphs::default();
     let (mut heading, mut skipping) = (false, 0usize);
     loop {
         let event = reader.read_event_into(&mut buf).map_err(|e| archive.corrupt(e))?;
@@ -106,26 +106,11 @@ pub(super) fn extract_text(bytes: &[u8]) -> Result<Extracted, ExtractError> {
             }
         }
         if let Some(line) = paragraph.feed(&event) {
-            if !line.is_empty() {
-                if !text.is_empty() {
-                    text.push('\n');
-                }
-                if heading {
-                    sections.push(Section {
-                        start: text.len(),
-                        title: line.replace('\n', " "),
-                    });
-                }
-                text.push_str(&line);
-                if heading {
-                    // A blank line after a heading keeps it with what follows.
-                    text.push('\n');
-                }
-            }
+            document.push(&line, heading);
         }
         buf.clear();
     }
-    Ok(Extracted::unpaged(Format::Odt, text, sections))
+    Ok(document.finish(Format::Odt))
 }
 
 pub(super) fn extract_slides(bytes: &[u8]) -> Result<Extracted, ExtractError> {
@@ -158,6 +143,8 @@ pub(super) fn extract_slides(bytes: &[u8]) -> Result<Extracted, ExtractError> {
                     _ => {}
                 }
             }
+            // An empty slide still counts: later slides keep their numbers.
+            Event::Empty(e) if e.local_name().as_ref() == "page" => number += 1,
             Event::End(e) => {
                 match e.local_name().as_ref() {
                     "page" if number > 0 => {
@@ -242,6 +229,8 @@ pub(super) fn extract_sheets(bytes: &[u8]) -> Result<Extracted, ExtractError> {
                 _ => {}
             },
             Event::Empty(e) => match e.local_name().as_ref() {
+                // An empty sheet still counts: later sheets keep their numbers.
+                "table" => sheets += 1,
                 "table-row" => row = row.saturating_add(repeat(e, "number-rows-repeated")),
                 "table-cell" | "covered-table-cell" => {
                     column = column.saturating_add(repeat(e, "number-columns-repeated"));
@@ -256,7 +245,7 @@ pub(super) fn extract_sheets(bytes: &[u8]) -> Result<Extracted, ExtractError> {
                         std::mem::take(&mut cell_text)
                     };
                     if let Some((_, grid)) = sheet.as_mut() {
-                        if !shown.trim().is_empty() && grid.cells() < cells_left {
+                        if !shown.trim().is_empty() && !grid.full(cells_left) {
                             for k in 0..columns_repeated.min(MAX_REPEATED_CELLS) {
                                 grid.set(row, column.saturating_add(k), shown.clone());
                             }
@@ -264,7 +253,19 @@ pub(super) fn extract_sheets(bytes: &[u8]) -> Result<Extracted, ExtractError> {
                     }
                     column = column.saturating_add(columns_repeated);
                 }
-                "table-row" => row = row.saturating_add(rows_repeated),
+                "table-row" => {
+                    // A repeated row with content is written like repeated
+                    // cells: a few copies, not all of them.
+                    if let Some((_, grid)) = sheet.as_mut() {
+                        for k in 1..rows_repeated.min(MAX_REPEATED_CELLS) {
+                            if grid.full(cells_left) {
+                                break;
+                            }
+                            grid.copy_row(row, row.saturating_add(k));
+                        }
+                    }
+                    row = row.saturating_add(rows_repeated)
+                }
                 "table" => {
                     if let Some((name, grid)) = sheet.take() {
                         sheets += 1;

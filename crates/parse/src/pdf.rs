@@ -49,7 +49,8 @@ fn read(mut doc: lopdf::Document, bytes: &[u8]) -> Result<Extracted, ExtractErro
         // else needs a password we do not have.
         return Err(ExtractError::Encrypted);
     }
-    let page_numbers: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let page_ids = doc.get_pages();
+    let page_numbers: Vec<u32> = page_ids.keys().copied().collect();
     if page_numbers.is_empty() {
         return Err(ExtractError::Corrupt {
             format: "PDF",
@@ -58,11 +59,25 @@ fn read(mut doc: lopdf::Document, bytes: &[u8]) -> Result<Extracted, ExtractErro
     }
     let mut pages: Vec<(u32, Vec<String>)> = Vec::with_capacity(page_numbers.len());
     let mut failed_pages = Vec::new();
+    let mut first_panic: Option<String> = None;
     for page in page_numbers {
         let mut glyphs = PageGlyphs::default();
-        if pdf_extract::output_doc_page(&doc, &mut glyphs, page).is_err() {
-            failed_pages.push(page);
-            continue;
+        // pdf-extract panics on some fonts; that costs the page, not the
+        // document.
+        let output = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pdf_extract::output_doc_page(&doc, &mut glyphs, page)
+        }));
+        match output {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => {
+                failed_pages.push(page);
+                continue;
+            }
+            Err(panic) => {
+                failed_pages.push(page);
+                first_panic.get_or_insert_with(|| super::panic_message(&*panic));
+                continue;
+            }
         }
         pages.push((page, glyphs.paragraphs()));
     }
@@ -74,6 +89,13 @@ fn read(mut doc: lopdf::Document, bytes: &[u8]) -> Result<Extracted, ExtractErro
         .map(|((page, _), paragraphs)| (*page, paragraphs.join("\n\n")))
         .collect();
     if page_texts.is_empty() {
+        // Every page crashed the parser: that, with its words, is the reason.
+        if let Some(message) = first_panic {
+            return Err(ExtractError::ParserPanic {
+                format: "pdf",
+                message,
+            });
+        }
         return Err(ExtractError::Corrupt {
             format: "PDF",
             detail: format!("no page could be read (pages {failed_pages:?})"),
@@ -83,9 +105,16 @@ fn read(mut doc: lopdf::Document, bytes: &[u8]) -> Result<Extracted, ExtractErro
         tracing::warn!(?failed_pages, "some PDF pages could not be read");
     }
     // Pages without a text layer are images (scans, photos): OCR reads them.
+    // (A page without text and without an image is blank, or a drawing:
+    // nothing for OCR.)
+    let has_image = |page: u32| {
+        page_ids
+            .get(&page)
+            .is_some_and(|&id| doc.get_page_images(id).is_ok_and(|images| !images.is_empty()))
+    };
     let scanned: Vec<u32> = page_texts
         .iter()
-        .filter(|(_, text)| !has_text(text))
+        .filter(|(page, text)| !has_text(text) && has_image(*page))
         .map(|&(page, _)| page)
         .collect();
     let mut recognised = Vec::new();
@@ -128,18 +157,17 @@ fn has_text(page: &str) -> bool {
 /// Written by hand: lopdf has no repair, and the tools that do (qpdf,
 /// poppler) are C++ programs, poppler under the GPL.
 fn rebuilt_xref(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut offsets: std::collections::BTreeMap<u32, (u16, usize)> = Default::default();
-    let mut catalog = None;
+    // Object numbers past this (PDF's own limit) or past the file's size
+    // are not objects of this file: a table sized by them would be huge.
+    let max_number = (bytes.len() as u64).min(8_388_607) as u32;
+    let mut headers: Vec<(u32, u16, usize, usize)> = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
         let line_start = at == 0 || matches!(bytes[at - 1], b'\n' | b'\r');
         if line_start && bytes[at].is_ascii_digit() {
             if let Some((number, generation, body)) = object_header(&bytes[at..]) {
-                offsets.insert(number, (generation, at));
-                let end = find(&bytes[at..], b"endobj").map_or(bytes.len(), |e| at + e);
-                let object = &bytes[at + body..end];
-                if find(object, b"/Type/Catalog").is_some() || find(object, b"/Type /Catalog").is_some() {
-                    catalog = Some((number, generation));
+                if number <= max_number {
+                    headers.push((number, generation, at, at + body));
                 }
                 at += body;
                 continue;
@@ -147,10 +175,23 @@ fn rebuilt_xref(bytes: &[u8]) -> Option<Vec<u8>> {
         }
         at += 1;
     }
+    let mut offsets: std::collections::BTreeMap<u32, (u16, usize)> = Default::default();
+    let mut catalog = None;
+    for (i, &(number, generation, start, body)) in headers.iter().enumerate() {
+        offsets.insert(number, (generation, start));
+        // An object ends at its `endobj`, or at the next header: each byte
+        // is searched once.
+        let next = headers.get(i + 1).map_or(bytes.len(), |h| h.2);
+        let object = &bytes[body..next];
+        let object = &object[..find(object, b"endobj").unwrap_or(object.len())];
+        if find(object, b"/Type/Catalog").is_some() || find(object, b"/Type /Catalog").is_some() {
+            catalog = Some((number, generation));
+        }
+    }
     let root = last_trailer_root(bytes)
         .filter(|(n, _)| offsets.contains_key(n))
         .or(catalog)?;
-    let size = offsets.keys().next_back().map_or(1, |n| n + 1);
+    let size = offsets.keys().next_back().map_or(1, |n| n.saturating_add(1));
     let mut out = bytes.to_vec();
     out.extend_from_slice(b"\n");
     let xref_at = out.len();

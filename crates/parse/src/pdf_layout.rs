@@ -224,7 +224,8 @@ fn gutter(runs: &[Run]) -> Option<f64> {
     for r in runs {
         let from = (((r.x0 - left) / width) * bins as f64).floor().max(0.0) as usize;
         let to = (((r.x1 - left) / width) * bins as f64).ceil().min(bins as f64) as usize;
-        for c in &mut cover[from..to] {
+        // (A run drawn right to left, or with negative widths, covers nothing.)
+        for c in cover.get_mut(from..to).unwrap_or_default() {
             *c += 1;
         }
     }
@@ -373,7 +374,12 @@ pub(crate) fn drop_running_lines(pages: &mut [Vec<String>]) {
     if pages.len() < 2 {
         return;
     }
+    // Digits masked ("Page 3" ~ "Page 4"); a line must have words to be
+    // running furniture, so a table's last row of numbers never is.
     let mask = |p: &str| {
+        if p.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+            return String::new();
+        }
         p.chars()
             .map(|c| if c.is_ascii_digit() { '#' } else { c })
             .collect::<String>()
@@ -407,8 +413,8 @@ fn repeated(
 ) -> Vec<String> {
     let mut counts = std::collections::HashMap::<String, usize>::new();
     for page in pages {
-        if let Some(p) = edge(page) {
-            *counts.entry(mask(p)).or_default() += 1;
+        if let Some(masked) = edge(page).map(|p| mask(p)).filter(|m| !m.is_empty()) {
+            *counts.entry(masked).or_default() += 1;
         }
     }
     counts

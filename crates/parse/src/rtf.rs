@@ -45,8 +45,9 @@ const SKIPPED_DESTINATIONS: &[&str] = &[
     "mmathPr",
     "wgrffmtfilter",
 ];
-/// Groups nested deeper than this are read as if flat (their skip state
-/// is the enclosing one): bounds the stack on hostile input.
+/// Groups nested deeper than this are read as part of the enclosing one
+/// (and cannot start a skipped destination): bounds the stack on hostile
+/// input.
 const MAX_DEPTH: usize = 1024;
 
 #[derive(Clone, Copy)]
@@ -129,7 +130,7 @@ fn plain_text(bytes: &[u8]) -> String {
                     if i < bytes.len() && bytes[i] == b' ' {
                         i += 1;
                     }
-                    if group_start && SKIPPED_DESTINATIONS.contains(&word) {
+                    if group_start && overflow == 0 && SKIPPED_DESTINATIONS.contains(&word) {
                         group.skip = true;
                     }
                     match word {
@@ -163,7 +164,7 @@ fn plain_text(bytes: &[u8]) -> String {
                         b'\\' | b'{' | b'}' => emit(&mut out, &group, &mut pending_skip, next as char),
                         b'~' => emit(&mut out, &group, &mut pending_skip, ' '),
                         b'_' => emit(&mut out, &group, &mut pending_skip, '-'),
-                        b'*' if group_start => group.skip = true,
+                        b'*' if group_start && overflow == 0 => group.skip = true,
                         b'\'' => {
                             let hex = bytes.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok());
                             if let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {

@@ -19,7 +19,8 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use wait_timeout::ChildExt;
@@ -151,54 +152,72 @@ impl Sandbox {
             return extract_here(path, bytes);
         };
         let _slot = Slot::take(&self.slots);
+        let failure = |error| Err(Failure { format: None, error });
+        // OCR inside the worker runs one page per core this file may use:
+        // all of them when it is the only file in flight.
+        let in_flight = self.parallel().saturating_sub(self.slots.1.len()).max(1);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let ocr_threads = (cores / in_flight).max(1);
+        // The worker's scratch files (a PDF's rendered pages) live in a
+        // folder removed here, whatever becomes of the worker.
+        let scratch = match tempfile::Builder::new().prefix("quarry-extract-").tempdir() {
+            Ok(dir) => dir,
+            Err(e) => return failure(ExtractError::WorkerFailed(format!("no scratch folder: {e}"))),
+        };
         // The worker sees only the file's name (detection uses its
         // extension) and its bytes, never the path.
         let name = path
             .file_name()
             .map_or_else(|| "file".into(), |n| n.to_os_string());
-        let mut child = Command::new(worker)
+        let mut command = Command::new(worker);
+        command
             .arg("--memory-bytes")
             .arg(self.limits.memory_bytes.to_string())
             .arg("--cpu-seconds")
             .arg(self.limits.cpu_seconds.to_string())
+            .arg("--ocr-threads")
+            .arg(ocr_threads.to_string())
+            .arg("--scratch")
+            .arg(scratch.path())
             .arg("--name")
             .arg(&name)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Failure {
-                format: None,
-                error: ExtractError::WorkerFailed(format!("cannot start {}: {e}", worker.display())),
-            })?;
+            .stderr(Stdio::piped());
+        // Its own process group: a kill reaches the OCR tools it runs too.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                return failure(ExtractError::WorkerFailed(format!(
+                    "cannot start {}: {e}",
+                    worker.display()
+                )))
+            }
+        };
         let (mut stdin, stdout, stderr) = (
             child.stdin.take().expect("piped"),
             child.stdout.take().expect("piped"),
             child.stderr.take().expect("piped"),
         );
+        let started = Instant::now();
+        let last_sign_of_life = AtomicU64::new(0);
         let (status, output, messages) = std::thread::scope(|scope| {
             // A worker that dies early closes its stdin: the write fails,
             // and the exit status says why.
             scope.spawn(move || {
                 let _ = stdin.write_all(bytes);
             });
-            let output = scope.spawn(move || read_bounded(stdout, 2 * MAX_TEXT_BYTES as u64 + 4096));
-            let messages = scope.spawn(move || read_bounded(stderr, 64 * 1024));
-            let status = match child.wait_timeout(self.limits.wall_clock) {
-                Ok(Some(status)) => Some(status),
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    None
-                }
-            };
+            let output = scope.spawn(move || read_bounded(stdout, MAX_REPLY_BYTES + 1));
+            let life = &last_sign_of_life;
+            let messages = scope.spawn(move || read_messages(stderr, started, life));
+            let status = self.wait(&mut child, started, life);
             (
                 status,
                 output.join().unwrap_or_default(),
                 messages.join().unwrap_or_default(),
             )
         });
-        let failure = |error| Err(Failure { format: None, error });
         let Some(status) = status else {
             return failure(ExtractError::TimedOut {
                 doing: "parsing",
@@ -215,9 +234,114 @@ impl Sandbox {
                 Err(e) => failure(ExtractError::WorkerFailed(format!("unreadable reply: {e}"))),
             };
         }
-        let messages = String::from_utf8_lossy(&messages);
-        failure(classify_death(status, &messages, self.limits))
+        failure(classify_death(
+            status,
+            &String::from_utf8_lossy(&messages),
+            self.limits,
+        ))
     }
+
+    /// Wait for the worker; kill it (and its process group) when it has
+    /// shown no sign of life for the wall-clock limit — each OCR'd page is
+    /// one, so a long scan is not cut off for being long — or has run for
+    /// [`MAX_FILE_TIME`] in all. `None` when it was killed.
+    fn wait(
+        &self,
+        child: &mut std::process::Child,
+        started: Instant,
+        life: &AtomicU64,
+    ) -> Option<std::process::ExitStatus> {
+        loop {
+            match child.wait_timeout(Duration::from_millis(250)) {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) => {
+                    let alive_at = Duration::from_millis(life.load(Ordering::Relaxed));
+                    let idle = started.elapsed().saturating_sub(alive_at);
+                    if idle < self.limits.wall_clock && started.elapsed() < MAX_FILE_TIME {
+                        continue;
+                    }
+                }
+                Err(_) => {}
+            }
+            // SAFETY: kill(2) with the negated id signals the process group
+            // the worker leads (set at spawn); it touches no memory.
+            unsafe {
+                libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+    }
+}
+
+/// The longest one file may take in all, however steadily it progresses.
+const MAX_FILE_TIME: Duration = Duration::from_secs(2 * 60 * 60);
+/// The largest reply read from a worker: the text limit, escaped, plus its
+/// positions. The worker refuses to write more (it says the text is too
+/// large instead).
+pub const MAX_REPLY_BYTES: u64 = 3 * MAX_TEXT_BYTES as u64;
+/// The line a worker writes on stderr when it makes progress (a page read
+/// by OCR), which resets its wall-clock deadline.
+pub const PROGRESS_LINE: &str = "quarry-extract: progress";
+
+/// The worker's stderr: progress lines mark it alive; the rest (at most
+/// 64 KiB) is kept to explain a crash.
+fn read_messages(stderr: impl Read, started: Instant, life: &AtomicU64) -> Vec<u8> {
+    use std::io::BufRead;
+    let mut kept = Vec::new();
+    for line in std::io::BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
+        if line == PROGRESS_LINE.as_bytes() {
+            life.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        } else if kept.len() < 64 * 1024 {
+            kept.extend_from_slice(&line);
+            kept.push(b'\n');
+        }
+    }
+    kept
+}
+
+/// What a worker does with its scratch folder and the cores it may use for
+/// OCR, set by `quarry-extract` from its arguments before it parses.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerSettings {
+    pub scratch: Option<std::path::PathBuf>,
+    pub ocr_threads: Option<usize>,
+    /// Say on stderr when a page has been read (see [`PROGRESS_LINE`]).
+    pub report_progress: bool,
+}
+
+static WORKER_SETTINGS: std::sync::OnceLock<WorkerSettings> = std::sync::OnceLock::new();
+
+/// Set once, by the worker, before it parses.
+pub fn configure_worker(settings: WorkerSettings) {
+    let _ = WORKER_SETTINGS.set(settings);
+}
+
+pub(crate) fn worker_settings() -> WorkerSettings {
+    WORKER_SETTINGS.get().cloned().unwrap_or_default()
+}
+
+/// `work` applied to each of `items` on a thread of its own, all at once,
+/// results in the items' order: for batches of files (or pages) whose work
+/// is mostly waiting on a worker process. A panic in `work` is resumed
+/// here.
+pub fn side_by_side<T: Send, R: Send>(items: Vec<T>, work: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let work = &work;
+    std::thread::scope(|scope| {
+        let running: Vec<_> = items
+            .into_iter()
+            .map(|item| scope.spawn(move || work(item)))
+            .collect();
+        running
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// Why a worker that did not exit cleanly died.

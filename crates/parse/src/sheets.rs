@@ -14,7 +14,7 @@ use std::io::Cursor;
 use calamine::{Data, Reader};
 
 use super::zipped::Archive;
-use super::{ExtractError, Extracted, Format, Units};
+use super::{ExtractError, Extracted, Format, Units, MAX_TEXT_BYTES};
 
 /// The most non-empty cells read from one file; the rest is left out (and
 /// logged). 200,000 cells of a few words each is already a long document.
@@ -25,6 +25,7 @@ pub(crate) const MAX_CELLS: usize = 200_000;
 pub(crate) struct Grid {
     rows: BTreeMap<u32, BTreeMap<u32, String>>,
     cells: usize,
+    bytes: usize,
 }
 
 impl Grid {
@@ -32,8 +33,18 @@ impl Grid {
         let value = value.trim();
         if !value.is_empty() {
             let row = self.rows.entry(row).or_default();
+            self.bytes += value.len();
             if row.insert(column, value.replace('\n', " ")).is_none() {
                 self.cells += 1;
+            }
+        }
+    }
+
+    /// Row `from`'s cells again at row `to` (a repeated row).
+    pub(crate) fn copy_row(&mut self, from: u32, to: u32) {
+        if let Some(cells) = self.rows.get(&from).cloned() {
+            for (column, value) in cells {
+                self.set(to, column, value);
             }
         }
     }
@@ -42,12 +53,22 @@ impl Grid {
         self.cells
     }
 
+    /// No more cells fit: the file's cell budget is spent, or the text
+    /// read is already as large as a document may be (one long string
+    /// shared by many cells is as large as all of them).
+    pub(crate) fn full(&self, cells_left: usize) -> bool {
+        self.cells >= cells_left || self.bytes >= MAX_TEXT_BYTES
+    }
+
     /// The sheet as text: rows before a header row as they are; after it,
     /// `Header: value` pairs.
     pub(crate) fn render(&self) -> String {
         let header = self.rows.iter().find(|(_, cells)| is_header(cells));
         let mut out = String::new();
         for (row, cells) in &self.rows {
+            if out.len() >= MAX_TEXT_BYTES {
+                break;
+            }
             let line = match header {
                 Some((header_row, names)) if row > header_row => cells
                     .iter()
@@ -74,6 +95,22 @@ fn is_header(cells: &BTreeMap<u32, String>) -> bool {
             .all(|v| v.parse::<f64>().is_err() && v.chars().count() <= 80)
 }
 
+/// Each sheet of an XLSX or XLSB `$book`, cell by cell, into `units`. (A
+/// macro: calamine's two cell readers share no trait.)
+macro_rules! stream_sheets {
+    ($book:ident, $units:ident, $budget:ident, $corrupt:ident) => {{
+        let mut $book = $book;
+        for (index, sheet) in $book.sheet_names().into_iter().enumerate() {
+            let mut reader = $book.worksheet_cells_reader(&sheet).map_err(|e| $corrupt(&e))?;
+            let grid = read_cells(&sheet, &mut $budget, || {
+                let cell = reader.next_cell().map_err(|e| $corrupt(&e))?;
+                Ok(cell.map(|c| (c.get_position(), show(&Data::from(c.get_value().clone())))))
+            })?;
+            $units.push(index as u32 + 1, Some(&sheet), &grid.render(), false);
+        }
+    }};
+}
+
 pub(super) fn extract_workbook(format: Format, bytes: &[u8]) -> Result<Extracted, ExtractError> {
     let name = match format {
         Format::Xls => "XLS",
@@ -93,30 +130,18 @@ pub(super) fn extract_workbook(format: Format, bytes: &[u8]) -> Result<Extracted
     let cursor = Cursor::new(bytes);
     match format {
         Format::Xlsx => {
-            let mut book = calamine::Xlsx::new(cursor).map_err(|e| corrupt(&e))?;
-            for (index, sheet) in book.sheet_names().into_iter().enumerate() {
-                let mut reader = book.worksheet_cells_reader(&sheet).map_err(|e| corrupt(&e))?;
-                let grid = read_cells(&sheet, &mut budget, || {
-                    let cell = reader.next_cell().map_err(|e| corrupt(&e))?;
-                    Ok(cell.map(|c| (c.get_position(), show(&Data::from(c.get_value().clone())))))
-                })?;
-                units.push(index as u32 + 1, Some(&sheet), &grid.render(), false);
-            }
+            let book = calamine::Xlsx::new(cursor).map_err(|e| corrupt(&e))?;
+            stream_sheets!(book, units, budget, corrupt)
         }
         Format::Xlsb => {
-            let mut book = calamine::Xlsb::new(cursor).map_err(|e| corrupt(&e))?;
-            for (index, sheet) in book.sheet_names().into_iter().enumerate() {
-                let mut reader = book.worksheet_cells_reader(&sheet).map_err(|e| corrupt(&e))?;
-                let grid = read_cells(&sheet, &mut budget, || {
-                    let cell = reader.next_cell().map_err(|e| corrupt(&e))?;
-                    Ok(cell.map(|c| (c.get_position(), show(&Data::from(c.get_value().clone())))))
-                })?;
-                units.push(index as u32 + 1, Some(&sheet), &grid.render(), false);
-            }
+            let book = calamine::Xlsb::new(cursor).map_err(|e| corrupt(&e))?;
+            stream_sheets!(book, units, budget, corrupt)
         }
         _ => {
             // XLS has no cell reader: calamine reads each sheet into a
-            // grid, which the format itself bounds (65,536 × 256 cells).
+            // dense grid, as large as the rectangle its cells span. A sheet
+            // whose cells lie far apart is bounded only by the sandbox
+            // worker's memory cap (its reason then says so).
             let mut book = calamine::Xls::new(cursor).map_err(|e| corrupt(&e))?;
             for (index, sheet) in book.sheet_names().into_iter().enumerate() {
                 let range = book.worksheet_range(&sheet).map_err(|e| corrupt(&e))?;
@@ -144,7 +169,7 @@ fn read_cells(
 ) -> Result<Grid, ExtractError> {
     let mut grid = Grid::default();
     while let Some(((row, column), value)) = next_cell()? {
-        if grid.cells() >= *budget {
+        if grid.full(*budget) {
             tracing::warn!(sheet, "cell limit reached; the rest of the workbook is left out");
             break;
         }
@@ -194,7 +219,7 @@ pub(super) fn extract_delimited(format: Format, text: &str) -> Result<Extracted,
         for (column, value) in record.iter().enumerate() {
             grid.set(row as u32, column as u32, value.to_string());
         }
-        if grid.cells() >= MAX_CELLS {
+        if grid.full(MAX_CELLS) {
             tracing::warn!("cell limit reached; the rest of the table is left out");
             break;
         }

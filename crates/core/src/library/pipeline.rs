@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use quarry_embed::Embedder;
-use quarry_parse::sandbox::Sandbox;
+use quarry_parse::sandbox::{side_by_side, Sandbox};
 use quarry_parse::{ExtractError, Extracted};
 use quarry_store::{DocStatus, DocumentRow, FileFacts};
 use sha2::{Digest, Sha256};
@@ -184,21 +184,7 @@ impl Library {
                     if batch.is_empty() {
                         break;
                     }
-                    let prepared: Vec<Prepared> = std::thread::scope(|batch_scope| {
-                        let running: Vec<_> = batch
-                            .into_iter()
-                            .map(|item| batch_scope.spawn(move || prepare(item)))
-                            .collect();
-                        running
-                            .into_iter()
-                            .map(|handle| {
-                                handle
-                                    .join()
-                                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                            })
-                            .collect()
-                    });
-                    for item in prepared {
+                    for item in side_by_side(batch, prepare) {
                         if extracted_tx.send(item).is_err() {
                             return;
                         }

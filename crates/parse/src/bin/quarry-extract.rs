@@ -9,12 +9,16 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use quarry_parse::sandbox::{extract_here, Reply};
+use quarry_parse::sandbox::{configure_worker, extract_here, Reply, WorkerSettings, MAX_REPLY_BYTES};
 use quarry_parse::MAX_FILE_BYTES;
 
 fn main() -> ExitCode {
     let mut name = PathBuf::from("file");
     let (mut memory, mut cpu) = (None, None);
+    let mut settings = WorkerSettings {
+        report_progress: true,
+        ..WorkerSettings::default()
+    };
     let mut args = std::env::args_os().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next();
@@ -28,8 +32,10 @@ fn main() -> ExitCode {
             Some("--memory-bytes") => memory = number(),
             Some("--cpu-seconds") => cpu = number(),
             Some("--name") => name = value.map(PathBuf::from).unwrap_or(name),
+            Some("--scratch") => settings.scratch = value.map(PathBuf::from),
+            Some("--ocr-threads") => settings.ocr_threads = number().map(|n| n as usize),
             _ => {
-                eprintln!("usage: quarry-extract [--memory-bytes N] [--cpu-seconds N] [--name FILE] < FILE");
+                eprintln!("usage: quarry-extract [--memory-bytes N] [--cpu-seconds N] [--ocr-threads N] [--scratch DIR] [--name FILE] < FILE");
                 return ExitCode::from(2);
             }
         }
@@ -42,6 +48,7 @@ fn main() -> ExitCode {
         // the kernel's SIGKILL for a process that ignores it.
         limit(libc::RLIMIT_CPU, seconds, seconds + 5);
     }
+    configure_worker(settings);
     // Panics are caught by `extract_as` and become the reply; the default
     // hook would only repeat them on stderr.
     std::panic::set_hook(Box::new(|_| {}));
@@ -59,8 +66,25 @@ fn main() -> ExitCode {
             reason: failure.error.to_string(),
         },
     };
+    let mut json = serde_json::to_vec(&reply).unwrap_or_default();
+    if json.len() as u64 > MAX_REPLY_BYTES {
+        // Text that escapes to more than the caller reads: too large.
+        let too_large = quarry_parse::ExtractError::TooLarge {
+            size: json.len() as u64,
+            limit: MAX_REPLY_BYTES,
+        };
+        let format = match &reply {
+            Reply::Extracted(e) => Some(e.format),
+            Reply::Failed { format, .. } => *format,
+        };
+        json = serde_json::to_vec(&Reply::Failed {
+            format,
+            reason: too_large.to_string(),
+        })
+        .unwrap_or_default();
+    }
     let mut out = std::io::stdout().lock();
-    if serde_json::to_writer(&mut out, &reply).is_err() || out.flush().is_err() {
+    if out.write_all(&json).is_err() || out.flush().is_err() {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
