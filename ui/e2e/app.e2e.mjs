@@ -199,6 +199,37 @@ async function run(driver, fixtures) {
     throw new Error('choosing a remote engine does not say what is sent');
   }
   await screenshot(driver, 'quarry-settings-engine.png');
+
+  // More of a person's documents: a slide deck and a scanned page (read by
+  // OCR), added the same way; the library says what each is and how much
+  // of it was read.
+  const more = join(fixtures, '..', 'more');
+  mkdirSync(more, { recursive: true });
+  for (const name of ['review.pptx', 'scanned.pdf']) {
+    cpSync(join(repo, 'tests/data/fixtures', name), join(more, name));
+  }
+  await driver.findElement(byTestId('nav-library')).click();
+  await driver.wait(until.elementLocated(byTestId('library-panel')), 10_000);
+  await driver.executeAsyncScript(
+    `const done = arguments[arguments.length - 1];
+     window.__TAURI_INTERNALS__.invoke('add_paths', { paths: [arguments[0]] })
+       .then(() => done('ok'), (e) => done(JSON.stringify(e)));`,
+    more,
+  );
+  const coverage = {};
+  await driver.wait(async () => {
+    for (const row of await driver.findElements(byTestId('document-row'))) {
+      // (textContent: a row scrolled out of the panel has no visible text.)
+      const text = await row.getAttribute('textContent');
+      if (/review\.pptx|Quarterly Review/.test(text)) coverage.slides = text;
+      if (/scanned\.pdf/.test(text)) coverage.scan = text;
+    }
+    return /3 slides/.test(coverage.slides ?? '') && /1 page, 1 by OCR/.test(coverage.scan ?? '');
+  }, INDEXING_MS, 'the slide deck and the scan were not listed with what was read of them');
+  log(`library rows: ${coverage.slides.replace(/\n/g, ' ')} | ${coverage.scan.replace(/\n/g, ' ')}`);
+  const rows = await driver.findElements(byTestId('document-row'));
+  await driver.executeScript('arguments[0].scrollIntoView({ block: "end" })', rows[rows.length - 1]);
+  await screenshot(driver, 'quarry-library-formats.png');
 }
 
 main().catch((error) => {

@@ -10,7 +10,8 @@ interface Props {
   dragging: boolean;
 }
 
-const FORMATS = 'PDF, Word (DOCX), HTML, Markdown and plain text';
+const FORMATS =
+  'PDFs (scans too), Word, PowerPoint, Excel, OpenDocument, CSV, EPUB, RTF, mail (EML, MBOX), photos of pages, HTML, Markdown and text';
 
 export function LibraryPanel({ library, dragging }: Props) {
   const { overview, ingest, running } = library;
