@@ -71,19 +71,12 @@ impl Settings {
                 .unwrap_or_else(quarry_core::default_library_dir),
             model_path: std::env::var_os("QUARRY_MODEL").map(PathBuf::from),
             passages: AnswerOptions::default().passages,
-            engine_url: std::env::var("QUARRY_ENGINE_URL")
-                .ok()
-                .filter(|u| !u.trim().is_empty()),
-            engine_model: std::env::var("QUARRY_ENGINE_MODEL")
-                .ok()
-                .filter(|m| !m.trim().is_empty()),
-            engine_context: None,
-            embed_url: std::env::var("QUARRY_EMBED_URL")
-                .ok()
-                .filter(|u| !u.trim().is_empty()),
-            embed_model: std::env::var("QUARRY_EMBED_MODEL")
-                .ok()
-                .filter(|m| !m.trim().is_empty()),
+            // The variables the CLI reads too (`quarry ask --help`).
+            engine_url: remote::env_text("QUARRY_ENGINE_URL"),
+            engine_model: remote::env_text("QUARRY_ENGINE_MODEL"),
+            engine_context: remote::env_text("QUARRY_ENGINE_CONTEXT").and_then(|c| c.trim().parse().ok()),
+            embed_url: remote::env_text("QUARRY_EMBED_URL"),
+            embed_model: remote::env_text("QUARRY_EMBED_MODEL"),
         }
     }
 

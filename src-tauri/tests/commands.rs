@@ -735,6 +735,10 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
     ))
     .unwrap_err();
     assert_eq!(not_a_url.code, "invalid");
+    // A key in the environment, as a person gives one: it must never reach
+    // the settings file. (No other test here reads this variable.)
+    const KEY: &str = "sk-quarry-sentinel-4f1d9c";
+    std::env::set_var(quarry_core::remote::ENGINE_KEY_VARIABLE, KEY);
     let remote = block_on(settings_cmd::save_settings(
         h.state(),
         Settings {
@@ -749,8 +753,12 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
     .unwrap();
     assert_eq!(remote.answers_by, "qwen2.5-7b at http://gpu-box:8000/v1");
     assert_eq!(remote.engine_context, Some(8192));
-    let stored: Value =
-        serde_json::from_slice(&std::fs::read(h.root.path().join("settings.json")).unwrap()).unwrap();
+    let file = std::fs::read(h.root.path().join("settings.json")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&file).contains(KEY),
+        "the settings file holds the key"
+    );
+    let stored: Value = serde_json::from_slice(&file).unwrap();
     assert_eq!(stored["engine_model"], "qwen2.5-7b");
     // Keys are never written: the file holds these settings and no others.
     let mut written: Vec<&str> = stored.as_object().unwrap().keys().map(String::as_str).collect();

@@ -243,16 +243,13 @@ pub async fn remove(State(server): State<Shared>, request: JsonBody<PathsRequest
 pub async fn remove_document(State(server): State<Shared>, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
     let library = server.library.clone();
     let path = blocking(move || {
-        let docs = library
+        let document = library
             .read()
-            .documents()
+            .document_by_id(id)
             .map_err(|e| ApiError::server(e.to_string()))?;
-        docs.into_iter()
-            .find(|d| d.id == id)
-            .map(|d| PathBuf::from(d.path))
-            .ok_or_else(|| {
-                ApiError::not_found("document_not_found", format!("no document {id} in the library"))
-            })
+        document.map(|d| PathBuf::from(d.path)).ok_or_else(|| {
+            ApiError::not_found("document_not_found", format!("no document {id} in the library"))
+        })
     })
     .await?;
     remove_paths(&server, vec![path]).await

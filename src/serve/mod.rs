@@ -119,18 +119,24 @@ pub fn run(library: Library, args: &ServeArgs) -> anyhow::Result<()> {
             args.host
         );
     }
-    let answer_model = args.engine.answer_engine(args.model.clone())?;
+    let mut answer_model = args.engine.answer_engine(args.model.clone())?;
     let token = Arc::new(auth::load_or_create(&config_dir(args))?);
     let library = Arc::new(library);
     let models = ModelSearch::from_env(None);
     let session = Session::start(models.clone());
     crate::answer_cli::say_where_answers_are_made(&answer_model);
     match session.prepare(&answer_model) {
-        Ok(Some(choice)) if !choice.preferred => eprintln!(
-            "quarry serve: the default answer model was not found; answering with {}",
-            choice.path.display()
-        ),
-        Ok(_) => {}
+        Ok(Some(choice)) => {
+            if !choice.preferred {
+                eprintln!(
+                    "quarry serve: the default answer model was not found; answering with {}",
+                    choice.path.display()
+                );
+            }
+            // Found once: a question does not walk the model folders again.
+            answer_model = AnswerEngine::File(choice.path);
+        }
+        Ok(None) => {}
         // Search, documents and embeddings still work; questions say why not.
         Err(e) => eprintln!("quarry serve: no answer model: {e}"),
     }

@@ -206,6 +206,11 @@ for t in threads:
 check("ZX-4471-C" in results["belt"].choices[0].message.content, f"{results['belt']}")
 check(not results["rover"].model_extra["quarry"]["not_found"], f"{results['rover'].model_extra}")
 check(results["search"]["results"][0]["path"].endswith("parts.txt"), f"{results['search']}")
+# The server counts an answer done just after its last event is sent: wait
+# (a bounded while) for the count rather than reading it once.
+deadline = time.monotonic() + 10
+while status()["answers"]["waiting"] != 0 and time.monotonic() < deadline:
+    time.sleep(0.05)
 check(status()["answers"]["waiting"] == 0, f"nothing left waiting: {status()}")
 
 print(json.dumps(report))

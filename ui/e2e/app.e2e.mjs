@@ -86,22 +86,28 @@ async function screenshot(driver, name) {
 
 const byTestId = (id) => By.css(`[data-testid="${id}"]`);
 
+/** Add a folder through the app's add path: the `add_paths` command that the
+ * drop handler and the Add… dialog call (a native drop or dialog cannot be
+ * driven through WebDriver). */
+async function addPaths(driver, path) {
+  const result = await driver.executeAsyncScript(
+    `const done = arguments[arguments.length - 1];
+     window.__TAURI_INTERNALS__.invoke('add_paths', { paths: [arguments[0]] })
+       .then(() => done('ok'), (e) => done(JSON.stringify(e)));`,
+    path,
+  );
+  if (result !== 'ok') throw new Error(`add_paths failed: ${result}`);
+}
+
 async function run(driver, fixtures) {
   // The window opens with focus in the question box.
   const input = await driver.wait(until.elementLocated(byTestId('question-input')), 60_000);
   await driver.wait(async () => (await driver.switchTo().activeElement().getAttribute('data-testid')) === 'question-input', 10_000);
 
-  // Add the fixture folder through the app's add path: the `add_paths`
-  // command that the drop handler and the Add… dialog call (a native drop
-  // or dialog cannot be driven through WebDriver).
+  // Add the fixture folder as a drop or the Add… dialog would.
   await driver.findElement(byTestId('nav-library')).click();
   await driver.wait(until.elementLocated(byTestId('library-panel')), 10_000);
-  await driver.executeAsyncScript(
-    `const done = arguments[arguments.length - 1];
-     window.__TAURI_INTERNALS__.invoke('add_paths', { paths: [arguments[0]] })
-       .then(() => done('ok'), (e) => done(JSON.stringify(e)));`,
-    fixtures,
-  );
+  await addPaths(driver, fixtures);
   log('added the fixture folder; waiting for indexing');
   await driver.wait(async () => {
     const rows = await driver.findElements(byTestId('document-row'));
@@ -210,12 +216,7 @@ async function run(driver, fixtures) {
   }
   await driver.findElement(byTestId('nav-library')).click();
   await driver.wait(until.elementLocated(byTestId('library-panel')), 10_000);
-  await driver.executeAsyncScript(
-    `const done = arguments[arguments.length - 1];
-     window.__TAURI_INTERNALS__.invoke('add_paths', { paths: [arguments[0]] })
-       .then(() => done('ok'), (e) => done(JSON.stringify(e)));`,
-    more,
-  );
+  await addPaths(driver, more);
   const coverage = {};
   await driver.wait(async () => {
     for (const row of await driver.findElements(byTestId('document-row'))) {

@@ -59,7 +59,6 @@ pub mod generate {
 /// Document formats and extraction errors, for front ends that report them.
 pub mod parse {
     pub use quarry_parse::{
-        parser_running_on_this_thread, place, read_file, sandbox, tesseract_available, unit_of, ExtractError,
-        Extracted, Format, PageSpan,
+        parser_running_on_this_thread, place, read_file, sandbox, unit_of, ExtractError, Extracted, Format,
     };
 }

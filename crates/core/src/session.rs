@@ -233,13 +233,7 @@ impl Session {
     /// server that fails to answer) is reported by the first question that
     /// needs it.
     pub fn prepare(&self, model: &AnswerEngine) -> Result<Option<GeneratorChoice>, ModelError> {
-        let (engine, choice) = match model {
-            AnswerEngine::Remote(remote) => (Engine::Remote(remote.clone()), None),
-            local => {
-                let choice = self.models.choose_generator(local.file())?;
-                (Engine::File(choice.path.clone()), Some(choice))
-            }
-        };
+        let (engine, choice) = resolve(&self.models, model)?;
         // The thread ends only when the last handle is dropped: sending
         // cannot fail while `self` exists.
         let _ = self.jobs.send(Job::Load(engine));
@@ -467,21 +461,29 @@ fn model<'a>(
     loaded: &'a mut Loaded,
     send: &dyn Fn(AnswerEvent),
 ) -> AnswerResult<&'a mut dyn Generator> {
-    let engine = match wanted {
-        AnswerEngine::Remote(remote) => Engine::Remote(remote.clone()),
+    let (engine, choice) = resolve(models, wanted)?;
+    if let Some(choice) = choice.filter(|_| !is_loaded(loaded, &engine)) {
+        send(AnswerEvent::LoadingModel {
+            path: choice.path,
+            fallback: !choice.preferred,
+        });
+    }
+    Ok(load(&engine, loaded)?)
+}
+
+/// What `wanted` names: a remote engine as it is, a GGUF (the default one
+/// when none is named) found among the models, with how it was chosen.
+fn resolve(
+    models: &ModelSearch,
+    wanted: &AnswerEngine,
+) -> Result<(Engine, Option<GeneratorChoice>), ModelError> {
+    Ok(match wanted {
+        AnswerEngine::Remote(remote) => (Engine::Remote(remote.clone()), None),
         local => {
             let choice = models.choose_generator(local.file())?;
-            let engine = Engine::File(choice.path.clone());
-            if !is_loaded(loaded, &engine) {
-                send(AnswerEvent::LoadingModel {
-                    path: choice.path,
-                    fallback: !choice.preferred,
-                });
-            }
-            engine
+            (Engine::File(choice.path.clone()), Some(choice))
         }
-    };
-    Ok(load(&engine, loaded)?)
+    })
 }
 
 fn is_loaded(loaded: &Loaded, engine: &Engine) -> bool {

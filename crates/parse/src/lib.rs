@@ -27,8 +27,6 @@ mod sheets;
 mod xml;
 mod zipped;
 
-pub use ocr::tesseract_available;
-
 use std::io::Read;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
@@ -112,7 +110,6 @@ pub fn unit_of(format: &str) -> &'static str {
 /// Where in its document a passage is, as a person says it ("slide 3",
 /// "page 12"), from its unit word and number; `None` without a number.
 pub fn place(unit: &str, page: Option<u32>) -> Option<String> {
-    let unit = if unit.is_empty() { "page" } else { unit };
     page.map(|page| format!("{unit} {page}"))
 }
 
@@ -172,7 +169,7 @@ impl Extracted {
         idx.checked_sub(1).is_some_and(|i| self.pages[i].ocr)
     }
 
-    /// The numbers of the pages read by OCR.
+    /// How many pages were read by OCR.
     pub fn ocr_pages(&self) -> usize {
         self.pages.iter().filter(|p| p.ocr).count()
     }

@@ -22,8 +22,10 @@ const PAGE_DEADLINE: Duration = Duration::from_secs(120);
 /// around 300 dpi.
 const RENDER_DPI: &str = "300";
 
-/// Whether `tesseract` can be run on this machine.
-pub fn tesseract_available() -> bool {
+/// Whether `tesseract` can be run on this machine: asked before rendering
+/// a scanned PDF's pages, so that the reason names the tool a person must
+/// install first.
+fn tesseract_available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
         Command::new("tesseract")

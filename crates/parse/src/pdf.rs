@@ -9,16 +9,13 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Extracted, ExtractError> {
     // A broken cross-reference table (an offset off by an edit, a
     // truncated trailer) is repaired as PDF readers do: by finding the
     // objects themselves.
-    let (mut doc, repaired_from) = match lopdf::Document::load_mem(bytes) {
-        Ok(doc) => (doc, None),
+    let (doc, broken) = match lopdf::Document::load_mem(bytes) {
+        Ok(doc) => return read(doc, bytes),
         Err(e) if matches!(classify(&e), ExtractError::Encrypted) => return Err(ExtractError::Encrypted),
         Err(e) => match rebuilt_xref(bytes).and_then(|repaired| lopdf::Document::load_mem(&repaired).ok()) {
-            Some(doc) => (doc, Some(e)),
+            Some(doc) => (doc, e),
             None => return Err(classify(&e)),
         },
-    };
-    let Some(broken) = repaired_from else {
-        return read(doc, bytes);
     };
     // A file cut short repairs into a document whose pages point at objects
     // that are not there, on which pdf-extract panics: for a repaired file
@@ -30,9 +27,7 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Extracted, ExtractError> {
     if doc.is_encrypted() {
         return Err(damaged("and it is encrypted".into()));
     }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read(std::mem::take(&mut doc), bytes)
-    })) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(doc, bytes))) {
         Ok(Ok(extracted)) => {
             tracing::info!("read a PDF whose cross-reference table was broken ({broken})");
             Ok(extracted)

@@ -142,10 +142,6 @@ impl Sandbox {
         self.worker.is_some()
     }
 
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
     /// Extract `bytes`, read from `path`, in a worker within the limits.
     pub fn extract(&self, path: &Path, bytes: &[u8]) -> Result<Extracted, Failure> {
         let Some(worker) = &self.worker else {

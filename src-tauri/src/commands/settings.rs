@@ -45,7 +45,7 @@ fn view(state: &AppState, settings: &Settings) -> CommandResult<SettingsView> {
         engine_url: settings.engine_url.clone(),
         engine_model: settings.engine_model.clone(),
         engine_context: settings.engine_context,
-        engine_key_set: remote::key(ENGINE_KEY_VARIABLE).is_some(),
+        engine_key_set: remote::env_text(ENGINE_KEY_VARIABLE).is_some(),
         embed_url: settings.embed_url.clone(),
         embed_model: settings.embed_model.clone(),
         answers_by,

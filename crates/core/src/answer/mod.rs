@@ -357,7 +357,7 @@ pub fn generate(
         ..Decoding::default()
     };
     tracing::debug!(tokens = prompt.tokens, passages = prompt.included.len(), prompt = %prompt.text, "answer prompt");
-    let generation = match prompt.chat_template {
+    let generation = match prompt.chat_template() {
         true => generator.generate_chat(&prompt.messages, &decoding, cancel, on_text)?,
         false => generator.generate(&prompt.text, &decoding, cancel, on_text)?,
     };

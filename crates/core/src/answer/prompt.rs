@@ -62,7 +62,14 @@ pub struct Prompt {
     /// Stop strings for this layout.
     pub stop: Vec<String>,
     pub tokens: usize,
-    pub chat_template: bool,
+}
+
+impl Prompt {
+    /// Whether `text` is the chat rendered with the model's template (else
+    /// a plain-text layout for a model without one).
+    pub fn chat_template(&self) -> bool {
+        !self.messages.is_empty()
+    }
 }
 
 /// How a passage is labelled for the model: its title (or file name) and page.
@@ -181,6 +188,5 @@ pub fn build(
         messages,
         included,
         stop,
-        chat_template,
     })
 }
