@@ -75,9 +75,11 @@ enum Command {
         #[command(flatten)]
         fusion: FusionArgs,
     },
-    /// Measure retrieval on a dataset in BEIR layout (corpus.jsonl,
-    /// queries.jsonl, qrels/test.tsv): nDCG@10, Recall@10/100 and MRR@10 for
-    /// lexical, dense and fused retrieval, with indexing and query timing.
+    /// Measure retrieval on a dataset in BEIR layout (--beir: nDCG@10,
+    /// Recall@10/100 and MRR@10 for lexical, dense and fused retrieval, with
+    /// indexing and query timing), or answers on a question set in SQuAD 2.0
+    /// layout (--qa: gold passage cited, answer correct, abstention, invalid
+    /// citations, prompt tokens and time to first token).
     Eval(eval_cli::EvalArgs),
     /// List the library's documents with status, reason and chunk count.
     Docs,
@@ -147,7 +149,7 @@ enum Command {
 }
 
 #[derive(clap::Args)]
-struct Answering {
+pub(crate) struct Answering {
     /// Answer model: a .gguf file (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, found via
     /// QUARRY_MODELS, the repository's models/ or the Hugging Face cache).
     #[arg(long, env = "QUARRY_MODEL")]
@@ -158,6 +160,10 @@ struct Answering {
     /// Most tokens the answer may use.
     #[arg(long, default_value_t = AnswerOptions::default().answer_tokens)]
     max_tokens: usize,
+    /// Sentences kept of each passage in the prompt, around what matches
+    /// the question (0: whole passages).
+    #[arg(long, default_value_t = AnswerOptions::default().passage_sentences)]
+    passage_sentences: usize,
     #[command(flatten)]
     engine: answer_cli::EngineArgs,
 }
@@ -167,8 +173,14 @@ impl Answering {
         AnswerOptions {
             passages: self.passages.max(1),
             answer_tokens: self.max_tokens.max(1),
+            passage_sentences: self.passage_sentences,
             ..AnswerOptions::default()
         }
+    }
+
+    /// The model that answers (see [`answer_cli::EngineArgs::answer_engine`]).
+    fn answer_engine(&self) -> anyhow::Result<quarry_core::session::AnswerEngine> {
+        self.engine.answer_engine(self.model.clone())
     }
 }
 
@@ -518,7 +530,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 options: answering.options(),
                 json: cli.json,
             };
-            let model = answering.engine.answer_engine(answering.model.clone())?;
+            let model = answering.answer_engine()?;
             answer_cli::ask(library, model, *conversation, &args)?;
         }
         Command::Chat {
@@ -528,7 +540,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let library = open_library(&cli)?;
             answer_cli::chat(
                 library,
-                answering.engine.answer_engine(answering.model.clone())?,
+                answering.answer_engine()?,
                 *conversation,
                 answering.options(),
             )?;

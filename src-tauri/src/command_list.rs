@@ -21,4 +21,5 @@ quarry_commands! {
     inspect::inspect_passage,
     settings::get_settings,
     settings::save_settings,
+    settings::choose_model,
 }

@@ -378,6 +378,7 @@ impl From<&Answer> for AnswerDto {
             abstention: a.abstention.map(|x| match x {
                 Abstention::Retrieval => "retrieval",
                 Abstention::Model => "model",
+                Abstention::Unsupported => "unsupported",
             }),
             stopped: a.stopped,
             sentences: a.sentences.clone(),
@@ -402,6 +403,14 @@ impl From<&Answer> for AnswerDto {
     }
 }
 
+/// The best-matching sentence of a retrieved passage (see
+/// `quarry_core::answer::Preview`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreviewDto {
+    pub number: usize,
+    pub sentence: String,
+}
+
 /// What the window sees of an answer while it is made.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -411,6 +420,8 @@ pub enum AnswerEvent {
         conversation_id: i64,
         passages: Vec<PassageDto>,
         not_found: bool,
+        /// The sentence shown at once while the model reads.
+        preview: Option<PreviewDto>,
     },
     /// The model is being loaded (the first question of a session).
     LoadingModel { path: String },
@@ -429,11 +440,16 @@ impl AnswerEvent {
                 conversation_id,
                 passages: given,
                 not_found,
+                preview,
             } => AnswerEvent::Retrieved {
                 // The window's questions always go to a stored conversation.
                 conversation_id: conversation_id.unwrap_or_default(),
                 passages: passages(given),
                 not_found: *not_found,
+                preview: preview.as_ref().map(|p| PreviewDto {
+                    number: p.number,
+                    sentence: p.sentence.clone(),
+                }),
             },
             SessionEvent::LoadingModel { path, .. } => AnswerEvent::LoadingModel {
                 path: path.display().to_string(),
@@ -654,6 +670,11 @@ pub struct ModelInfo {
 pub struct SettingsView {
     pub library_dir: String,
     pub model_path: Option<String>,
+    /// The embedding model's folder chosen in the app (`None`: the default
+    /// one, wherever it is found).
+    pub embedder_dir: Option<String>,
+    /// The app's models folder, where chosen models are linked.
+    pub models_dir: String,
     pub passages: usize,
     pub engine_url: Option<String>,
     pub engine_model: Option<String>,

@@ -34,6 +34,10 @@ pub struct Settings {
     pub library_dir: PathBuf,
     /// `None`: the default model, wherever it is found.
     pub model_path: Option<PathBuf>,
+    /// The embedding model's folder, as chosen in the app (`None`: the
+    /// default model, wherever it is found).
+    #[serde(default)]
+    pub embedder_dir: Option<PathBuf>,
     pub passages: usize,
     /// An OpenAI-compatible server that writes the answers instead of a
     /// local model (`None`: answers are made on this machine).
@@ -70,6 +74,7 @@ impl Settings {
                 .map(PathBuf::from)
                 .unwrap_or_else(quarry_core::default_library_dir),
             model_path: std::env::var_os("QUARRY_MODEL").map(PathBuf::from),
+            embedder_dir: None,
             passages: AnswerOptions::default().passages,
             // The variables the CLI reads too (`quarry ask --help`).
             engine_url: remote::env_text("QUARRY_ENGINE_URL"),
@@ -131,6 +136,7 @@ impl Settings {
         let set = |text: Option<String>| text.filter(|t| !t.trim().is_empty());
         Settings {
             model_path: self.model_path.filter(|p| !p.as_os_str().is_empty()),
+            embedder_dir: self.embedder_dir.filter(|p| !p.as_os_str().is_empty()),
             engine_url: set(self.engine_url),
             engine_model: set(self.engine_model),
             embed_url: set(self.embed_url),
@@ -208,6 +214,7 @@ mod tests {
         Settings {
             library_dir: PathBuf::from("/default/library"),
             model_path: None,
+            embedder_dir: None,
             passages: 4,
             engine_url: None,
             engine_model: None,
@@ -273,6 +280,7 @@ mod tests {
         let settings = Settings {
             library_dir: PathBuf::from("/somewhere"),
             model_path: Some(PathBuf::from("/models/qwen.gguf")),
+            embedder_dir: Some(PathBuf::from("/models/all-MiniLM-L6-v2")),
             passages: 7,
             engine_url: Some("http://gpu-box:8000/v1".into()),
             engine_model: Some("qwen2.5-7b".into()),

@@ -39,6 +39,9 @@ pub struct AppConfig {
     pub models: ModelSearch,
     /// The embedding model's folder; `None` to find the default one.
     pub embedder_dir: Option<PathBuf>,
+    /// Where models chosen in the window are linked (the app's models
+    /// folder, which [`ModelSearch::from_env`] searches).
+    pub models_dir: PathBuf,
     /// Load the answer model when the app starts (and when the settings
     /// choose another), so the first question does not wait for it.
     pub preload_model: bool,
@@ -53,6 +56,7 @@ impl AppConfig {
             defaults: Settings::from_env(),
             models: ModelSearch::from_env(None),
             embedder_dir: std::env::var_os("QUARRY_EMBEDDER").map(PathBuf::from),
+            models_dir: quarry_core::models::app_models_dir(),
             preload_model: true,
         }
     }
@@ -122,6 +126,11 @@ impl AppState {
     }
 
     /// Where answer models are looked for.
+    /// Where models chosen in the window are linked.
+    pub fn models_dir(&self) -> &Path {
+        &self.parts.config.models_dir
+    }
+
     pub fn models(&self) -> &ModelSearch {
         &self.parts.config.models
     }
@@ -136,7 +145,8 @@ impl AppState {
     pub fn apply_settings(&self, new: Settings) -> CommandResult<Settings> {
         new.validate()?;
         let old = self.settings();
-        let embedder_changed = (&new.embed_url, &new.embed_model) != (&old.embed_url, &old.embed_model);
+        let embedder_changed = (&new.embed_url, &new.embed_model, &new.embedder_dir)
+            != (&old.embed_url, &old.embed_model, &old.embedder_dir);
         let reopen = new.library_dir != old.library_dir || self.parts.library.failed() || embedder_changed;
         if reopen && self.parts.ingest.running() {
             return Err(CommandError::busy(
@@ -242,7 +252,14 @@ impl AppState {
     /// The local encoder, or the server `settings` name (whose passages are
     /// sized by the local encoder's tokenizer).
     fn embedder_for(&self, settings: &Settings) -> CommandResult<Arc<dyn Embedder>> {
-        let search = match &self.parts.config.embedder_dir {
+        // QUARRY_EMBEDDER (the process's own choice) over the one saved.
+        let chosen = self
+            .parts
+            .config
+            .embedder_dir
+            .as_ref()
+            .or(settings.embedder_dir.as_ref());
+        let search = match chosen {
             Some(dir) => ModelSearch {
                 explicit: Some(dir.clone()),
                 ..ModelSearch::default()

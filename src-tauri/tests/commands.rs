@@ -97,6 +97,12 @@ impl Harness {
         Harness::launch(root, model_path, models, false)
     }
 
+    /// The app as a person without models starts it: no embedder or answer
+    /// model anywhere it looks.
+    fn without_models(root: tempfile::TempDir) -> Harness {
+        Harness::launch_with(root, None, ModelSearch::default(), false, None)
+    }
+
     /// The app as a person starts it: the answer model loads at once.
     fn preloading(model_path: PathBuf) -> Harness {
         let root = tempfile::tempdir().unwrap();
@@ -109,11 +115,23 @@ impl Harness {
         models: ModelSearch,
         preload_model: bool,
     ) -> Harness {
+        let embedder = Some(repo_models().join("all-MiniLM-L6-v2"));
+        Harness::launch_with(root, model_path, models, preload_model, embedder)
+    }
+
+    fn launch_with(
+        root: tempfile::TempDir,
+        model_path: Option<PathBuf>,
+        models: ModelSearch,
+        preload_model: bool,
+        embedder_dir: Option<PathBuf>,
+    ) -> Harness {
         let config = AppConfig {
             settings_file: root.path().join("settings.json"),
             defaults: Settings {
                 library_dir: root.path().join("library"),
                 model_path,
+                embedder_dir: None,
                 passages: 3,
                 engine_url: None,
                 engine_model: None,
@@ -122,7 +140,8 @@ impl Harness {
                 embed_model: None,
             },
             models,
-            embedder_dir: Some(repo_models().join("all-MiniLM-L6-v2")),
+            embedder_dir,
+            models_dir: root.path().join("app-models"),
             preload_model,
         };
         let events = Arc::new(Recorder::default());
@@ -935,4 +954,68 @@ fn conversations_written_before_the_records_open_in_the_window() {
     assert!(turns[0].answer.retrieved[0]
         .text
         .contains("every 2000 operating hours"));
+}
+
+#[test]
+fn first_run_without_models_chooses_them_on_disk() {
+    let root = tempfile::tempdir().unwrap();
+    let models_dir = root.path().join("app-models");
+    let h = Harness::without_models(root);
+    let choose = |kind, path: &Path| {
+        block_on(settings_cmd::choose_model(
+            h.state(),
+            kind,
+            path.display().to_string(),
+        ))
+    };
+    let view = block_on(settings_cmd::get_settings(h.state())).unwrap();
+    assert!(view.embedder.is_none());
+    assert!(
+        view.embedder_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not found"),
+        "{view:?}"
+    );
+    assert_eq!(view.models_dir, models_dir.display().to_string());
+    assert!(block_on(library::library_overview(h.state())).is_err());
+    assert!(!block_on(chat::model_status(h.state())).unwrap().ready);
+
+    // Wrong choices are refused with the reason, and nothing is placed.
+    let empty = h.root.path().join("empty-folder");
+    std::fs::create_dir_all(&empty).unwrap();
+    let refused = choose(settings_cmd::ModelKind::Embedder, &empty).unwrap_err();
+    assert_eq!(refused.code, "no_model");
+    assert!(
+        refused.message.contains("missing config.json"),
+        "{}",
+        refused.message
+    );
+    let not_gguf = h.root.path().join("notes.gguf");
+    write(&not_gguf, "these are my notes, not a model");
+    let refused = choose(settings_cmd::ModelKind::Answer, &not_gguf).unwrap_err();
+    assert_eq!(refused.code, "no_model");
+    assert!(refused.message.contains("notes.gguf"), "{}", refused.message);
+    assert!(!models_dir.exists());
+
+    // The real ones: linked into the app's models folder and used at once.
+    let minilm = repo_models().join("all-MiniLM-L6-v2");
+    let view = choose(settings_cmd::ModelKind::Embedder, &minilm).unwrap();
+    assert!(view.embedder.is_some(), "{view:?}");
+    let placed = PathBuf::from(view.embedder_dir.clone().unwrap());
+    assert_eq!(placed, models_dir.join("all-MiniLM-L6-v2"));
+    assert_eq!(
+        std::fs::canonicalize(&placed).unwrap(),
+        std::fs::canonicalize(&minilm).unwrap()
+    );
+    assert!(block_on(library::library_overview(h.state())).is_ok());
+    let view = choose(settings_cmd::ModelKind::Answer, &smollm2()).unwrap();
+    assert_eq!(PathBuf::from(view.model_path.unwrap()), models_dir.join(SMOLLM2));
+    assert!(block_on(chat::model_status(h.state())).unwrap().ready);
+
+    // Kept across a restart.
+    h.state().shutdown();
+    let h = Harness::without_models(h.root);
+    let view = block_on(settings_cmd::get_settings(h.state())).unwrap();
+    assert!(view.embedder.is_some() && view.model_path.is_some(), "{view:?}");
 }

@@ -191,6 +191,12 @@ fn print_sources(out: &mut impl Write, answer: &Answer) -> std::io::Result<()> {
                 "\n\n(not found in your documents: the passages retrieved do not answer this)"
             )?;
         }
+        Some(Abstention::Unsupported) => {
+            writeln!(
+                out,
+                "\n\n(not found in your documents: no passage retrieved supports what the model wrote)"
+            )?;
+        }
         None => writeln!(out)?,
     }
     if answer.stopped {

@@ -1,24 +1,44 @@
-//! `quarry eval`: retrieval quality and speed on a BEIR-layout dataset.
+//! `quarry eval`: retrieval quality and speed on a BEIR-layout dataset, or
+//! answer quality and speed on a SQuAD 2.0-layout question set.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use anyhow::Context;
 use quarry_core::eval::beir::BeirDataset;
 use quarry_core::eval::metrics::Metrics;
+use quarry_core::eval::qa::{evaluate_qa, QaDataset, QaReport, QaRun, Rate};
 use quarry_core::eval::{document_ranking, evaluate, tune, EvalOptions, Ranking, Retrieved, Tuning};
 use quarry_core::fusion::FusionConfig;
+use quarry_core::models::ModelSearch;
+use quarry_core::session::Session;
 use quarry_core::Progress;
 
-use super::{open_library_at, print, progress_bar, Cli, FusionArgs};
+use super::{open_library_at, print, progress_bar, Answering, Cli, FusionArgs};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
     /// The dataset folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.
-    #[arg(long, value_name = "DIR")]
-    beir: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "qa",
+        conflicts_with = "qa"
+    )]
+    beir: Option<PathBuf>,
+    /// A question set in SQuAD 2.0's JSON layout: every paragraph is indexed
+    /// as a document and every question asked with the answer model. A
+    /// paragraph with an empty context holds off-library questions.
+    #[arg(long, value_name = "FILE")]
+    qa: Option<PathBuf>,
+    /// Ask only the first N questions (--qa).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    #[command(flatten)]
+    answering: Answering,
     /// Which qrels file holds the judged queries.
     #[arg(long, default_value = "test")]
     split: String,
@@ -41,20 +61,32 @@ pub struct EvalArgs {
     fusion: FusionArgs,
 }
 
-pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<ExitCode> {
-    let dataset = BeirDataset::load(&args.beir, &args.split)?;
-    let throwaway;
-    let dir = match &args.keep_library {
-        Some(dir) => dir.clone(),
+/// The library an evaluation indexes into: the kept one, or a throwaway
+/// folder removed when the returned guard drops.
+fn eval_library(
+    cli: &Cli,
+    keep: Option<&PathBuf>,
+) -> anyhow::Result<(quarry_core::Library, Option<tempfile::TempDir>)> {
+    let (dir, throwaway) = match keep {
+        Some(dir) => (dir.clone(), None),
         None => {
-            throwaway = tempfile::Builder::new()
+            let dir = tempfile::Builder::new()
                 .prefix("quarry-eval-")
                 .tempdir()
                 .context("creating a throwaway library")?;
-            throwaway.path().to_path_buf()
+            (dir.path().to_path_buf(), Some(dir))
         }
     };
-    let library = open_library_at(cli, &dir)?;
+    Ok((open_library_at(cli, &dir)?, throwaway))
+}
+
+pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<ExitCode> {
+    let Some(beir) = &args.beir else {
+        let qa = args.qa.as_ref().expect("clap requires --beir or --qa");
+        return run_qa(cli, args, qa);
+    };
+    let dataset = BeirDataset::load(beir, &args.split)?;
+    let (library, _throwaway) = eval_library(cli, args.keep_library.as_ref())?;
     let bar = progress_bar(dataset.corpus.len() as u64, cli.json);
     bar.set_message("indexing the corpus");
     let observe = |p: Progress| {
@@ -170,4 +202,95 @@ fn write_runs(dir: &std::path::Path, retrieved: &Retrieved, fusion: FusionConfig
         file.flush()?;
     }
     Ok(())
+}
+
+/// `quarry eval --qa FILE`.
+fn run_qa(cli: &Cli, args: &EvalArgs, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let dataset = QaDataset::load(path)?;
+    let (library, _throwaway) = eval_library(cli, args.keep_library.as_ref())?;
+    let run = QaRun {
+        engine: args.answering.answer_engine()?,
+        options: args.answering.options(),
+        limit: args.limit,
+    };
+    let session = Session::start(ModelSearch::from_env(None));
+    // Loads while the paragraphs are indexed, as the app does at start.
+    session.prepare(&run.engine)?;
+    let asked = args.limit.unwrap_or(usize::MAX).min(dataset.questions.len());
+    let bar = progress_bar(dataset.documents.len() as u64, cli.json);
+    bar.set_message("indexing the paragraphs");
+    let observe = |p: Progress| {
+        if let Progress::File { done, .. } = p {
+            bar.set_position(done as u64);
+        }
+    };
+    let mut asked_so_far = 0;
+    let report = evaluate_qa(Arc::new(library), &session, &dataset, &run, &observe, &mut |_| {
+        if asked_so_far == 0 {
+            bar.set_length(asked as u64);
+            bar.set_message("asking");
+        }
+        asked_so_far += 1;
+        bar.set_position(asked_so_far as u64);
+    })?;
+    bar.finish_and_clear();
+    if cli.json {
+        print(&serde_json::to_value(&report)?)?;
+    } else {
+        print_qa(&mut std::io::stdout().lock(), &report)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rate(r: &Rate) -> String {
+    format!("{:5.1}% ({}/{})", r.percent(), r.count, r.of)
+}
+
+fn print_qa(out: &mut impl Write, r: &QaReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}: {} answerable, {} unanswerable, {} off-library questions over {} paragraphs; model {}; {} passages, {}",
+        r.dataset,
+        r.answerable,
+        r.unanswerable,
+        r.off_library,
+        r.documents,
+        r.model.as_deref().unwrap_or("(none asked)"),
+        r.passages,
+        match r.passage_sentences {
+            0 => "whole".to_string(),
+            n => format!("{n} sentences each"),
+        }
+    )?;
+    writeln!(out, "gold passage given          {}", rate(&r.gold_given))?;
+    writeln!(out, "gold passage cited          {}", rate(&r.gold_cited))?;
+    writeln!(out, "answer contains gold answer {}", rate(&r.contains_answer))?;
+    writeln!(out, "answerable refused          {}", rate(&r.false_abstention))?;
+    writeln!(
+        out,
+        "abstained, unanswerable     {}",
+        rate(&r.unanswerable_abstention)
+    )?;
+    writeln!(
+        out,
+        "abstained, off-library      {}",
+        rate(&r.off_library_abstention)
+    )?;
+    writeln!(out, "citations to passages not given: {}", r.invalid_citations)?;
+    writeln!(
+        out,
+        "unsupported sentences       {}",
+        rate(&r.unsupported_sentences)
+    )?;
+    let p = |name: &str, v: &quarry_core::eval::Percentiles, unit: &str| {
+        format!("{name} p50 {:.0}{unit}, p90 {:.0}{unit}", v.p50, v.p90)
+    };
+    writeln!(
+        out,
+        "{}; {}; {}; {}",
+        p("prompt tokens", &r.prompt_tokens, ""),
+        p("first token", &r.first_token_ms, " ms"),
+        p("search", &r.retrieval_ms, " ms"),
+        p("total", &r.total_ms, " ms")
+    )
 }

@@ -243,7 +243,12 @@ fn the_prompt_keeps_whole_passages_within_the_context() {
         .unwrap();
     assert!(hits.len() >= 6);
     let answer_tokens = 100;
-    let built = prompt::build(&small, "When do seedlings go out?", &[], &hits, 10, answer_tokens).unwrap();
+    let options = AnswerOptions {
+        passages: 10,
+        answer_tokens,
+        ..AnswerOptions::default()
+    };
+    let built = prompt::build(&small, "When do seedlings go out?", &[], &hits, &options).unwrap();
     assert!(built.tokens + answer_tokens <= 512, "{} tokens", built.tokens);
     assert!(!built.included.is_empty() && built.included.len() < hits.len());
     for (n, &i) in built.included.iter().enumerate() {
@@ -283,8 +288,7 @@ fn the_prompt_is_the_versioned_template() {
         "When do tomato seedlings go outside?",
         &history,
         &hits[..2],
-        4,
-        200,
+        &AnswerOptions::default(),
     )
     .unwrap();
     let golden_path = repo().join(format!(
@@ -373,6 +377,7 @@ fn a_prepared_session_answers_without_loading_the_model() {
 
     let library = std::sync::Arc::new(corpus.library);
     let mut kinds = Vec::new();
+    let mut preview = None;
     let turn = session
         .ask(Question {
             library,
@@ -382,6 +387,12 @@ fn a_prepared_session_answers_without_loading_the_model() {
             model: AnswerEngine::Default,
         })
         .finish(|event| {
+            if let AnswerEvent::Retrieved {
+                preview: p, passages, ..
+            } = event
+            {
+                preview = p.clone().map(|p| (p, passages.clone()));
+            }
             kinds.push(match event {
                 AnswerEvent::Retrieved { .. } => "retrieved",
                 AnswerEvent::LoadingModel { .. } => "loading",
@@ -393,6 +404,15 @@ fn a_prepared_session_answers_without_loading_the_model() {
         .unwrap();
     kinds.dedup();
     assert_eq!(kinds, ["retrieved", "token", "done"]);
+    // Before any token: the sentence of the best passage that matches the
+    // question, exactly as that passage has it.
+    let (preview, passages) = preview.expect("a preview with the passages");
+    let passage = passages.iter().find(|p| p.number == preview.number).unwrap();
+    assert!(passage.text.contains(&preview.sentence), "{preview:?}");
+    assert!(
+        preview.sentence.to_lowercase().contains("seedling"),
+        "{preview:?}"
+    );
     assert!(turn.conversation_id.is_some() && turn.turn_id.is_some());
     assert!(!turn.answer.answer.trim().is_empty());
 }

@@ -14,6 +14,8 @@ pub fn quarry(library: &Path, args: &[&str]) -> Output {
         .arg(library)
         .args(args)
         .env("QUARRY_EMBEDDER", model_dir())
+        // Each library its own prompt cache: tests never share a KV cache.
+        .env("QUARRY_CACHE_DIR", library.with_extension("cache"))
         .output()
         .expect("run quarry")
 }
@@ -183,6 +185,62 @@ mod answering {
             &["add", corpus(tmp.path()).to_str().unwrap(), "--json"],
         ));
         (tmp, lib)
+    }
+
+    #[test]
+    fn a_second_ask_process_reuses_the_prompt_cache_the_first_saved() {
+        let (_tmp, lib) = indexed_library();
+        let model = gguf(SMOLLM2);
+        let _lock = llm_lock();
+        let ask = |question: &str| {
+            json(&quarry(
+                &lib,
+                &["ask", question, "--json", "--model", model.to_str().unwrap()],
+            ))
+        };
+        let question = "When do tomato seedlings go outside?";
+        let first = ask(question);
+        assert_eq!(first["timing"]["reused_prompt_tokens"], 0, "{first:#}");
+        let cache = lib.with_extension("cache").join("prompt-cache");
+        let files: Vec<_> = std::fs::read_dir(&cache)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert_eq!(files.len(), 1, "one state file per model: {files:?}");
+        assert!(files[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("SmolLM2"));
+
+        // The same question in a new process: all but the last prompt token
+        // come from the saved cache, and the answer is the same.
+        let second = ask(question);
+        let prompt = second["timing"]["prompt_tokens"].as_u64().unwrap();
+        assert_eq!(
+            second["timing"]["reused_prompt_tokens"].as_u64().unwrap(),
+            prompt - 1
+        );
+        assert_eq!(second["answer"], first["answer"]);
+
+        // Another question shares the instructions' prefix only.
+        let other = ask("What is the drive belt part number?");
+        let reused = other["timing"]["reused_prompt_tokens"].as_u64().unwrap();
+        assert!(
+            reused > 5 && reused < other["timing"]["prompt_tokens"].as_u64().unwrap() - 1,
+            "{other:#}"
+        );
+
+        // A damaged cache file costs only the reuse: it is replaced.
+        std::fs::write(&files[0], b"not a llama.cpp state file").unwrap();
+        let after_damage = ask(question);
+        assert_eq!(
+            after_damage["timing"]["reused_prompt_tokens"], 0,
+            "{after_damage:#}"
+        );
+        assert_eq!(after_damage["answer"], first["answer"]);
+        assert!(std::fs::metadata(&files[0]).unwrap().len() > 1000);
     }
 
     #[test]

@@ -101,7 +101,13 @@ mockIPC(
         const channel = args.on_event as { onmessage: (e: AnswerEvent) => void };
         const send = (e: AnswerEvent) => channel.onmessage(e);
         await sleep(500);
-        send({ kind: 'retrieved', conversation_id: 3, passages, not_found: false });
+        send({
+          kind: 'retrieved',
+          conversation_id: 3,
+          passages,
+          not_found: false,
+          preview: { number: 1, sentence: passages[0].text.split(/(?<=\.) /)[0] },
+        });
         if (!conversations.some((c) => c.id === 3)) conversations = [makeConversation(3, { title: String(args.question) }), ...conversations];
         send({ kind: 'loading_model', path: '/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf' });
         await sleep(700);

@@ -10,93 +10,33 @@
 //
 // Run by scripts/e2e (which starts Xvfb and tauri-driver); not by vitest.
 
-import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Builder, By, Key, until } from 'selenium-webdriver';
+import { join } from 'node:path';
+import { By, Key, until } from 'selenium-webdriver';
+import { byTestId, fail, invoke, log, repo, screenshot, withApp } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..', '..');
 const app = process.env.QUARRY_DESKTOP_BIN ?? join(repo, 'target', 'debug', 'quarry-desktop');
-const artifacts = join(repo, 'target', 'e2e');
 const QUESTION = 'What should I check if the pump hums but does not turn?';
 // Indexing 4 documents and answering on 2 shared cores: generous bounds
 // that only a broken app reaches.
 const INDEXING_MS = 180_000;
 const ANSWER_MS = 240_000;
 
-function log(message) {
-  process.stdout.write(`e2e: ${message}\n`);
-}
-
 async function main() {
   if (!existsSync(app)) throw new Error(`${app} is missing: build it with cargo first`);
-  mkdirSync(artifacts, { recursive: true });
   const home = mkdtempSync(join(tmpdir(), 'quarry-e2e-'));
   const fixtures = join(home, 'documents');
   cpSync(join(repo, 'samples'), fixtures, { recursive: true });
 
-  // The app keeps its settings and library under XDG folders: fresh ones.
+  // The app keeps its settings, library and caches under XDG folders: fresh ones.
   const env = {
     ...process.env,
     XDG_CONFIG_HOME: join(home, 'config'),
     XDG_DATA_HOME: join(home, 'data'),
+    XDG_CACHE_HOME: join(home, 'cache'),
   };
-  const driverProcess = spawn('tauri-driver', ['--port', '4444'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  let driver;
-  try {
-    await waitForDriver();
-    driver = await new Builder()
-      .usingServer('http://127.0.0.1:4444/')
-      .withCapabilities({ browserName: 'wry', 'tauri:options': { application: app } })
-      .build();
-    await run(driver, fixtures);
-    log('passed');
-  } catch (error) {
-    if (driver) await screenshot(driver, 'quarry-window-failure.png').catch(() => {});
-    throw error;
-  } finally {
-    if (driver) await driver.quit().catch(() => {});
-    driverProcess.kill();
-  }
-}
-
-async function waitForDriver() {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch('http://127.0.0.1:4444/status');
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('tauri-driver did not start');
-}
-
-async function screenshot(driver, name) {
-  const png = await driver.takeScreenshot();
-  const path = join(artifacts, name);
-  writeFileSync(path, Buffer.from(png, 'base64'));
-  log(`screenshot: ${path}`);
-}
-
-const byTestId = (id) => By.css(`[data-testid="${id}"]`);
-
-/** Add a folder through the app's add path: the `add_paths` command that the
- * drop handler and the Add… dialog call (a native drop or dialog cannot be
- * driven through WebDriver). */
-async function addPaths(driver, path) {
-  const result = await driver.executeAsyncScript(
-    `const done = arguments[arguments.length - 1];
-     window.__TAURI_INTERNALS__.invoke('add_paths', { paths: [arguments[0]] })
-       .then(() => done('ok'), (e) => done(JSON.stringify(e)));`,
-    path,
-  );
-  if (result !== 'ok') throw new Error(`add_paths failed: ${result}`);
+  await withApp(app, env, 'quarry-window', (driver) => run(driver, fixtures));
 }
 
 async function run(driver, fixtures) {
@@ -107,7 +47,8 @@ async function run(driver, fixtures) {
   // Add the fixture folder as a drop or the Add… dialog would.
   await driver.findElement(byTestId('nav-library')).click();
   await driver.wait(until.elementLocated(byTestId('library-panel')), 10_000);
-  await addPaths(driver, fixtures);
+  // The app's add path: the command a drop or the Add… dialog calls.
+  await invoke(driver, 'add_paths', { paths: [fixtures] });
   log('added the fixture folder; waiting for indexing');
   await driver.wait(async () => {
     const rows = await driver.findElements(byTestId('document-row'));
@@ -122,11 +63,30 @@ async function run(driver, fixtures) {
   // Ask, and watch the answer stream in.
   await input.click();
   await input.sendKeys(QUESTION, Key.ENTER);
+  const sentAt = Date.now();
   const answer = await driver.wait(until.elementLocated(byTestId('answer')), 30_000);
+  // The best-matching sentence shows at once, highlighted, while the model
+  // reads: before the first token.
+  const preview = await driver.wait(until.elementLocated(byTestId('preview')), 30_000);
+  const previewText = await preview.getText();
+  const previewMs = Date.now() - sentAt;
+  log(`preview after ${previewMs} ms: ${previewText.replace(/\n/g, ' | ')}`);
+  if (!/From your documents/i.test(previewText) || !/start capacitor/i.test(previewText)) {
+    throw new Error(`the preview does not show the capacitor sentence: ${previewText}`);
+  }
+  const marked = await preview.findElement(By.css('mark')).getText();
+  if (!/hums but does not turn, check the start capacitor/i.test(marked)) {
+    throw new Error(`the preview highlights the wrong sentence: ${marked}`);
+  }
+  await screenshot(driver, 'quarry-preview.png');
   let sawStreaming = false;
   let longest = 0;
+  let firstTextMs = null;
   await driver.wait(async () => {
     const state = await answer.getAttribute('data-state');
+    if (firstTextMs === null && (await answer.findElements(By.css('.answer-text'))).length > 0) {
+      firstTextMs = Date.now() - sentAt;
+    }
     if (state === 'streaming') {
       const text = await answer.getText();
       if (text.length > longest) {
@@ -138,7 +98,8 @@ async function run(driver, fixtures) {
   }, ANSWER_MS, 'the answer did not finish');
   const state = await answer.getAttribute('data-state');
   const text = await answer.getText();
-  log(`answer (${state}): ${text.slice(0, 300)}`);
+  log(`answer (${state}) first text after ${firstTextMs} ms: ${text.slice(0, 300)}`);
+  if ((await answer.findElements(byTestId('preview'))).length > 0) throw new Error('the preview stayed after the answer');
   if (state !== 'done') throw new Error(`answer ended as ${state}`);
   if (!sawStreaming) throw new Error('the answer did not grow while streaming');
   if (!/capacitor/i.test(text)) throw new Error('the answer does not mention the start capacitor');
@@ -216,7 +177,7 @@ async function run(driver, fixtures) {
   }
   await driver.findElement(byTestId('nav-library')).click();
   await driver.wait(until.elementLocated(byTestId('library-panel')), 10_000);
-  await addPaths(driver, more);
+  await invoke(driver, 'add_paths', { paths: [more] });
   const coverage = {};
   await driver.wait(async () => {
     for (const row of await driver.findElements(byTestId('document-row'))) {
@@ -233,7 +194,4 @@ async function run(driver, fixtures) {
   await screenshot(driver, 'quarry-library-formats.png');
 }
 
-main().catch((error) => {
-  process.stderr.write(`e2e: FAILED: ${error?.stack ?? error}\n`);
-  process.exit(1);
-});
+main().catch(fail);

@@ -28,9 +28,9 @@ pub mod session;
 pub mod watch;
 
 pub use library::{
-    default_config_dir, default_library_dir, AddOptions, AddReport, Candidates, CatalogRead, FileReport,
-    Library, LibraryError, LibraryInfo, LibraryResult, Outcome, Progress, SearchHit, SearchOptions,
-    TextDocument,
+    default_cache_dir, default_config_dir, default_library_dir, AddOptions, AddReport, Candidates,
+    CatalogRead, FileReport, Library, LibraryError, LibraryInfo, LibraryResult, Outcome, Progress, SearchHit,
+    SearchOptions, TextDocument,
 };
 
 /// The catalog's rows as the read path returns them.

@@ -1,8 +1,10 @@
 //! Finding model files the way users hold them.
 //!
 //! Order of search (first hit wins): an explicit path, `$QUARRY_MODELS`, the
-//! repository's `models/` folder, then the Hugging Face cache
-//! (`$HF_HOME/hub` or `~/.cache/huggingface/hub`, layout
+//! app's own models folder (`$XDG_DATA_HOME/quarry/models`, where the
+//! desktop app links the models a person chooses), the repository's
+//! `models/` folder (only for a program run from its source tree), then the
+//! Hugging Face cache (`$HF_HOME/hub` or `~/.cache/huggingface/hub`, layout
 //! `models--ORG--NAME/snapshots/*/`). Nothing here downloads: when no model is
 //! found the error lists every place looked at and how to fetch one.
 //!
@@ -38,19 +40,99 @@ const EMBEDDER_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safet
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error(
-        "embedding model {name} not found; looked in:\n{}\nget it with `models/fetch` (or pass --embedder PATH to a sentence-transformers folder)",
+        "embedding model {name} not found; looked in:\n{}\nget it from huggingface.co/{name} (a folder with config.json, tokenizer.json and model.safetensors) into one of those folders, choose it in the desktop app, or pass --embedder PATH; in Quarry's source folder `models/fetch` assembles it offline",
         looked.iter().map(|p| format!("  - {}", p.display())).collect::<Vec<_>>().join("\n")
     )]
     NotFound { name: String, looked: Vec<PathBuf> },
     #[error("{path} is not a usable embedding model folder: missing {missing}")]
     Incomplete { path: PathBuf, missing: String },
     #[error(
-        "no answer model found: looked for {DEFAULT_GENERATOR_FILE} (or any .gguf) in:\n{}\nget the default one with `models/fetch`, or pass --model PATH.gguf",
+        "no answer model found: looked for {DEFAULT_GENERATOR_FILE} (or any .gguf) in:\n{}\nget it from huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF (or use any instruction-tuned .gguf) into one of those folders, choose it in the desktop app, or pass --model PATH.gguf; in Quarry's source folder `models/fetch` assembles it offline",
         looked.iter().map(|p| format!("  - {}", p.display())).collect::<Vec<_>>().join("\n")
     )]
     NoGenerator { looked: Vec<PathBuf> },
     #[error("answer model {path} does not exist")]
     GeneratorMissing { path: PathBuf },
+    #[error("cannot place {path} in Quarry's models folder {folder}: {source}")]
+    Adopt {
+        path: PathBuf,
+        folder: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What the header of an answer model file says, or why it is not one
+/// Quarry can load (not a GGUF file, truncated, damaged).
+pub fn inspect_answer_model(path: &Path) -> Result<GgufFacts, quarry_generate::LlmError> {
+    inspect(path)
+}
+
+/// Put a model a person chose (a `.gguf` file or an embedder folder) into
+/// `folder` (the app's models folder, [`app_models_dir`]) under its own
+/// name, so every front end finds it: a symbolic link to it (a 1 GB model
+/// is not copied), or a copy where links cannot be made. The same model
+/// chosen twice is placed once; another model with the same name gets a
+/// numbered name. Returns the path in `folder`.
+pub fn adopt(source: &Path, folder: &Path) -> Result<PathBuf, ModelError> {
+    let fail = |source_error: std::io::Error| ModelError::Adopt {
+        path: source.to_path_buf(),
+        folder: folder.to_path_buf(),
+        source: source_error,
+    };
+    let original = std::fs::canonicalize(source).map_err(fail)?;
+    if original.starts_with(std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf())) {
+        return Ok(source.to_path_buf());
+    }
+    std::fs::create_dir_all(folder).map_err(fail)?;
+    let name = original
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "model".into());
+    let (stem, extension) = {
+        let p = Path::new(&name);
+        (
+            p.file_stem().unwrap_or(&name).to_string_lossy().into_owned(),
+            p.extension().map(|e| format!(".{}", e.to_string_lossy())),
+        )
+    };
+    for n in 1..1000 {
+        let file = match n {
+            1 => name.to_string_lossy().into_owned(),
+            n if original.is_dir() => format!("{} ({n})", name.to_string_lossy()),
+            n => format!("{stem} ({n}){}", extension.as_deref().unwrap_or("")),
+        };
+        let target = folder.join(file);
+        if target.symlink_metadata().is_ok() {
+            if std::fs::canonicalize(&target).is_ok_and(|t| t == original) {
+                return Ok(target);
+            }
+            continue;
+        }
+        #[cfg(unix)]
+        let linked = std::os::unix::fs::symlink(&original, &target);
+        #[cfg(not(unix))]
+        let linked: std::io::Result<()> = Err(std::io::Error::other("no symbolic links"));
+        if linked.is_err() {
+            copy_model(&original, &target).map_err(fail)?;
+        }
+        return Ok(target);
+    }
+    Err(fail(std::io::Error::other("too many models with this name")))
+}
+
+/// A file, or a folder's files (an embedder folder is flat).
+fn copy_model(from: &Path, to: &Path) -> std::io::Result<()> {
+    if from.is_file() {
+        return std::fs::copy(from, to).map(drop);
+    }
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The answer model to use and why it was picked.
@@ -67,13 +149,25 @@ pub struct GeneratorChoice {
 pub struct ModelSearch {
     pub explicit: Option<PathBuf>,
     pub quarry_models: Option<PathBuf>,
+    /// The app's models folder ([`app_models_dir`]).
+    pub app_models: Option<PathBuf>,
     pub repo_models: Option<PathBuf>,
     pub hf_hub: Option<PathBuf>,
 }
 
+/// The app's own models folder: where models a person chooses in the
+/// desktop app are linked (or copied), so every front end finds them.
+pub fn app_models_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "quarry")
+        .map(|d| d.data_dir().join("models"))
+        .unwrap_or_else(|| PathBuf::from(".quarry-models"))
+}
+
 impl ModelSearch {
-    /// The search path of a normal run: `$QUARRY_MODELS`, the source tree's
-    /// `models/` (and `models/` in the working directory), the HF cache.
+    /// The search path of a normal run: `$QUARRY_MODELS`, the app's models
+    /// folder, the source tree's `models/` when this program was built there
+    /// and runs from there (an installed copy never reads the build
+    /// machine's checkout), `models/` in the working directory, the HF cache.
     pub fn from_env(explicit: Option<PathBuf>) -> Self {
         let hf_hub = std::env::var_os("HF_HUB_CACHE")
             .map(PathBuf::from)
@@ -83,7 +177,10 @@ impl ModelSearch {
                     .map(|b| b.home_dir().join(".cache").join("huggingface").join("hub"))
             });
         // This crate sits at `crates/core` in the source tree.
-        let source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2);
+        let source_tree = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .nth(2)
+            .filter(|root| std::env::current_exe().is_ok_and(|exe| exe.starts_with(root)));
         let repo_models = [
             source_tree.map(|root| root.join("models")).unwrap_or_default(),
             PathBuf::from("models"),
@@ -93,6 +190,7 @@ impl ModelSearch {
         ModelSearch {
             explicit,
             quarry_models: std::env::var_os("QUARRY_MODELS").map(PathBuf::from),
+            app_models: Some(app_models_dir()),
             repo_models,
             hf_hub,
         }
@@ -106,7 +204,10 @@ impl ModelSearch {
             out.push(p.clone());
             return out;
         }
-        for root in [&self.quarry_models, &self.repo_models].into_iter().flatten() {
+        for root in [&self.quarry_models, &self.app_models, &self.repo_models]
+            .into_iter()
+            .flatten()
+        {
             out.push(root.join(short));
             out.push(root.join(name));
         }
@@ -154,11 +255,16 @@ impl ModelSearch {
 impl ModelSearch {
     /// Folders searched for `.gguf` files, in order.
     pub fn generator_folders(&self) -> Vec<PathBuf> {
-        [&self.quarry_models, &self.repo_models, &self.hf_hub]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect()
+        [
+            &self.quarry_models,
+            &self.app_models,
+            &self.repo_models,
+            &self.hf_hub,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
     }
 
     /// Every `.gguf` file in the search path, in search order (the same file
@@ -411,5 +517,40 @@ mod tests {
             msg.contains("tokenizer.json") && msg.contains("model.safetensors"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_chosen_model_is_linked_into_the_models_folder_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = tmp.path().join("app-models");
+        let a = tmp.path().join("a");
+        let b = tmp.path().join("b");
+        for dir in [&a, &b] {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join("answer.gguf"), dir.display().to_string()).unwrap();
+        }
+        let first = adopt(&a.join("answer.gguf"), &folder).unwrap();
+        assert_eq!(first, folder.join("answer.gguf"));
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), a.display().to_string());
+        // Chosen again: the same place. Another file of that name: its own.
+        assert_eq!(adopt(&a.join("answer.gguf"), &folder).unwrap(), first);
+        let second = adopt(&b.join("answer.gguf"), &folder).unwrap();
+        assert_eq!(second, folder.join("answer (2).gguf"));
+        assert_eq!(std::fs::read_to_string(&second).unwrap(), b.display().to_string());
+        // A folder (an embedder), found by the search through the models folder.
+        let embedder = tmp.path().join("all-MiniLM-L6-v2");
+        fake_model(&embedder);
+        let placed = adopt(&embedder, &folder).unwrap();
+        let search = ModelSearch {
+            app_models: Some(folder.clone()),
+            ..Default::default()
+        };
+        assert_eq!(search.find_embedder(DEFAULT_EMBEDDER).unwrap(), placed);
+        // Something already in the folder stays where it is.
+        assert_eq!(adopt(&first, &folder).unwrap(), first);
+        let missing = adopt(&tmp.path().join("nothing.gguf"), &folder)
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("nothing.gguf"), "{missing}");
     }
 }

@@ -33,10 +33,11 @@ use std::sync::{Arc, Mutex};
 use crossbeam_channel::{Receiver, Sender};
 use quarry_generate::{
     Decoding, Generation, Generator, LlamaCppGenerator, LoadOptions, Message, RemoteEngine, RemoteGenerator,
+    DEFAULT_CONTEXT,
 };
 
 use crate::answer::{
-    self, Answer, AnswerError, AnswerOptions, AnswerResult, Conversation, Passage, PastTurn,
+    self, Answer, AnswerError, AnswerOptions, AnswerResult, Conversation, Passage, PastTurn, Preview,
 };
 use crate::models::{GeneratorChoice, ModelError, ModelSearch};
 use crate::Library;
@@ -115,6 +116,8 @@ pub enum AnswerEvent {
         conversation_id: Option<i64>,
         passages: Vec<Passage>,
         not_found: bool,
+        /// The sentence to show at once, before the model's first token.
+        preview: Option<Preview>,
     },
     /// The answer model is being loaded (the first question that needs it,
     /// or another model was chosen). `fallback`: the default model was not
@@ -427,6 +430,7 @@ fn answer_turn(
             .map(|(i, hit)| answer::passage(i + 1, hit))
             .collect(),
         not_found: !retrieval.relevance.relevant,
+        preview: answer::preview(&retrieval, question.options.passages),
     });
     let answer = if retrieval.relevance.relevant {
         let generator = model(models, &question.model, loaded, send)?;
@@ -496,7 +500,19 @@ fn load<'a>(engine: &Engine, loaded: &'a mut Loaded) -> quarry_generate::LlmResu
     if !is_loaded(loaded, engine) {
         *loaded = None;
         let generator: Box<dyn Generator> = match engine {
-            Engine::File(path) => Box::new(LlamaCppGenerator::load(path, &LoadOptions::default())?),
+            Engine::File(path) => {
+                // The KV cache of the last answer outlives the process, so a
+                // new `quarry ask` (or a reopened app) reuses what its prompt
+                // shares with the last one.
+                let state = crate::default_cache_dir()
+                    .join("prompt-cache")
+                    .join(quarry_generate::state_file_name(path, DEFAULT_CONTEXT));
+                let options = LoadOptions {
+                    state_file: Some(state),
+                    ..LoadOptions::default()
+                };
+                Box::new(LlamaCppGenerator::load(path, &options)?)
+            }
             Engine::Remote(remote) => Box::new(RemoteGenerator::connect(remote)?),
         };
         *loaded = Some((engine.clone(), generator));

@@ -24,7 +24,7 @@ use std::sync::atomic::AtomicBool;
 use serde::Serialize;
 
 pub use gguf::{inspect, GgufFacts};
-pub use llama::{LlamaCppGenerator, LoadOptions, DEFAULT_CONTEXT, DEFAULT_PROMPT_BATCH};
+pub use llama::{state_file_name, LlamaCppGenerator, LoadOptions, DEFAULT_CONTEXT, DEFAULT_PROMPT_BATCH};
 pub use remote::{RemoteEngine, RemoteGenerator, DEFAULT_REMOTE_CONTEXT};
 
 #[derive(Debug, thiserror::Error)]

@@ -4,9 +4,17 @@
 //! prompts usually share a prefix (the fixed instructions, and in a chat the
 //! earlier turns), so each call keeps the cached tokens that match the new
 //! prompt and evaluates only the rest: the first token comes sooner.
+//!
+//! With [`LoadOptions::state_file`] the cache also outlives the process:
+//! after each answer the context's KV cache and its tokens are written
+//! there (llama.cpp's sequence state file), and the next process that loads
+//! the same model starts from them, so `quarry ask` run twice pays only
+//! for what its prompt does not share with the last one. The tokens stored
+//! beside the cache decide what is reused, exactly as within a process, so
+//! a changed prompt wording simply shares less.
 
 use std::num::NonZeroU32;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -44,6 +52,10 @@ pub struct LoadOptions {
     pub threads: Option<usize>,
     /// Prompt tokens per llama.cpp call (see [`DEFAULT_PROMPT_BATCH`]).
     pub prompt_batch: usize,
+    /// Where the KV cache is kept between processes (see the module
+    /// header); `None`: only in memory. One file per model: see
+    /// [`state_file_name`].
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -52,8 +64,26 @@ impl Default for LoadOptions {
             context: DEFAULT_CONTEXT,
             threads: None,
             prompt_batch: DEFAULT_PROMPT_BATCH,
+            state_file: None,
         }
     }
+}
+
+/// The state file's name for a model file: its name and a digest of what
+/// makes a saved cache valid for it (path, size, modification time, the
+/// context size); a replaced model gets a new file, never a stale cache.
+pub fn state_file_name(model: &Path, context: u32) -> String {
+    use std::hash::{Hash, Hasher};
+    let meta = std::fs::metadata(model).ok();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    model.hash(&mut hasher);
+    meta.as_ref().map(|m| m.len()).hash(&mut hasher);
+    meta.and_then(|m| m.modified().ok()).hash(&mut hasher);
+    context.hash(&mut hasher);
+    let stem = model
+        .file_stem()
+        .map_or_else(|| "model".into(), |s| s.to_string_lossy());
+    format!("{stem}-{:016x}.kv", hasher.finish())
 }
 
 self_cell::self_cell!(
@@ -73,6 +103,7 @@ pub struct LlamaCppGenerator {
     cached: Vec<LlamaToken>,
     context_size: usize,
     prompt_batch: usize,
+    state_file: Option<PathBuf>,
 }
 
 /// llama.cpp's backend is process-wide and may be initialised once.
@@ -119,14 +150,65 @@ impl LlamaCppGenerator {
         let cell = ModelAndContext::try_new(model, |model| model.new_context(backend, params))
             .map_err(|e| LlmError::Engine(format!("cannot create a context for {}: {e}", path.display())))?;
         let template = cell.borrow_owner().chat_template(None).ok();
-        Ok(LlamaCppGenerator {
+        let mut generator = LlamaCppGenerator {
             facts,
             template,
             cached: Vec::new(),
             context_size: context as usize,
             prompt_batch,
             cell,
-        })
+            state_file: options.state_file.clone(),
+        };
+        generator.restore_state();
+        Ok(generator)
+    }
+
+    /// Start from the KV cache a previous process saved, if there is one
+    /// that llama.cpp accepts; a file it refuses (another llama.cpp build,
+    /// a damaged file) is removed and the cache starts empty.
+    fn restore_state(&mut self) {
+        let Some(path) = self.state_file.clone().filter(|p| p.exists()) else {
+            return;
+        };
+        let limit = self.context_size;
+        let restored = self
+            .cell
+            .with_dependent_mut(|_, ctx| ctx.state_seq_load_file(&path, 0, limit));
+        match restored {
+            Ok((tokens, _)) if !tokens.is_empty() && tokens.len() < limit => {
+                tracing::debug!(tokens = tokens.len(), path = %path.display(), "restored the prompt cache");
+                self.cached = tokens;
+            }
+            outcome => {
+                tracing::debug!(path = %path.display(), ?outcome, "prompt cache not usable; removed");
+                self.cell.with_dependent_mut(|_, ctx| ctx.clear_kv_cache());
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+
+    /// Write the KV cache and its tokens for the next process (see the
+    /// module header): to a temporary file renamed into place, so a reader
+    /// or a crash never sees half a file. Failing to save costs only speed.
+    fn save_state(&self) {
+        let Some(path) = &self.state_file else { return };
+        if self.cached.is_empty() {
+            return;
+        }
+        let saved = (|| {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let partial = path.with_extension(format!("partial-{}", std::process::id()));
+            self.cell
+                .borrow_dependent()
+                .state_seq_save_file(&partial, 0, &self.cached)
+                .map_err(std::io::Error::other)?;
+            std::fs::rename(&partial, path)
+        })();
+        if let Err(e) = saved {
+            tracing::debug!(path = %path.display(), "cannot save the prompt cache: {e}");
+        }
     }
 
     fn tokens(&self, text: &str, with_bos: bool) -> Vec<LlamaToken> {
@@ -196,7 +278,7 @@ impl Generator for LlamaCppGenerator {
         let cached = &mut self.cached;
         let context_size = self.context_size;
         let prompt_batch = self.prompt_batch;
-        self.cell.with_dependent_mut(|model, ctx| {
+        let generation = self.cell.with_dependent_mut(|model, ctx| {
             // Keep the cached prefix the new prompt shares; at least the last
             // prompt token is evaluated again, since its logits are needed.
             let mut reused = cached.iter().zip(&tokens).take_while(|(a, b)| a == b).count();
@@ -288,7 +370,11 @@ impl Generator for LlamaCppGenerator {
             outcome.text = stream.text().to_string();
             outcome.decode_ms = first_token_at.map_or(0.0, ms_since);
             Ok(outcome)
-        })
+        });
+        if generation.is_ok() {
+            self.save_state();
+        }
+        generation
     }
 }
 

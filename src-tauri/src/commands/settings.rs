@@ -1,14 +1,16 @@
 //! Settings: library folder, answer model or remote engine, passages; the
 //! embedding model is shown read-only (changing it means re-embedding, a
-//! CLI job).
+//! CLI job), except on first run, when a person without models chooses
+//! them on disk ([`choose_model`]).
 
 use tauri::State;
 
 use super::blocking;
 use crate::dto::{EmbedderInfo, ModelInfo, SettingsView};
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 use crate::settings::Settings;
 use crate::state::AppState;
+use quarry_core::models::{adopt, inspect_answer_model, ModelSearch, DEFAULT_EMBEDDER};
 use quarry_core::remote::{self, ENGINE_KEY_VARIABLE};
 use quarry_core::session::AnswerEngine;
 
@@ -41,6 +43,8 @@ fn view(state: &AppState, settings: &Settings) -> CommandResult<SettingsView> {
     Ok(SettingsView {
         library_dir: settings.library_dir.display().to_string(),
         model_path: settings.model_path.as_ref().map(|p| p.display().to_string()),
+        embedder_dir: settings.embedder_dir.as_ref().map(|p| p.display().to_string()),
+        models_dir: state.models_dir().display().to_string(),
         passages: settings.passages,
         engine_url: settings.engine_url.clone(),
         engine_model: settings.engine_model.clone(),
@@ -103,6 +107,59 @@ pub async fn save_settings(state: State<'_, AppState>, update: Settings) -> Comm
     let state = state.inner().clone();
     blocking(move || {
         let settings = state.apply_settings(update.without_blanks())?;
+        view(&state, &settings)
+    })
+    .await
+}
+
+/// What a person chooses on disk when Quarry has no model.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// A sentence-transformers folder (config.json, tokenizer.json,
+    /// model.safetensors).
+    Embedder,
+    /// A `.gguf` answer model.
+    Answer,
+}
+
+/// Use a model the person chose on disk: check it is one (an embedder
+/// folder with its files, a GGUF file whose header reads), link it into the
+/// app's models folder (so the CLI finds it too), and make it the one the
+/// settings use. The embedder is loaded (and the library opened with it)
+/// before this returns; the answer model starts loading.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn choose_model(
+    state: State<'_, AppState>,
+    kind: ModelKind,
+    path: String,
+) -> CommandResult<SettingsView> {
+    let state = state.inner().clone();
+    blocking(move || {
+        let chosen = std::path::PathBuf::from(path.trim());
+        let no_model = |message: String| CommandError::new("no_model", message);
+        match kind {
+            ModelKind::Embedder => {
+                let search = ModelSearch {
+                    explicit: Some(chosen.clone()),
+                    ..ModelSearch::default()
+                };
+                search
+                    .find_embedder(DEFAULT_EMBEDDER)
+                    .map_err(|e| no_model(e.to_string()))?;
+            }
+            ModelKind::Answer => {
+                inspect_answer_model(&chosen).map_err(|e| no_model(e.to_string()))?;
+            }
+        }
+        let placed =
+            adopt(&chosen, state.models_dir()).map_err(|e| CommandError::new("io", e.to_string()))?;
+        let mut settings = state.settings();
+        match kind {
+            ModelKind::Embedder => settings.embedder_dir = Some(placed),
+            ModelKind::Answer => settings.model_path = Some(placed),
+        }
+        let settings = state.apply_settings(settings)?;
         view(&state, &settings)
     })
     .await

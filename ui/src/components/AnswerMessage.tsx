@@ -1,5 +1,5 @@
-import { answerState, displayText, passageByNumber, type ChatMessage } from '../lib/chat';
-import { answeredBy, fileName, formatMs, plural } from '../lib/format';
+import { answerState, citationCorrections, displayText, passageByNumber, previewParts, type ChatMessage } from '../lib/chat';
+import { answeredBy, displayTitle, fileName, formatMs, place, plural } from '../lib/format';
 import type { Passage, Timing } from '../lib/types';
 import { AnswerText } from './AnswerText';
 import { ErrorNotice } from './ErrorNotice';
@@ -41,6 +41,33 @@ function TimingLine({ timing, model }: { timing: Timing; model: string | null })
   );
 }
 
+/**
+ * The best-matching sentence of the best passage, shown the moment retrieval
+ * is done, so there is something true to read while the model writes.
+ */
+function PreviewBlock({ message, onOpen }: { message: ChatMessage; onOpen: (p: Passage) => void }) {
+  const parts = previewParts(message);
+  if (!parts) return null;
+  const { passage, before, sentence, after } = parts;
+  const where = `${displayTitle(passage.title, passage.path)}${passage.page != null ? `, ${place(passage.unit, passage.page)}` : ''}`;
+  // A sentence's neighbours, cut to a few words: context, not a second answer.
+  const lead = before.split(/\s+/).filter(Boolean).slice(-12).join(' ');
+  const tail = after.split(/\s+/).filter(Boolean).slice(0, 12).join(' ');
+  return (
+    <section class="preview" data-testid="preview" aria-label="From your documents">
+      <h4 class="preview-title">From your documents</h4>
+      <p class="preview-text">
+        {lead && <span class="preview-context">…{lead} </span>}
+        <mark>{sentence}</mark>
+        {tail && <span class="preview-context"> {tail}…</span>}
+      </p>
+      <button type="button" class="preview-source" onClick={() => onOpen(passage)} title="Open this passage">
+        [{passage.number}] {where}
+      </button>
+    </section>
+  );
+}
+
 export function AnswerMessage({ message: m, onOpenPassage, onInspect }: Props) {
   const state = answerState(m);
   const text = displayText(m);
@@ -54,6 +81,7 @@ export function AnswerMessage({ message: m, onOpenPassage, onInspect }: Props) {
     if (p) onOpenPassage(p, searched);
   };
   const busy = state === 'streaming';
+  const corrections = answer ? citationCorrections(answer) : [];
 
   return (
     <div class="turn">
@@ -66,7 +94,9 @@ export function AnswerMessage({ message: m, onOpenPassage, onInspect }: Props) {
             <strong>Not found in your documents.</strong>{' '}
             {answer?.abstention === 'retrieval'
               ? 'No passage in your library is close enough to this question.'
-              : 'The passages Quarry found do not answer this question.'}
+              : answer?.abstention === 'unsupported'
+                ? 'No passage Quarry found supports what the model wrote below: it does not come from your documents.'
+                : 'The passages Quarry found do not answer this question.'}
           </div>
         )}
 
@@ -78,6 +108,8 @@ export function AnswerMessage({ message: m, onOpenPassage, onInspect }: Props) {
             onCite={open}
           />
         )}
+
+        {busy && <PreviewBlock message={m} onOpen={(p) => onOpenPassage(p, searched)} />}
 
         {busy && (
           <p class="progress-line" role="status" aria-live="polite">
@@ -98,6 +130,12 @@ export function AnswerMessage({ message: m, onOpenPassage, onInspect }: Props) {
               ? '1 sentence is not supported by the passages'
               : `${unsupported.length} sentences are not supported by the passages`}{' '}
             (marked with a dotted underline).
+          </p>
+        )}
+
+        {answer && m.settled && corrections.length > 0 && (
+          <p class="corrections-note" data-testid="citation-corrections">
+            Citations checked: {corrections.join('; ')}.
           </p>
         )}
 

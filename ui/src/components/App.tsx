@@ -2,11 +2,12 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { useChat } from '../hooks/useChat';
 import { useLibrary } from '../hooks/useLibrary';
 import * as ipc from '../lib/ipc';
-import type { ModelStatus, Passage, QuarryErrorShape } from '../lib/types';
+import type { ModelStatus, Passage, QuarryErrorShape, Settings } from '../lib/types';
 import { ChatView } from './ChatView';
 import { InspectPanel, type InspectTarget } from './InspectPanel';
 import { LibraryPanel } from './LibraryPanel';
 import { SettingsPanel } from './SettingsPanel';
+import { SetupScreen } from './SetupScreen';
 import { Sidebar, type PanelName } from './Sidebar';
 import { SourceView, type SourceTarget } from './SourceView';
 
@@ -47,9 +48,18 @@ export function App() {
   );
   const chat = useChat(onNoModel);
 
+  // First run without an embedder: the setup screen until the person is done.
+  const [setup, setSetup] = useState<Settings | null>(null);
   useEffect(() => {
     void refreshModel();
+    ipc
+      .getSettings()
+      .then((settings) => {
+        if (settings.embedder === null && settings.embed_url === null) setSetup(settings);
+      })
+      .catch((err) => console.warn('Quarry: get_settings failed', err));
   }, [refreshModel]);
+
 
   const { addPaths } = library;
   useEffect(
@@ -85,6 +95,27 @@ export function App() {
 
   const title = chat.conversations.find((c) => c.id === chat.conversationId)?.title ?? null;
 
+  if (setup) {
+    return (
+      <div class="app app--setup">
+        <SetupScreen
+          settings={setup}
+          model={model}
+          onChosen={(settings) => {
+            setSetup(settings);
+            void refreshModel();
+            void library.reload();
+          }}
+          onDone={() => {
+            setSetup(null);
+            void library.reload();
+            void chat.refresh();
+          }}
+        />
+      </div>
+    );
+  }
+
   return (
     <div class={panel ? 'app app--with-panel' : 'app'}>
       <Sidebar
@@ -117,6 +148,7 @@ export function App() {
         onInspect={openInspect}
         onOpenLibrary={() => setPanel('library')}
         onOpenSettings={() => setPanel('settings')}
+        onModelChosen={() => void refreshModel()}
       />
       {panel && (
         <aside class="side-panel" aria-label="Details">

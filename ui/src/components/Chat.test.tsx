@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
 import { channelSender, deferred, installBackend } from '../test/backend';
-import { makeAnswer, makeContext, makeConversation, makeInspection, makeModelStatus, makePassage } from '../test/fixtures';
+import { makeAnswer, makeContext, makeConversation, makeInspection, makeModelStatus, makePassage, makeSettings } from '../test/fixtures';
 import type { AskResult } from '../lib/types';
 import { App } from './App';
 
@@ -56,7 +56,20 @@ describe('chat', () => {
     expect((screen.getByTestId('send-button') as HTMLButtonElement).disabled).toBe(true);
 
     const { channel } = asks[0];
-    channel.send({ kind: 'retrieved', conversation_id: 7, passages: [makePassage(1), makePassage(2)], not_found: false });
+    const sentence = 'the seal is replaced every 500 hours of operation.';
+    channel.send({
+      kind: 'retrieved',
+      conversation_id: 7,
+      passages: [makePassage(1), makePassage(2)],
+      not_found: false,
+      preview: { number: 1, sentence },
+    });
+    // The best sentence shows at once, highlighted, before any token.
+    const preview = await within(answer).findByTestId('preview');
+    expect(within(preview).getByText('From your documents')).toBeTruthy();
+    expect(preview.querySelector('mark')?.textContent).toBe(sentence);
+    expect(preview.textContent).toContain('Passage 1:');
+    expect(within(preview).getByText('[1] Manual 1, page 2')).toBeTruthy();
     channel.send({ kind: 'loading_model', path: '/models/qwen.gguf' });
     await within(answer).findByText(/Loading the model/);
 
@@ -67,11 +80,19 @@ describe('chat', () => {
     expect(chips.map((c) => c.dataset.number)).toEqual(['1']);
     expect(answer.dataset.state).toBe('streaming');
 
+    // The model cited [1] for "Check it monthly"; the check moved it to [2].
+    expect(within(answer).getByTestId('preview')).toBeTruthy();
+    expect(within(answer).queryByTestId('citation-corrections')).toBeNull();
     const final = makeAnswer({ answer: 'The seal is replaced every 500 hours [1]. Check it monthly [2].' });
+    final.citation_check = { ...final.citation_check, kept: 1, moved: 1 };
     channel.send({ kind: 'done', turn_id: 11, answer: final });
     asks[0].result.resolve({ conversation_id: 7, turn_id: 11, answer: final });
 
     await waitFor(() => expect(answer.dataset.state).toBe('done'));
+    expect(within(answer).queryByTestId('preview')).toBeNull();
+    expect(within(answer).getByTestId('citation-corrections').textContent).toBe(
+      'Citations checked: 1 citation moved to the passage that supports the sentence.',
+    );
     expect(within(answer).getAllByTestId('citation-chip').map((c) => c.dataset.number)).toEqual(['1', '2']);
     expect(answer.textContent).toContain('Check it monthly');
     expect(within(answer).getByText('Sources')).toBeTruthy();
@@ -95,7 +116,7 @@ describe('chat', () => {
     fireEvent.keyDown(questionBox(), { key: 'Enter' });
     await waitFor(() => expect(asks).toHaveLength(1));
     const done = makeAnswer();
-    asks[0].channel.send({ kind: 'retrieved', conversation_id: 42, passages: done.retrieved, not_found: false });
+    asks[0].channel.send({ kind: 'retrieved', conversation_id: 42, passages: done.retrieved, not_found: false, preview: null });
     asks[0].result.resolve({ conversation_id: 42, turn_id: 1, answer: done });
     await waitFor(() => expect(screen.getByTestId('answer').dataset.state).toBe('done'));
 
@@ -186,6 +207,29 @@ describe('chat', () => {
     await waitFor(() => expect(answer.dataset.state).toBe('not-found'));
     expect(within(answer).getByText('Not found in your documents.')).toBeTruthy();
     expect(within(answer).queryByRole('alert')).toBeNull();
+  });
+
+  it('an answer no passage supports is shown as not found, with what the model wrote marked', async () => {
+    const invented = 'The QP-7731 pump needs 240 volts.';
+    installBackend({
+      ask: () => ({
+        conversation_id: 1,
+        turn_id: 1,
+        answer: makeAnswer({
+          answer: invented,
+          citations: [],
+          not_found: true,
+          abstention: 'unsupported',
+          citation_check: { written: 0, kept: 0, moved: 0, dropped_unsupported: 0, dropped_invalid: 0, inferred: false, unsupported_sentences: [invented] },
+        }),
+      }),
+    });
+    render(<App />);
+    await ask('What voltage does the pump need?');
+    const answer = await screen.findByTestId('answer');
+    await waitFor(() => expect(answer.dataset.state).toBe('not-found'));
+    expect(answer.textContent).toContain('No passage Quarry found supports what the model wrote below');
+    expect(answer.querySelector('.unsupported')?.textContent).toBe(invented);
   });
 
   it('Stop calls stop_answer and the answer is marked stopped', async () => {
@@ -325,6 +369,22 @@ describe('model banner', () => {
     expect(banner.textContent).toContain('qwen2.5-coder-1.5b-instruct-q4_k_m.gguf');
     expect(banner.textContent).toContain('/opt/quarry/models');
     expect(banner.textContent).toContain('Run models/fetch');
+  });
+
+  it('lets the person choose a .gguf file on disk, then goes away', async () => {
+    let ready = false;
+    const backend = installBackend({
+      model_status: () => makeModelStatus(ready ? {} : { ready: false, path: null, name: null, message: 'No language model found.' }),
+      'plugin:dialog|open': () => '/mnt/models/qwen.gguf',
+      choose_model: () => {
+        ready = true;
+        return makeSettings({ model_path: '/home/ana/.local/share/quarry/models/qwen.gguf' });
+      },
+    });
+    render(<App />);
+    fireEvent.click(await screen.findByTestId('banner-choose-model'));
+    await waitFor(() => expect(screen.queryByTestId('model-banner')).toBeNull());
+    expect(backend.argsOf('choose_model')).toEqual([{ kind: 'answer', path: '/mnt/models/qwen.gguf' }]);
   });
 
   it('appears when ask is refused with no_model', async () => {

@@ -19,6 +19,7 @@ interface Props {
   onInspect: (passage: Passage, question: string) => void;
   onOpenLibrary: () => void;
   onOpenSettings: () => void;
+  onModelChosen: () => void;
 }
 
 function EmptyState({ documentCount, onOpenLibrary }: { documentCount: number | null; onOpenLibrary: () => void }) {
@@ -106,7 +107,7 @@ export function ChatView(props: Props) {
           follow.current = el.scrollHeight - el.scrollTop - el.clientHeight < 64;
         }}
       >
-        {showBanner && <ModelBanner status={model} error={modelError} onOpenSettings={props.onOpenSettings} />}
+        {showBanner && <ModelBanner status={model} error={modelError} onOpenSettings={props.onOpenSettings} onChosen={props.onModelChosen} />}
         {chat.loadError && <ErrorNotice error={chat.loadError} title="Could not open the conversation" />}
         {chat.loadingConversation && (
           <p class="progress-line" role="status">

@@ -1,14 +1,35 @@
+import { useState } from 'preact/hooks';
+import * as ipc from '../lib/ipc';
 import type { ModelStatus, QuarryErrorShape } from '../lib/types';
+import { ErrorNotice } from './ErrorNotice';
 
 interface Props {
   status: ModelStatus | null;
   /** Set when an ask was refused with `no_model`. */
   error: QuarryErrorShape | null;
   onOpenSettings: () => void;
+  /** A model file was chosen on disk and is now the one used. */
+  onChosen: () => void;
 }
 
 /** Shown when no language model is available: what was looked for, where, and how to get it. */
-export function ModelBanner({ status, error, onOpenSettings }: Props) {
+export function ModelBanner({ status, error, onOpenSettings, onChosen }: Props) {
+  const [choosing, setChoosing] = useState(false);
+  const [chooseError, setChooseError] = useState<QuarryErrorShape | null>(null);
+  const choose = async () => {
+    setChooseError(null);
+    const path = await ipc.pickFile('GGUF answer model', ['gguf']);
+    if (!path) return;
+    setChoosing(true);
+    try {
+      await ipc.chooseModel('answer', path);
+      onChosen();
+    } catch (err) {
+      setChooseError(ipc.toQuarryError(err));
+    } finally {
+      setChoosing(false);
+    }
+  };
   const message =
     status?.message ?? error?.message ?? 'No language model was found, so Quarry cannot write answers yet.';
   return (
@@ -51,6 +72,12 @@ export function ModelBanner({ status, error, onOpenSettings }: Props) {
           <pre>{error.details}</pre>
         </details>
       )}
+      <p>
+        <button type="button" class="button button--primary" data-testid="banner-choose-model" disabled={choosing} onClick={() => void choose()}>
+          {choosing ? 'Checking the model…' : 'Choose a .gguf file on this computer…'}
+        </button>
+      </p>
+      {chooseError && <ErrorNotice error={chooseError} title="Could not use this model" />}
       <p class="model-banner__note">
         Searching still works: questions your documents do not cover are answered “not found” without a model. You can
         also pick a model in{' '}

@@ -58,6 +58,7 @@ describe('settings', () => {
           update: {
             library_dir: '/mnt/data/quarry',
             model_path: '/models/gemma-3-1b-it-q4_0.gguf',
+            embedder_dir: null,
             passages: 8,
             engine_url: null,
             engine_model: null,
@@ -90,6 +91,7 @@ describe('settings', () => {
           update: {
             library_dir: '/home/ana/.local/share/quarry',
             model_path: null,
+            embedder_dir: null,
             passages: 10,
             engine_url: null,
             engine_model: null,
@@ -126,6 +128,7 @@ describe('settings', () => {
           update: {
             library_dir: '/home/ana/.local/share/quarry',
             model_path: null,
+            embedder_dir: null,
             passages: 5,
             engine_url: 'http://gpu-box:8000/v1',
             engine_model: 'qwen2.5-7b',

@@ -169,6 +169,7 @@ export function SettingsPanel({ onSaved }: Props) {
       const next = await ipc.saveSettings({
         library_dir: libraryDir.trim(),
         model_path: modelPath === '' ? null : modelPath,
+        embedder_dir: settings.embedder_dir,
         passages: clampPassages(passages),
         ...engine,
         ...embed,

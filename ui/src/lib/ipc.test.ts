@@ -36,6 +36,7 @@ describe('commands', () => {
     await ipc.saveSettings({
       library_dir: '/lib',
       model_path: null,
+      embedder_dir: null,
       passages: 3,
       engine_url: null,
       engine_model: null,
@@ -54,6 +55,7 @@ describe('commands', () => {
           update: {
             library_dir: '/lib',
             model_path: null,
+            embedder_dir: null,
             passages: 3,
             engine_url: null,
             engine_model: null,

@@ -18,6 +18,7 @@ import type {
   QuarryErrorShape,
   Settings,
   SettingsUpdate,
+  ModelKind,
   Turn,
 } from './types';
 
@@ -121,6 +122,7 @@ export const inspectPassage = (question: string, chunkId: number) =>
   call<Inspection>('inspect_passage', { question, chunk_id: chunkId });
 export const getSettings = () => call<Settings>('get_settings');
 export const saveSettings = (update: SettingsUpdate) => call<Settings>('save_settings', { update });
+export const chooseModel = (kind: ModelKind, path: string) => call<Settings>('choose_model', { kind, path });
 
 // ---- Events ----------------------------------------------------------------
 
@@ -210,6 +212,17 @@ export async function pickPaths(directory: boolean): Promise<string[]> {
   if (!hasBackend()) return [];
   try {
     return asPaths(await open({ multiple: true, directory, title: directory ? 'Add folders' : 'Add files' }));
+  } catch (err) {
+    throw toQuarryError(err);
+  }
+}
+
+/** One file, e.g. a `.gguf` model (`extensions` without dots). */
+export async function pickFile(name: string, extensions: string[]): Promise<string | null> {
+  if (!hasBackend()) return null;
+  try {
+    const picked = await open({ directory: false, multiple: false, filters: [{ name, extensions }] });
+    return asPaths(picked)[0] ?? null;
   } catch (err) {
     throw toQuarryError(err);
   }

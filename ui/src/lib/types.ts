@@ -165,7 +165,7 @@ export interface Answer {
   retrieved: Passage[];
   also_retrieved: Passage[];
   not_found: boolean;
-  abstention: 'retrieval' | 'model' | null;
+  abstention: 'retrieval' | 'model' | 'unsupported' | null;
   stopped: boolean;
   sentences: string[];
   sentence_citations: SentenceCitation[];
@@ -174,8 +174,16 @@ export interface Answer {
   model: string | null;
 }
 
+/** The sentence shown the moment retrieval is done, while the model reads. */
+export interface Preview {
+  /** The passage's number among those retrieved. */
+  number: number;
+  /** The sentence exactly as the passage's text has it. */
+  sentence: string;
+}
+
 export type AnswerEvent =
-  | { kind: 'retrieved'; conversation_id: number; passages: Passage[]; not_found: boolean }
+  | { kind: 'retrieved'; conversation_id: number; passages: Passage[]; not_found: boolean; preview: Preview | null }
   | { kind: 'loading_model'; path: string }
   | { kind: 'token'; text: string }
   | { kind: 'done'; turn_id: number; answer: Answer };
@@ -292,6 +300,10 @@ export interface ModelInfo {
 export interface Settings {
   library_dir: string;
   model_path: string | null;
+  /** The embedding model's folder chosen in the app (null: the default one, wherever it is found). */
+  embedder_dir: string | null;
+  /** The app's models folder, where chosen models are linked. */
+  models_dir: string;
   passages: number;
   /** An OpenAI-compatible server that writes the answers (null: this computer). */
   engine_url: string | null;
@@ -315,6 +327,7 @@ export interface Settings {
 export interface SettingsUpdate {
   library_dir: string;
   model_path: string | null;
+  embedder_dir: string | null;
   passages: number;
   engine_url: string | null;
   engine_model: string | null;
@@ -322,3 +335,6 @@ export interface SettingsUpdate {
   embed_url: string | null;
   embed_model: string | null;
 }
+
+/** What a person chooses on disk when Quarry has no model. */
+export type ModelKind = 'embedder' | 'answer';

@@ -6,7 +6,7 @@
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import type { AnswerEvent, IngestEvent } from '../lib/types';
-import { makeModelStatus, makeOverview } from './fixtures';
+import { makeModelStatus, makeSettings, makeOverview } from './fixtures';
 
 type Args = Record<string, unknown>;
 export type Handler = (args: Args) => unknown;
@@ -30,6 +30,7 @@ const defaults: Record<string, Handler> = {
   library_overview: () => makeOverview(),
   list_conversations: () => [],
   model_status: () => makeModelStatus(),
+  get_settings: () => makeSettings(),
 };
 
 /** Installs the fake back end; unhandled commands reject like the real one would. */

@@ -186,6 +186,8 @@ export function makeSettings(over: Partial<Settings> = {}): Settings {
   return {
     library_dir: '/home/ana/.local/share/quarry',
     model_path: null,
+    embedder_dir: null,
+    models_dir: '/home/ana/.local/share/quarry/models',
     passages: 5,
     engine_url: null,
     engine_model: null,

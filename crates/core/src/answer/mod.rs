@@ -12,6 +12,7 @@
 
 pub mod cite;
 mod conversation;
+pub mod focus;
 pub mod prompt;
 pub mod record;
 pub mod relevance;
@@ -66,6 +67,9 @@ pub struct AnswerOptions {
     pub passages: usize,
     /// Tokens the answer may use.
     pub answer_tokens: usize,
+    /// Sentences kept of each passage, around what matches the question
+    /// (0: whole passages); see [`focus::trim`].
+    pub passage_sentences: usize,
     pub search: SearchOptions,
 }
 
@@ -78,6 +82,7 @@ impl Default for AnswerOptions {
             // Three cited sentences need well under 200 tokens; the budget
             // stops a small model that starts to ramble.
             answer_tokens: 200,
+            passage_sentences: 0,
             search: SearchOptions::default(),
         }
     }
@@ -139,6 +144,10 @@ pub enum Abstention {
     Retrieval,
     /// The model said the sources do not contain the answer.
     Model,
+    /// No passage given supports any sentence the model wrote: what it
+    /// wrote is kept (and marked unsupported) but does not come from the
+    /// documents.
+    Unsupported,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -258,6 +267,39 @@ pub fn retrieve(
     })
 }
 
+/// What a front end shows the moment retrieval is done, while the model is
+/// still reading: the sentence of the best passage that matches the
+/// question most closely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    /// The passage's number among those retrieved (`[n]`).
+    pub number: usize,
+    /// The sentence, exactly as it is in the passage's text.
+    pub sentence: String,
+}
+
+/// The preview for a retrieval: the best-matching sentence of the
+/// best-ranked of its first `passages` passages that has one; `None` when
+/// nothing relevant was found.
+pub fn preview(retrieval: &Retrieval, passages: usize) -> Option<Preview> {
+    if !retrieval.relevance.relevant {
+        return None;
+    }
+    let terms = focus::question_terms(&retrieval.question);
+    retrieval
+        .hits
+        .iter()
+        .take(passages)
+        .enumerate()
+        .find_map(|(i, hit)| {
+            let text = &hit.passage.text;
+            focus::best_sentence(&terms, text).map(|range| Preview {
+                number: i + 1,
+                sentence: text[range].to_string(),
+            })
+        })
+}
+
 /// A search hit as a passage numbered `number` (0: not given to the model).
 pub fn passage(number: usize, hit: &SearchHit) -> Passage {
     let p = &hit.passage;
@@ -343,14 +385,7 @@ pub fn generate(
     on_text: &mut dyn FnMut(&str),
 ) -> AnswerResult<Answer> {
     let started = Instant::now();
-    let prompt = prompt::build(
-        generator,
-        &retrieval.question,
-        history,
-        &retrieval.hits,
-        options.passages,
-        options.answer_tokens,
-    )?;
+    let prompt = prompt::build(generator, &retrieval.question, history, &retrieval.hits, options)?;
     let decoding = Decoding {
         max_tokens: options.answer_tokens,
         stop: prompt.stop.clone(),
@@ -408,7 +443,15 @@ pub fn generate(
         .filter(|p| !citations.iter().any(|c| c.number == p.number))
         .cloned()
         .collect();
-    let abstained = model_abstained(&raw, &citations);
+    let abstention = if model_abstained(&raw, &citations) {
+        Some(Abstention::Model)
+    } else if !checked.sentences.is_empty()
+        && checked.report.unsupported_sentences.len() == checked.sentences.len()
+    {
+        Some(Abstention::Unsupported)
+    } else {
+        None
+    };
     Ok(Answer {
         question: retrieval.question.clone(),
         search_query: retrieval.search_query.clone(),
@@ -417,8 +460,8 @@ pub fn generate(
         citations,
         retrieved,
         also_retrieved,
-        not_found: abstained,
-        abstention: abstained.then_some(Abstention::Model),
+        not_found: abstention.is_some(),
+        abstention,
         stopped: generation.stop_reason == StopReason::Cancelled,
         sentences: checked.sentences,
         sentence_citations: checked.citations,

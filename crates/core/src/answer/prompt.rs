@@ -10,8 +10,12 @@
 //! Change the wording → bump [`PROMPT_VERSION`] and the golden files in
 //! `tests/data/prompts/`.
 
+use std::collections::HashSet;
+
 use quarry_generate::{Generator, LlmError, LlmResult, Message, Role};
 
+use super::focus;
+use super::AnswerOptions;
 use crate::library::SearchHit;
 
 /// Stored with every answer, so an answer can be traced to its prompt.
@@ -90,11 +94,13 @@ pub fn source_label(hit: &SearchHit) -> String {
     }
 }
 
-/// A passage as the model reads it. Whitespace runs become one space:
-/// extracted PDF text breaks every wrapped line, and those breaks cost
-/// tokens and split sentences for the model.
-fn source_block(number: usize, hit: &SearchHit) -> String {
-    let text = hit.passage.text.split_whitespace().collect::<Vec<_>>().join(" ");
+/// A passage as the model reads it: the sentences around what matches the
+/// question when `keep` is set ([`focus::trim`]). Whitespace runs become one
+/// space: extracted PDF text breaks every wrapped line, and those breaks
+/// cost tokens and split sentences for the model.
+fn source_block(number: usize, hit: &SearchHit, terms: &HashSet<String>, keep: usize) -> String {
+    let text = focus::trim(terms, &hit.passage.text, keep);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     format!("[{number}] {}\n{text}\n\n", source_label(hit))
 }
 
@@ -133,18 +139,20 @@ fn render(
     Ok((text, Vec::new()))
 }
 
-/// Build the prompt: as many of the best-ranked passages as fit whole (at
-/// most `max_passages`), with the last [`HISTORY_TURNS`] turns, leaving
-/// `answer_tokens` of the context for the answer. A passage that does not
-/// fit is skipped, not cut, and a lower-ranked shorter one may take its place.
+/// Build the prompt: as many of the best-ranked passages as fit (at most
+/// `options.passages`, each trimmed to `options.passage_sentences`), with
+/// the last [`HISTORY_TURNS`] turns, leaving `options.answer_tokens` of the
+/// context for the answer. A passage that does not fit is skipped, not cut,
+/// and a lower-ranked shorter one may take its place.
 pub fn build(
     generator: &dyn Generator,
     question: &str,
     history: &[PastTurn],
     hits: &[SearchHit],
-    max_passages: usize,
-    answer_tokens: usize,
+    options: &AnswerOptions,
 ) -> LlmResult<Prompt> {
+    let (max_passages, answer_tokens) = (options.passages, options.answer_tokens);
+    let terms = focus::question_terms(question);
     let history = &history[history.len().saturating_sub(HISTORY_TURNS)..];
     let count = |text: &str| generator.tokenize(text).len();
     let context = generator.context_size();
@@ -163,7 +171,7 @@ pub fn build(
         if included.len() == max_passages {
             break;
         }
-        let block = source_block(included.len() + 1, hit);
+        let block = source_block(included.len() + 1, hit, &terms, options.passage_sentences);
         let cost = count(&block);
         if cost <= budget {
             budget -= cost;

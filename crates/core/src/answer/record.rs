@@ -138,6 +138,7 @@ pub struct CitationRecord {
 pub enum AbstentionRecord {
     Retrieval,
     Model,
+    Unsupported,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -467,6 +468,7 @@ impl From<&Answer> for AnswerRecord {
             abstention: a.abstention.map(|x| match x {
                 Abstention::Retrieval => AbstentionRecord::Retrieval,
                 Abstention::Model => AbstentionRecord::Model,
+                Abstention::Unsupported => AbstentionRecord::Unsupported,
             }),
             stopped: a.stopped,
             sentences: a.sentences.clone(),
@@ -496,6 +498,7 @@ impl AnswerRecord {
             abstention: self.abstention.map(|x| match x {
                 AbstentionRecord::Retrieval => Abstention::Retrieval,
                 AbstentionRecord::Model => Abstention::Model,
+                AbstentionRecord::Unsupported => Abstention::Unsupported,
             }),
             stopped: self.stopped,
             sentences: self.sentences,

@@ -11,11 +11,16 @@
 //! other half and on all, so a default is picked by evidence without being
 //! fitted to the queries it is reported on.
 //!
-//! Invariant: reads datasets and calls the `Library` API and the fusion
-//! function; never the catalog, the indexes' internals or a model.
+//! [`qa`] measures answers the same way: a SQuAD 2.0 file's questions asked
+//! through the answering session.
+//!
+//! Invariant: reads datasets and calls the `Library` API, the fusion
+//! function and the answering session; never the catalog, the indexes'
+//! internals or a model directly.
 
 pub mod beir;
 pub mod metrics;
+pub mod qa;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -41,6 +46,8 @@ pub enum EvalError {
     Library(#[from] LibraryError),
     #[error(transparent)]
     Catalog(#[from] StoreError),
+    #[error(transparent)]
+    Answer(#[from] crate::answer::AnswerError),
 }
 
 /// Documents scored per query: deep enough for Recall@100.

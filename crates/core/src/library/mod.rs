@@ -87,6 +87,18 @@ pub fn default_config_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".quarry-config"))
 }
 
+/// The platform's cache folder (`$XDG_CACHE_HOME/quarry` on Linux), or
+/// `QUARRY_CACHE_DIR`: what can be thrown away and rebuilt, such as the
+/// answer model's saved prompt cache.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("QUARRY_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    directories::ProjectDirs::from("", "", "quarry")
+        .map(|d| d.cache_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".quarry-cache"))
+}
+
 /// The platform's data folder for the default library.
 pub fn default_library_dir() -> PathBuf {
     directories::ProjectDirs::from("", "", "quarry")
