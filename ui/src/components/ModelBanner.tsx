@@ -1,6 +1,5 @@
-import { useState } from 'preact/hooks';
-import * as ipc from '../lib/ipc';
-import type { ModelStatus, QuarryErrorShape } from '../lib/types';
+import { useChooseModel } from '../hooks/useChooseModel';
+import type { ModelStatus, QuarryErrorShape, Settings } from '../lib/types';
 import { ErrorNotice } from './ErrorNotice';
 
 interface Props {
@@ -9,27 +8,12 @@ interface Props {
   error: QuarryErrorShape | null;
   onOpenSettings: () => void;
   /** A model file was chosen on disk and is now the one used. */
-  onChosen: () => void;
+  onChosen: (settings: Settings) => void;
 }
 
 /** Shown when no language model is available: what was looked for, where, and how to get it. */
 export function ModelBanner({ status, error, onOpenSettings, onChosen }: Props) {
-  const [choosing, setChoosing] = useState(false);
-  const [chooseError, setChooseError] = useState<QuarryErrorShape | null>(null);
-  const choose = async () => {
-    setChooseError(null);
-    const path = await ipc.pickFile('GGUF answer model', ['gguf']);
-    if (!path) return;
-    setChoosing(true);
-    try {
-      await ipc.chooseModel('answer', path);
-      onChosen();
-    } catch (err) {
-      setChooseError(ipc.toQuarryError(err));
-    } finally {
-      setChoosing(false);
-    }
-  };
+  const { busy, error: chooseError, choose } = useChooseModel(onChosen);
   const message =
     status?.message ?? error?.message ?? 'No language model was found, so Quarry cannot write answers yet.';
   return (
@@ -73,8 +57,8 @@ export function ModelBanner({ status, error, onOpenSettings, onChosen }: Props) 
         </details>
       )}
       <p>
-        <button type="button" class="button button--primary" data-testid="banner-choose-model" disabled={choosing} onClick={() => void choose()}>
-          {choosing ? 'Checking the model…' : 'Choose a .gguf file on this computer…'}
+        <button type="button" class="button button--primary" data-testid="banner-choose-model" disabled={busy !== null} onClick={() => void choose('answer')}>
+          {busy ? 'Checking the model…' : 'Choose a .gguf file on this computer…'}
         </button>
       </p>
       {chooseError && <ErrorNotice error={chooseError} title="Could not use this model" />}

@@ -1,6 +1,5 @@
-import { useState } from 'preact/hooks';
-import * as ipc from '../lib/ipc';
-import type { ModelKind, ModelStatus, QuarryErrorShape, Settings } from '../lib/types';
+import { useChooseModel } from '../hooks/useChooseModel';
+import type { ModelStatus, Settings } from '../lib/types';
 import { ErrorNotice } from './ErrorNotice';
 
 interface Props {
@@ -16,25 +15,9 @@ interface Props {
  * it looked, and a way to choose each model on disk. No terminal, no download.
  */
 export function SetupScreen({ settings, model, onChosen, onDone }: Props) {
-  const [busy, setBusy] = useState<ModelKind | null>(null);
-  const [error, setError] = useState<QuarryErrorShape | null>(null);
+  const { busy, error, choose } = useChooseModel(onChosen);
   const embedderReady = settings.embedder !== null;
   const answerReady = model?.ready ?? false;
-
-  const choose = async (kind: ModelKind) => {
-    setError(null);
-    const path =
-      kind === 'embedder' ? await ipc.pickFolder() : await ipc.pickFile('GGUF answer model', ['gguf']);
-    if (!path) return;
-    setBusy(kind);
-    try {
-      onChosen(await ipc.chooseModel(kind, path));
-    } catch (err) {
-      setError(ipc.toQuarryError(err));
-    } finally {
-      setBusy(null);
-    }
-  };
 
   return (
     <main class="setup" data-testid="setup" aria-labelledby="setup-title">
