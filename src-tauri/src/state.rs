@@ -42,6 +42,9 @@ pub struct AppConfig {
     /// Where models chosen in the window are linked (the app's models
     /// folder, which [`ModelSearch::from_env`] searches).
     pub models_dir: PathBuf,
+    /// Where the answer model's KV cache is kept between runs (`None`: in
+    /// memory only).
+    pub prompt_cache: Option<PathBuf>,
     /// Load the answer model when the app starts (and when the settings
     /// choose another), so the first question does not wait for it.
     pub preload_model: bool,
@@ -57,6 +60,7 @@ impl AppConfig {
             models: ModelSearch::from_env(None),
             embedder_dir: std::env::var_os("QUARRY_EMBEDDER").map(PathBuf::from),
             models_dir: quarry_core::models::app_models_dir(),
+            prompt_cache: Some(quarry_core::session::default_prompt_cache()),
             preload_model: true,
         }
     }
@@ -93,7 +97,7 @@ impl AppState {
         let state = AppState {
             parts: Arc::new(Parts {
                 ingest: IngestQueue::start(library.clone(), watches.clone(), events.clone()),
-                session: Session::start(config.models.clone()),
+                session: Session::start_with_prompt_cache(config.models.clone(), config.prompt_cache.clone()),
                 config,
                 settings: Mutex::new(settings),
                 library,
@@ -125,12 +129,12 @@ impl AppState {
         lock(&self.parts.settings).clone()
     }
 
-    /// Where answer models are looked for.
     /// Where models chosen in the window are linked.
     pub fn models_dir(&self) -> &Path {
         &self.parts.config.models_dir
     }
 
+    /// Where answer models are looked for.
     pub fn models(&self) -> &ModelSearch {
         &self.parts.config.models
     }

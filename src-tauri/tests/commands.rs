@@ -142,6 +142,7 @@ impl Harness {
             models,
             embedder_dir,
             models_dir: root.path().join("app-models"),
+            prompt_cache: Some(root.path().join("prompt-cache")),
             preload_model,
         };
         let events = Arc::new(Recorder::default());

@@ -213,7 +213,9 @@ fn run_qa(cli: &Cli, args: &EvalArgs, path: &std::path::Path) -> anyhow::Result<
         options: args.answering.options(),
         limit: args.limit,
     };
-    let session = Session::start(ModelSearch::from_env(None));
+    // The KV cache in memory only: what earlier runs left must not change
+    // the timings.
+    let session = Session::start_with_prompt_cache(ModelSearch::from_env(None), None);
     // Loads while the paragraphs are indexed, as the app does at start.
     session.prepare(&run.engine)?;
     let asked = args.limit.unwrap_or(usize::MAX).min(dataset.questions.len());

@@ -358,10 +358,13 @@ fn a_prepared_session_answers_without_loading_the_model() {
     let corpus = indexed_corpus();
     let models = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(gguf(SMOLLM2), models.path().join(SMOLLM2)).unwrap();
-    let session = Session::start(ModelSearch {
-        quarry_models: Some(models.path().to_path_buf()),
-        ..ModelSearch::default()
-    });
+    let session = Session::start_with_prompt_cache(
+        ModelSearch {
+            quarry_models: Some(models.path().to_path_buf()),
+            ..ModelSearch::default()
+        },
+        None,
+    );
     let missing = models.path().join("gone.gguf");
     assert!(matches!(
         session.prepare(&AnswerEngine::File(missing.clone())),

@@ -9,7 +9,7 @@
 //
 // Run by scripts/package-test under Xvfb; not by vitest.
 
-import { existsSync, lstatSync, mkdtempSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { until } from 'selenium-webdriver';
@@ -25,34 +25,40 @@ async function main() {
     delete env[variable];
   }
   const models = join(home, '.local', 'share', 'quarry', 'models');
-  await withApp(app, env, 'quarry-installed', async (driver) => {
-    const setup = await driver.wait(until.elementLocated(byTestId('setup')), 60_000);
-    const text = await setup.getText();
-    log(`first-run screen: ${text.slice(0, 240).replace(/\n/g, ' | ')}`);
-    for (const expected of ['Set up Quarry', 'Embedding model', 'all-MiniLM-L6-v2', 'Answer model', models]) {
-      if (!text.includes(expected)) throw new Error(`the first-run screen does not say "${expected}"`);
-    }
-    if (await (await driver.findElement(byTestId('setup-done'))).isEnabled()) {
-      throw new Error('"Start using Quarry" is enabled without an embedding model');
-    }
-    await screenshot(driver, 'quarry-installed-first-run.png');
+  try {
+    await withApp(app, env, 'quarry-installed', (driver) => firstRun(driver, models));
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
 
-    await invoke(driver, 'choose_model', { kind: 'embedder', path: join(repo, 'models', 'all-MiniLM-L6-v2') });
-    await invoke(driver, 'choose_model', { kind: 'answer', path: join(repo, 'models', 'gguf', 'SmolLM2-135M-Instruct.Q4_1.gguf') });
-    for (const name of ['all-MiniLM-L6-v2', 'SmolLM2-135M-Instruct.Q4_1.gguf']) {
-      const placed = join(models, name);
-      if (!lstatSync(placed).isSymbolicLink()) throw new Error(`${placed} is not a link to the chosen model`);
-      log(`${placed} -> ${readlinkSync(placed)}`);
-    }
-    await driver.navigate().refresh();
-    await driver.wait(until.elementLocated(byTestId('question-input')), 60_000);
-    if ((await driver.findElements(byTestId('setup'))).length > 0) throw new Error('the first-run screen is still shown');
-    const status = await invoke(driver, 'model_status', {});
-    if (!status.ready) throw new Error(`no answer model after choosing one: ${JSON.stringify(status)}`);
-    const overview = await invoke(driver, 'library_overview', {});
-    log(`library at ${overview.dir}; answer model ${status.name}`);
-    await screenshot(driver, 'quarry-installed-ready.png');
-  });
+async function firstRun(driver, models) {
+  const setup = await driver.wait(until.elementLocated(byTestId('setup')), 60_000);
+  const text = await setup.getText();
+  log(`first-run screen: ${text.slice(0, 240).replace(/\n/g, ' | ')}`);
+  for (const expected of ['Set up Quarry', 'Embedding model', 'all-MiniLM-L6-v2', 'Answer model', models]) {
+    if (!text.includes(expected)) throw new Error(`the first-run screen does not say "${expected}"`);
+  }
+  if (await (await driver.findElement(byTestId('setup-done'))).isEnabled()) {
+    throw new Error('"Start using Quarry" is enabled without an embedding model');
+  }
+  await screenshot(driver, 'quarry-installed-first-run.png');
+
+  await invoke(driver, 'choose_model', { kind: 'embedder', path: join(repo, 'models', 'all-MiniLM-L6-v2') });
+  await invoke(driver, 'choose_model', { kind: 'answer', path: join(repo, 'models', 'gguf', 'SmolLM2-135M-Instruct.Q4_1.gguf') });
+  for (const name of ['all-MiniLM-L6-v2', 'SmolLM2-135M-Instruct.Q4_1.gguf']) {
+    const placed = join(models, name);
+    if (!lstatSync(placed).isSymbolicLink()) throw new Error(`${placed} is not a link to the chosen model`);
+    log(`${placed} -> ${readlinkSync(placed)}`);
+  }
+  await driver.navigate().refresh();
+  await driver.wait(until.elementLocated(byTestId('question-input')), 60_000);
+  if ((await driver.findElements(byTestId('setup'))).length > 0) throw new Error('the first-run screen is still shown');
+  const status = await invoke(driver, 'model_status', {});
+  if (!status.ready) throw new Error(`no answer model after choosing one: ${JSON.stringify(status)}`);
+  const overview = await invoke(driver, 'library_overview', {});
+  log(`library at ${overview.dir}; answer model ${status.name}`);
+  await screenshot(driver, 'quarry-installed-ready.png');
 }
 
 main().catch(fail);

@@ -69,10 +69,12 @@ pub fn inspect_answer_model(path: &Path) -> Result<GgufFacts, quarry_generate::L
 
 /// Put a model a person chose (a `.gguf` file or an embedder folder) into
 /// `folder` (the app's models folder, [`app_models_dir`]) under its own
-/// name, so every front end finds it: a symbolic link to it (a 1 GB model
-/// is not copied), or a copy where links cannot be made. The same model
-/// chosen twice is placed once; another model with the same name gets a
-/// numbered name. Returns the path in `folder`.
+/// name — for a Hugging Face cache snapshot, its model's name — so every
+/// front end finds it: a symbolic link to it (a 1 GB model is not copied),
+/// or a copy where links cannot be made. The same model chosen twice is
+/// placed once; a link left dangling by a moved model is replaced; another
+/// model with the same name gets a numbered name. Returns the path in
+/// `folder`.
 pub fn adopt(source: &Path, folder: &Path) -> Result<PathBuf, ModelError> {
     let fail = |source_error: std::io::Error| ModelError::Adopt {
         path: source.to_path_buf(),
@@ -84,40 +86,76 @@ pub fn adopt(source: &Path, folder: &Path) -> Result<PathBuf, ModelError> {
         return Ok(source.to_path_buf());
     }
     std::fs::create_dir_all(folder).map_err(fail)?;
-    let name = original
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "model".into());
+    let name = model_name(&original);
     let (stem, extension) = {
         let p = Path::new(&name);
         (
-            p.file_stem().unwrap_or(&name).to_string_lossy().into_owned(),
+            p.file_stem()
+                .map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned()),
             p.extension().map(|e| format!(".{}", e.to_string_lossy())),
         )
     };
     for n in 1..1000 {
         let file = match n {
-            1 => name.to_string_lossy().into_owned(),
-            n if original.is_dir() => format!("{} ({n})", name.to_string_lossy()),
+            1 => name.clone(),
+            n if original.is_dir() => format!("{name} ({n})"),
             n => format!("{stem} ({n}){}", extension.as_deref().unwrap_or("")),
         };
         let target = folder.join(file);
-        if target.symlink_metadata().is_ok() {
-            if std::fs::canonicalize(&target).is_ok_and(|t| t == original) {
-                return Ok(target);
+        if let Ok(meta) = target.symlink_metadata() {
+            match std::fs::canonicalize(&target) {
+                Ok(t) if t == original => return Ok(target),
+                // A link whose model is gone: this name is free again.
+                Err(_) if meta.file_type().is_symlink() => std::fs::remove_file(&target).map_err(fail)?,
+                _ => continue,
             }
-            continue;
         }
         #[cfg(unix)]
         let linked = std::os::unix::fs::symlink(&original, &target);
         #[cfg(not(unix))]
         let linked: std::io::Result<()> = Err(std::io::Error::other("no symbolic links"));
-        if linked.is_err() {
-            copy_model(&original, &target).map_err(fail)?;
+        match linked {
+            Ok(()) => return Ok(target),
+            // Someone placed this name meanwhile: try the next.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            // A file system without links (FAT, some network shares): a copy,
+            // written beside the target and renamed, so a search never finds
+            // half a model.
+            Err(_) => {
+                let partial = folder.join(format!(".{}.partial-{}", file_name(&target), std::process::id()));
+                copy_model(&original, &partial)
+                    .and_then(|()| std::fs::rename(&partial, &target))
+                    .map_err(|e| {
+                        let _ = std::fs::remove_dir_all(&partial).or_else(|_| std::fs::remove_file(&partial));
+                        fail(e)
+                    })?;
+                return Ok(target);
+            }
         }
-        return Ok(target);
     }
     Err(fail(std::io::Error::other("too many models with this name")))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned())
+}
+
+/// The name a model goes by: its own, or for a Hugging Face cache snapshot
+/// (`models--ORG--NAME/snapshots/<revision>`) the model's NAME.
+fn model_name(path: &Path) -> String {
+    let snapshot_of = path
+        .parent()
+        .filter(|p| p.file_name().is_some_and(|n| n == "snapshots"))
+        .and_then(Path::parent)
+        .and_then(|repo| repo.file_name())
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("models--"))
+        .and_then(|n| n.rsplit("--").next().map(str::to_string));
+    match snapshot_of {
+        Some(name) if path.is_dir() => name,
+        _ => file_name(path),
+    }
 }
 
 /// A file, or a folder's files (an embedder folder is flat).
@@ -180,7 +218,12 @@ impl ModelSearch {
         let source_tree = Path::new(env!("CARGO_MANIFEST_DIR"))
             .ancestors()
             .nth(2)
-            .filter(|root| std::env::current_exe().is_ok_and(|exe| exe.starts_with(root)));
+            .filter(|root| {
+                let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+                std::env::current_exe()
+                    .and_then(std::fs::canonicalize)
+                    .is_ok_and(|exe| exe.starts_with(root))
+            });
         let repo_models = [
             source_tree.map(|root| root.join("models")).unwrap_or_default(),
             PathBuf::from("models"),
@@ -546,6 +589,19 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(search.find_embedder(DEFAULT_EMBEDDER).unwrap(), placed);
+        // A Hugging Face cache snapshot goes by its model's name.
+        let snapshot = tmp
+            .path()
+            .join("hub/models--BAAI--bge-small-en-v1.5/snapshots/0123abcd");
+        fake_model(&snapshot);
+        assert_eq!(
+            adopt(&snapshot, &folder).unwrap(),
+            folder.join("bge-small-en-v1.5")
+        );
+        // A link whose model moved away is replaced by the next choice.
+        std::fs::rename(&b, tmp.path().join("b-moved")).unwrap();
+        let again = adopt(&tmp.path().join("b-moved/answer.gguf"), &folder).unwrap();
+        assert_eq!(again, folder.join("answer (2).gguf"));
         // Something already in the folder stays where it is.
         assert_eq!(adopt(&first, &folder).unwrap(), first);
         let missing = adopt(&tmp.path().join("nothing.gguf"), &folder)

@@ -173,6 +173,8 @@ enum Job {
     Chat(Request<PlainChat, ChatEvent>),
     /// Load this model (or reach this server) now, before a question needs it.
     Load(Engine),
+    /// Say when every job before this one is done.
+    Barrier(Sender<()>),
 }
 
 /// A model ready to answer, or the one to make ready.
@@ -197,6 +199,12 @@ pub struct Session {
     models: ModelSearch,
 }
 
+/// Where a loaded model's KV cache is kept between processes: the
+/// platform cache folder (or `$QUARRY_CACHE_DIR`), `prompt-cache/`.
+pub fn default_prompt_cache() -> PathBuf {
+    crate::default_cache_dir().join("prompt-cache")
+}
+
 /// A question or chat on its way: iterate it for its events;
 /// [`Events::cancel`] stops it alone.
 pub struct Events<E> {
@@ -210,15 +218,24 @@ pub type Asking = Events<AnswerEvent>;
 pub type Chatting = Events<ChatEvent>;
 
 impl Session {
-    /// Start the session's thread; `models` is where answer models are found.
+    /// Start the session's thread; `models` is where answer models are
+    /// found; a loaded model's KV cache is kept between processes in
+    /// [`default_prompt_cache`].
     pub fn start(models: ModelSearch) -> Self {
+        Session::start_with_prompt_cache(models, Some(default_prompt_cache()))
+    }
+
+    /// [`Session::start`] with the KV cache kept in `prompt_cache` (`None`:
+    /// in memory only, as an evaluation wants: its timings then do not
+    /// depend on what ran before it).
+    pub fn start_with_prompt_cache(models: ModelSearch, prompt_cache: Option<PathBuf>) -> Self {
         let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
         let pending = Pending::default();
         let answered = pending.clone();
         let search = models.clone();
         std::thread::Builder::new()
             .name("quarry-answer".into())
-            .spawn(move || serve(queue, search, &answered))
+            .spawn(move || serve(queue, search, prompt_cache.as_deref(), &answered))
             .expect("spawn a thread");
         Session {
             jobs,
@@ -241,6 +258,16 @@ impl Session {
         // cannot fail while `self` exists.
         let _ = self.jobs.send(Job::Load(engine));
         Ok(choice)
+    }
+
+    /// Wait until every job queued before this call is done — for example
+    /// the load [`Session::prepare`] started — so what is timed next does
+    /// not include it.
+    pub fn wait_until_idle(&self) {
+        let (done, finished) = crossbeam_channel::bounded(1);
+        if self.jobs.send(Job::Barrier(done)).is_ok() {
+            let _ = finished.recv();
+        }
     }
 
     /// Queue a plain chat (see [`PlainChat`]); its events arrive on the
@@ -321,8 +348,18 @@ impl Asking {
 /// The model ready to answer and what it is.
 type Loaded = Option<(Engine, Box<dyn Generator>)>;
 
-fn serve(jobs: Receiver<Job>, models: ModelSearch, pending: &Pending) {
+/// Where the session's thread finds models, and keeps their KV caches.
+struct Models<'a> {
+    search: ModelSearch,
+    prompt_cache: Option<&'a Path>,
+}
+
+fn serve(jobs: Receiver<Job>, models: ModelSearch, prompt_cache: Option<&Path>, pending: &Pending) {
     let mut loaded: Loaded = None;
+    let models = Models {
+        search: models,
+        prompt_cache,
+    };
     for job in jobs {
         match job {
             Job::Ask(request) => request.run(
@@ -342,9 +379,12 @@ fn serve(jobs: Receiver<Job>, models: ModelSearch, pending: &Pending) {
                 },
             ),
             Job::Load(engine) => {
-                if let Err(e) = load(&engine, &mut loaded) {
+                if let Err(e) = load(&engine, &models, &mut loaded) {
                     tracing::warn!("cannot prepare the answer model: {e}");
                 }
+            }
+            Job::Barrier(done) => {
+                let _ = done.send(());
             }
         }
     }
@@ -371,7 +411,7 @@ impl<T, E> Request<T, E> {
 
 fn plain_chat(
     chat: &PlainChat,
-    models: &ModelSearch,
+    models: &Models,
     loaded: &mut Loaded,
     cancel: &AtomicBool,
     send: &dyn Fn(ChatEvent),
@@ -393,7 +433,7 @@ fn plain_chat(
 
 fn answer_turn(
     question: &Question,
-    models: &ModelSearch,
+    models: &Models,
     loaded: &mut Loaded,
     cancel: &AtomicBool,
     send: &dyn Fn(AnswerEvent),
@@ -460,19 +500,19 @@ fn answer_turn(
 /// The chosen answer model, loading it (and freeing the one loaded before)
 /// when it is not the one in memory.
 fn model<'a>(
-    models: &ModelSearch,
+    models: &Models,
     wanted: &AnswerEngine,
     loaded: &'a mut Loaded,
     send: &dyn Fn(AnswerEvent),
 ) -> AnswerResult<&'a mut dyn Generator> {
-    let (engine, choice) = resolve(models, wanted)?;
+    let (engine, choice) = resolve(&models.search, wanted)?;
     if let Some(choice) = choice.filter(|_| !is_loaded(loaded, &engine)) {
         send(AnswerEvent::LoadingModel {
             path: choice.path,
             fallback: !choice.preferred,
         });
     }
-    Ok(load(&engine, loaded)?)
+    Ok(load(&engine, models, loaded)?)
 }
 
 /// What `wanted` names: a remote engine as it is, a GGUF (the default one
@@ -496,7 +536,11 @@ fn is_loaded(loaded: &Loaded, engine: &Engine) -> bool {
 
 /// The model `engine` names, loaded (or its server reached) unless it is
 /// the one ready; the one before is freed first: one model at a time.
-fn load<'a>(engine: &Engine, loaded: &'a mut Loaded) -> quarry_generate::LlmResult<&'a mut dyn Generator> {
+fn load<'a>(
+    engine: &Engine,
+    models: &Models,
+    loaded: &'a mut Loaded,
+) -> quarry_generate::LlmResult<&'a mut dyn Generator> {
     if !is_loaded(loaded, engine) {
         *loaded = None;
         let generator: Box<dyn Generator> = match engine {
@@ -504,11 +548,10 @@ fn load<'a>(engine: &Engine, loaded: &'a mut Loaded) -> quarry_generate::LlmResu
                 // The KV cache of the last answer outlives the process, so a
                 // new `quarry ask` (or a reopened app) reuses what its prompt
                 // shares with the last one.
-                let state = crate::default_cache_dir()
-                    .join("prompt-cache")
-                    .join(quarry_generate::state_file_name(path, DEFAULT_CONTEXT));
                 let options = LoadOptions {
-                    state_file: Some(state),
+                    state_file: models
+                        .prompt_cache
+                        .map(|dir| dir.join(quarry_generate::state_file_name(path, DEFAULT_CONTEXT))),
                     ..LoadOptions::default()
                 };
                 Box::new(LlamaCppGenerator::load(path, &options)?)

@@ -106,6 +106,38 @@ pub struct LlamaCppGenerator {
     state_file: Option<PathBuf>,
 }
 
+/// Remove the state files `current` replaces: those of the same model file
+/// name under another digest (the model was replaced, or another toolchain
+/// hashed it) and partial writes of processes that died while saving. The
+/// cache folder then holds one file per model.
+fn prune_stale_states(current: &Path) {
+    let (Some(dir), Some(name)) = (current.parent(), current.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    // "<stem>-<16 hex digits>.kv": the stem is what comes before the digest.
+    let Some(stem) = name
+        .strip_suffix(".kv")
+        .and_then(|n| n.rsplit_once('-'))
+        .map(|(stem, _)| stem)
+    else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let other = entry.file_name();
+        let Some(other) = other.to_str() else { continue };
+        let same_model = other
+            .strip_prefix(stem)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|rest| rest.len() >= 16 && rest[..16].bytes().all(|b| b.is_ascii_hexdigit()));
+        if same_model && other != name {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// llama.cpp's backend is process-wide and may be initialised once.
 fn backend() -> LlmResult<&'static LlamaBackend> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
@@ -206,8 +238,9 @@ impl LlamaCppGenerator {
                 .map_err(std::io::Error::other)?;
             std::fs::rename(&partial, path)
         })();
-        if let Err(e) = saved {
-            tracing::debug!(path = %path.display(), "cannot save the prompt cache: {e}");
+        match saved {
+            Ok(()) => prune_stale_states(path),
+            Err(e) => tracing::debug!(path = %path.display(), "cannot save the prompt cache: {e}"),
         }
     }
 

@@ -1,7 +1,9 @@
 //! Settings: library folder, answer model or remote engine, passages; the
 //! embedding model is shown read-only (changing it means re-embedding, a
-//! CLI job), except on first run, when a person without models chooses
-//! them on disk ([`choose_model`]).
+//! CLI job). A person without models chooses them on disk
+//! ([`choose_model`]: the first-run screen offers both, the missing-model
+//! banner the answer model); a library written by another embedder then
+//! says so and waits for `quarry reembed`, as it does for the CLI.
 
 use tauri::State;
 
@@ -136,7 +138,7 @@ pub async fn choose_model(
 ) -> CommandResult<SettingsView> {
     let state = state.inner().clone();
     blocking(move || {
-        let chosen = std::path::PathBuf::from(path.trim());
+        let chosen = std::path::PathBuf::from(path);
         let no_model = |message: String| CommandError::new("no_model", message);
         match kind {
             ModelKind::Embedder => {

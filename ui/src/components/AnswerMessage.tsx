@@ -50,16 +50,20 @@ function PreviewBlock({ message, onOpen }: { message: ChatMessage; onOpen: (p: P
   if (!parts) return null;
   const { passage, before, sentence, after } = parts;
   const where = `${displayTitle(passage.title, passage.path)}${passage.page != null ? `, ${place(passage.unit, passage.page)}` : ''}`;
-  // A sentence's neighbours, cut to a few words: context, not a second answer.
-  const lead = before.split(/\s+/).filter(Boolean).slice(-12).join(' ');
-  const tail = after.split(/\s+/).filter(Boolean).slice(0, 12).join(' ');
+  // A sentence's neighbours, cut to a few words: context, not a second
+  // answer; an ellipsis only where words were cut.
+  const CONTEXT_WORDS = 12;
+  const beforeWords = before.split(/\s+/).filter(Boolean);
+  const afterWords = after.split(/\s+/).filter(Boolean);
+  const lead = (beforeWords.length > CONTEXT_WORDS ? '…' : '') + beforeWords.slice(-CONTEXT_WORDS).join(' ');
+  const tail = afterWords.slice(0, CONTEXT_WORDS).join(' ') + (afterWords.length > CONTEXT_WORDS ? '…' : '');
   return (
     <section class="preview" data-testid="preview" aria-label="From your documents">
       <h4 class="preview-title">From your documents</h4>
       <p class="preview-text">
-        {lead && <span class="preview-context">…{lead} </span>}
+        {lead && <span class="preview-context">{lead} </span>}
         <mark>{sentence}</mark>
-        {tail && <span class="preview-context"> {tail}…</span>}
+        {tail && <span class="preview-context"> {tail}</span>}
       </p>
       <button type="button" class="preview-source" onClick={() => onOpen(passage)} title="Open this passage">
         [{passage.number}] {where}

@@ -27,6 +27,7 @@ export function App() {
   const [inspect, setInspect] = useState<InspectTarget | null>(null);
   const [dragging, setDragging] = useState(false);
   const [focusToken, setFocusToken] = useState(0);
+  const [settingsEpoch, setSettingsEpoch] = useState(0);
   const refocus = () => setFocusToken((n) => n + 1);
 
   const refreshModel = useCallback(async () => {
@@ -148,7 +149,11 @@ export function App() {
         onInspect={openInspect}
         onOpenLibrary={() => setPanel('library')}
         onOpenSettings={() => setPanel('settings')}
-        onModelChosen={() => void refreshModel()}
+        onModelChosen={() => {
+          void refreshModel();
+          // An open Settings panel shows (and would save back) the model before.
+          setSettingsEpoch((n) => n + 1);
+        }}
       />
       {panel && (
         <aside class="side-panel" aria-label="Details">
@@ -183,6 +188,7 @@ export function App() {
             {panel === 'inspect' && <InspectPanel target={inspect} />}
             {panel === 'settings' && (
               <SettingsPanel
+                key={settingsEpoch}
                 onSaved={(saved) => {
                   if (library.overview && saved.library_dir !== library.overview.dir) chat.startNew();
                   void library.reload();

@@ -69,6 +69,7 @@ describe('chat', () => {
     expect(within(preview).getByText('From your documents')).toBeTruthy();
     expect(preview.querySelector('mark')?.textContent).toBe(sentence);
     expect(preview.textContent).toContain('Passage 1:');
+    expect(preview.textContent).not.toContain('…'); // nothing around the sentence was cut
     expect(within(preview).getByText('[1] Manual 1, page 2')).toBeTruthy();
     channel.send({ kind: 'loading_model', path: '/models/qwen.gguf' });
     await within(answer).findByText(/Loading the model/);

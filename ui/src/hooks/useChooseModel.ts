@@ -13,10 +13,10 @@ export function useChooseModel(onChosen: (settings: Settings) => void) {
   const [error, setError] = useState<QuarryErrorShape | null>(null);
   const choose = async (kind: ModelKind) => {
     setError(null);
-    const path = kind === 'embedder' ? await ipc.pickFolder() : await ipc.pickFile('GGUF answer model', ['gguf']);
-    if (!path) return;
-    setBusy(kind);
     try {
+      const path = kind === 'embedder' ? await ipc.pickFolder() : await ipc.pickFile('GGUF answer model', ['gguf']);
+      if (!path) return;
+      setBusy(kind);
       onChosen(await ipc.chooseModel(kind, path));
     } catch (err) {
       setError(ipc.toQuarryError(err));

@@ -22,17 +22,18 @@ pub const GAP: &str = " … ";
 /// does.
 pub fn sentences(text: &str) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
-    // Same length as `text`, so ranges map back unchanged: lone '\n' → ' '.
+    // A line break with another one beyond the spaces around it ends a
+    // paragraph ("\n\n", "\n \n"); a lone one is a wrapped line. Same
+    // length as `text` (both are one byte), so ranges map back unchanged.
+    let is_space = |b: u8| b == b' ' || b == b'\t' || b == b'\r';
+    let paragraph_break = |i: usize| {
+        let after = bytes[i + 1..].iter().find(|&&b| !is_space(b));
+        let before = bytes[..i].iter().rev().find(|&&b| !is_space(b));
+        after == Some(&b'\n') || before == Some(&b'\n')
+    };
     let joined: String = text
         .char_indices()
-        .map(|(i, c)| {
-            let lone = c == '\n' && bytes.get(i + 1) != Some(&b'\n') && (i == 0 || bytes[i - 1] != b'\n');
-            if lone {
-                ' '
-            } else {
-                c
-            }
-        })
+        .map(|(i, c)| if c == '\n' && !paragraph_break(i) { ' ' } else { c })
         .collect();
     let mut out: Vec<Range<usize>> = Vec::new();
     for (start, sentence) in joined.split_sentence_bound_indices() {
@@ -86,9 +87,10 @@ pub fn best_sentence(terms: &HashSet<String>, text: &str) -> Option<Range<usize>
 
 /// At least `keep` sentences of `text` (all of it when it has no more):
 /// the best-matching sentences, each with the sentence before and after it,
-/// best first until `keep` are chosen; then in reading order, with [`GAP`]
-/// between parts that were not adjacent. When no sentence matches, the
-/// first `keep`. `keep == 0` keeps everything.
+/// best first until `keep` are chosen (widened by neighbours when a match
+/// sits at an edge); then in reading order, with [`GAP`] between parts that
+/// were not adjacent. When no sentence matches, the first `keep`.
+/// `keep == 0` keeps everything.
 pub fn trim(terms: &HashSet<String>, text: &str, keep: usize) -> String {
     let all = sentences(text);
     if keep == 0 || all.len() <= keep {
@@ -113,6 +115,18 @@ pub fn trim(terms: &HashSet<String>, text: &str, keep: usize) -> String {
     }
     if count == 0 {
         chosen[..keep].fill(true);
+        count = keep;
+    }
+    // A match at the passage's edge has one neighbour: widen what was
+    // chosen until it holds `keep` sentences.
+    while count < keep {
+        let Some(next) = (0..all.len()).find(|&i| {
+            !chosen[i] && ((i > 0 && chosen[i - 1]) || chosen.get(i + 1).copied().unwrap_or(false))
+        }) else {
+            break;
+        };
+        chosen[next] = true;
+        count += 1;
     }
     let mut out = String::new();
     let mut previous: Option<usize> = None;
@@ -150,6 +164,18 @@ Spare parts are listed on page 9. The impeller is made of bronze.";
         assert_eq!(s[2], "The warranty lasts two years.");
         assert_eq!(s[3], "Spare parts are listed on page 9.");
         assert_eq!(s.len(), 5);
+        // Spaces on the blank line still make a paragraph break; non-ASCII
+        // text keeps its ranges on character boundaries.
+        let text = "Überschrift\n \nDie Pumpe brummt — prüfen Sie den Kondensator.\nDanach läuft sie.";
+        let s: Vec<&str> = sentences(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(
+            s,
+            [
+                "Überschrift",
+                "Die Pumpe brummt — prüfen Sie den Kondensator.",
+                "Danach läuft sie."
+            ]
+        );
     }
 
     #[test]
@@ -176,6 +202,13 @@ Spare parts are listed on page 9. …"
         );
         // Nothing matches: the passage's start. Short passages stay whole.
         assert!(trim(&question_terms("Peru"), MANUAL, 2).starts_with("Troubleshooting"));
+        // A match in the first sentence has one neighbour; the next fills in.
+        let terms = question_terms("What should I check if the pump hums?");
+        let kept = trim(&terms, MANUAL, 3);
+        assert!(
+            kept.starts_with("Troubleshooting") && kept.ends_with("two years. …"),
+            "{kept}"
+        );
         assert_eq!(trim(&terms, "One. Two.", 3), "One. Two.");
         assert_eq!(trim(&terms, MANUAL, 0), MANUAL);
     }

@@ -31,18 +31,22 @@ const MIN_QUESTION_TERMS: usize = 2;
 /// covered only 3 of them: a question the manual answers word for word was
 /// refused (`tests/data/qa/samples.json`, measured in the closing note of
 /// the answers issue).
-const QUESTION_WORDS: [&str; 27] = [
-    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "do", "doe", "did", "can",
+const QUESTION_WORDS: [&str; 28] = [
+    "what", "which", "who", "whom", "whose", "when", "where", "whi", "why", "how", "do", "doe", "did", "can",
     "could", "should", "would", "shall", "may", "might", "must", "i", "me", "my", "we", "our", "you", "your",
 ];
 
+/// What a tokenizer leaves of English contractions and possessives
+/// ("pump's" → "pump", "s"; "don't" → "don", "t"); other one-letter terms
+/// ("vitamin D", "page 9") stay.
+const CLITICS: [&str; 2] = ["s", "t"];
+
 /// The terms of `question` that say what it is about: BM25's analysis,
-/// without question words and one-letter tokens ("pump's" → "pump", "s"),
-/// each once.
+/// without question words and clitics, each once.
 pub fn question_terms(question: &str) -> Vec<String> {
     let mut terms: Vec<String> = analyze(question)
         .into_iter()
-        .filter(|t| t.chars().count() > 1 && !QUESTION_WORDS.contains(&t.as_str()))
+        .filter(|t| !QUESTION_WORDS.contains(&t.as_str()) && !CLITICS.contains(&t.as_str()))
         .collect();
     terms.sort();
     terms.dedup();
@@ -89,7 +93,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn question_words_and_stray_letters_are_not_what_a_question_is_about() {
+    fn question_words_and_clitics_are_not_what_a_question_is_about() {
         assert_eq!(
             question_terms("What does a worn seal cause?"),
             ["caus", "seal", "worn"]
@@ -97,6 +101,11 @@ mod tests {
         assert_eq!(
             question_terms("To what torque are the pump's anchor bolts tightened?"),
             ["anchor", "bolt", "pump", "tighten", "torqu"]
+        );
+        // "why" is stemmed to "whi"; a one-letter name stays.
+        assert_eq!(
+            question_terms("Why does vitamin D matter?"),
+            ["d", "matter", "vitamin"]
         );
         // What is left of a question about nothing: no lexical vote.
         assert!(question_terms("What is it?").is_empty());

@@ -153,7 +153,10 @@ pub struct QaOutcome {
     pub question: String,
     pub kind: QaKind,
     pub answer: String,
-    /// Quarry said the documents do not answer (retrieval or the model).
+    /// Quarry said the documents do not answer: retrieval found nothing
+    /// relevant, the model said so, or no passage supports what it wrote
+    /// (then `contains_answer` is false even if its text held the answer:
+    /// the reader was told not to take it from the documents).
     pub abstained: bool,
     /// The gold paragraph was among the passages given to the model.
     pub gold_given: bool,
@@ -220,9 +223,13 @@ pub struct QaReport {
     pub off_library_abstention: Rate,
     pub invalid_citations: usize,
     pub unsupported_sentences: Rate,
+    /// Over the questions the model was asked.
     pub prompt_tokens: Percentiles,
+    /// Over the questions the model was asked.
     pub first_token_ms: Percentiles,
+    /// Over every question.
     pub retrieval_ms: Percentiles,
+    /// Over every question (an abstention by retrieval takes milliseconds).
     pub total_ms: Percentiles,
     pub questions: Vec<QaOutcome>,
 }
@@ -280,6 +287,8 @@ pub fn evaluate_qa(
     let (engine, options, limit) = (&run.engine, &run.options, run.limit);
     let never = std::sync::atomic::AtomicBool::new(false);
     library.add_texts(dataset.documents.clone(), observe, &never)?;
+    // A model the caller prepared may still be loading: no question waits for it.
+    session.wait_until_idle();
     let mut outcomes = Vec::new();
     let mut model = None;
     for q in dataset.questions.iter().take(limit.unwrap_or(usize::MAX)) {
@@ -372,7 +381,7 @@ fn report(
         prompt_tokens: percentiles(|o| o.prompt_tokens as f64),
         first_token_ms: percentiles(|o| o.first_token_ms.unwrap_or_default()),
         retrieval_ms: Percentiles::of(&outcomes.iter().map(|o| o.retrieval_ms).collect::<Vec<_>>()),
-        total_ms: percentiles(|o| o.total_ms),
+        total_ms: Percentiles::of(&outcomes.iter().map(|o| o.total_ms).collect::<Vec<_>>()),
         questions: outcomes,
     }
 }
