@@ -246,6 +246,8 @@ fn the_prompt_keeps_whole_passages_within_the_context() {
     let options = AnswerOptions {
         passages: 10,
         answer_tokens,
+        // Whole passages: what is tested is how many fit.
+        passage_sentences: 0,
         ..AnswerOptions::default()
     };
     let built = prompt::build(&small, "When do seedlings go out?", &[], &hits, &options).unwrap();

@@ -19,7 +19,7 @@ use super::AnswerOptions;
 use crate::library::SearchHit;
 
 /// Stored with every answer, so an answer can be traced to its prompt.
-pub const PROMPT_VERSION: &str = "answer-v1";
+pub const PROMPT_VERSION: &str = "answer-v2";
 
 pub const SYSTEM: &str = "You are Quarry. You answer questions about the user's documents.";
 
