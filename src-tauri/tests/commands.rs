@@ -788,6 +788,7 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
         [
             "embed_model",
             "embed_url",
+            "embedder_dir",
             "engine_context",
             "engine_model",
             "engine_url",
