@@ -172,6 +172,7 @@ impl LlamaCppGenerator {
             })?;
         let context = options.context.min(model.n_ctx_train().max(256)).max(256);
         let threads = options.threads.unwrap_or_else(super::free_threads) as i32;
+        tracing::info!(threads, context, model = %path.display(), "loading the answer model");
         let prompt_batch = options.prompt_batch.max(1);
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(context))
