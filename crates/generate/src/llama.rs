@@ -86,12 +86,19 @@ pub fn state_file_name(model: &Path, context: u32) -> String {
     format!("{stem}-{:016x}.kv", hasher.finish())
 }
 
+/// The context, once the first generation has created it.
+type LazyContext<'a> = Option<LlamaContext<'a>>;
+
 self_cell::self_cell!(
-    /// A model and the context that borrows it, owned together.
+    /// A model and the context that borrows it, owned together. The context
+    /// is made for the first generation, not at load: its thread count is
+    /// chosen from the cores free when a question comes, not while the app
+    /// that preloads the model is still starting (the window test's app
+    /// chose 1 thread of 2 at load and took 13 s to its first token).
     struct ModelAndContext {
         owner: LlamaModel,
         #[covariant]
-        dependent: LlamaContext,
+        dependent: LazyContext,
     }
 );
 
@@ -103,6 +110,8 @@ pub struct LlamaCppGenerator {
     cached: Vec<LlamaToken>,
     context_size: usize,
     prompt_batch: usize,
+    /// `None`: [`super::free_threads`] when the context is made.
+    threads: Option<usize>,
     state_file: Option<PathBuf>,
 }
 
@@ -171,29 +180,48 @@ impl LlamaCppGenerator {
                 }
             })?;
         let context = options.context.min(model.n_ctx_train().max(256)).max(256);
-        let threads = options.threads.unwrap_or_else(super::free_threads) as i32;
-        tracing::info!(threads, context, model = %path.display(), "loading the answer model");
-        let prompt_batch = options.prompt_batch.max(1);
-        let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(context))
-            .with_n_batch(prompt_batch as u32)
-            .with_n_ubatch(prompt_batch as u32)
-            .with_n_threads(threads)
-            .with_n_threads_batch(threads);
-        let cell = ModelAndContext::try_new(model, |model| model.new_context(backend, params))
-            .map_err(|e| LlmError::Engine(format!("cannot create a context for {}: {e}", path.display())))?;
+        let cell = ModelAndContext::new(model, |_| None);
         let template = cell.borrow_owner().chat_template(None).ok();
-        let mut generator = LlamaCppGenerator {
+        Ok(LlamaCppGenerator {
             facts,
             template,
             cached: Vec::new(),
             context_size: context as usize,
-            prompt_batch,
+            prompt_batch: options.prompt_batch.max(1),
+            threads: options.threads,
             cell,
             state_file: options.state_file.clone(),
-        };
-        generator.restore_state();
-        Ok(generator)
+        })
+    }
+
+    /// Make the context if this is the first generation: with the threads
+    /// free now, then starting from the saved KV cache if there is one.
+    fn ensure_context(&mut self) -> LlmResult<()> {
+        if self.cell.borrow_dependent().is_some() {
+            return Ok(());
+        }
+        let backend = backend()?;
+        let threads = self.threads.unwrap_or_else(super::free_threads) as i32;
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(self.context_size as u32))
+            .with_n_batch(self.prompt_batch as u32)
+            .with_n_ubatch(self.prompt_batch as u32)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        self.cell
+            .with_dependent_mut(|model, slot| {
+                *slot = Some(model.new_context(backend, params)?);
+                Ok(())
+            })
+            .map_err(|e: llama_cpp_2::LlamaContextLoadError| {
+                LlmError::Engine(format!(
+                    "cannot create a context for {}: {e}",
+                    self.facts.path.display()
+                ))
+            })?;
+        tracing::info!(threads, context = self.context_size, model = %self.facts.path.display(), "answer model ready");
+        self.restore_state();
+        Ok(())
     }
 
     /// Start from the KV cache a previous process saved, if there is one
@@ -204,9 +232,11 @@ impl LlamaCppGenerator {
             return;
         };
         let limit = self.context_size;
-        let restored = self
-            .cell
-            .with_dependent_mut(|_, ctx| ctx.state_seq_load_file(&path, 0, limit));
+        let restored = self.cell.with_dependent_mut(|_, ctx| {
+            ctx.as_mut()
+                .expect("made before it is restored")
+                .state_seq_load_file(&path, 0, limit)
+        });
         match restored {
             Ok((tokens, _)) if !tokens.is_empty() && tokens.len() < limit => {
                 tracing::debug!(tokens = tokens.len(), path = %path.display(), "restored the prompt cache");
@@ -214,7 +244,11 @@ impl LlamaCppGenerator {
             }
             outcome => {
                 tracing::debug!(path = %path.display(), ?outcome, "prompt cache not usable; removed");
-                self.cell.with_dependent_mut(|_, ctx| ctx.clear_kv_cache());
+                self.cell.with_dependent_mut(|_, ctx| {
+                    if let Some(ctx) = ctx {
+                        ctx.clear_kv_cache();
+                    }
+                });
                 let _ = std::fs::remove_file(&path);
             }
         }
@@ -228,14 +262,15 @@ impl LlamaCppGenerator {
         if self.cached.is_empty() {
             return;
         }
+        let Some(ctx) = self.cell.borrow_dependent() else {
+            return;
+        };
         let saved = (|| {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
             let partial = path.with_extension(format!("partial-{}", std::process::id()));
-            self.cell
-                .borrow_dependent()
-                .state_seq_save_file(&partial, 0, &self.cached)
+            ctx.state_seq_save_file(&partial, 0, &self.cached)
                 .map_err(std::io::Error::other)?;
             std::fs::rename(&partial, path)
         })();
@@ -309,10 +344,12 @@ impl Generator for LlamaCppGenerator {
                 limit: self.context_size,
             });
         }
+        self.ensure_context()?;
         let cached = &mut self.cached;
         let context_size = self.context_size;
         let prompt_batch = self.prompt_batch;
         let generation = self.cell.with_dependent_mut(|model, ctx| {
+            let ctx = ctx.as_mut().expect("made above");
             // Keep the cached prefix the new prompt shares; at least the last
             // prompt token is evaluated again, since its logits are needed.
             let mut reused = cached.iter().zip(&tokens).take_while(|(a, b)| a == b).count();
