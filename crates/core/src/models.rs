@@ -30,6 +30,10 @@ pub const DEFAULT_EMBEDDER: &str = "sentence-transformers/all-MiniLM-L6-v2";
 /// Qwen publishes it).
 pub const DEFAULT_GENERATOR_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
 
+/// Where a person gets [`DEFAULT_GENERATOR_FILE`] (every message that says
+/// so names this one place).
+pub const DEFAULT_GENERATOR_SOURCE: &str = "huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF";
+
 /// How deep to look for `.gguf` files under a models folder (the HF cache
 /// keeps them at `models--ORG--NAME/snapshots/REV/FILE`).
 const GGUF_SEARCH_DEPTH: usize = 5;
@@ -47,7 +51,7 @@ pub enum ModelError {
     #[error("{path} is not a usable embedding model folder: missing {missing}")]
     Incomplete { path: PathBuf, missing: String },
     #[error(
-        "no answer model found: looked for {DEFAULT_GENERATOR_FILE} (or any .gguf) in:\n{}\nget it from huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF (or use any instruction-tuned .gguf) into one of those folders, choose it in the desktop app, or pass --model PATH.gguf; in Quarry's source folder `models/fetch` assembles it offline",
+        "no answer model found: looked for {DEFAULT_GENERATOR_FILE} (or any .gguf) in:\n{}\nget it from {DEFAULT_GENERATOR_SOURCE} (or use any instruction-tuned .gguf) into one of those folders, choose it in the desktop app, or pass --model PATH.gguf; in Quarry's source folder `models/fetch` assembles it offline",
         looked.iter().map(|p| format!("  - {}", p.display())).collect::<Vec<_>>().join("\n")
     )]
     NoGenerator { looked: Vec<PathBuf> },

@@ -228,6 +228,11 @@ impl LlamaCppGenerator {
     /// that llama.cpp accepts; a file it refuses (another llama.cpp build,
     /// a damaged file) is removed and the cache starts empty.
     fn restore_state(&mut self) {
+        // Once per load, not after every answer: what other digests and
+        // dead processes left is stale already.
+        if let Some(path) = &self.state_file {
+            prune_stale_states(path);
+        }
         let Some(path) = self.state_file.clone().filter(|p| p.exists()) else {
             return;
         };
@@ -274,9 +279,8 @@ impl LlamaCppGenerator {
                 .map_err(std::io::Error::other)?;
             std::fs::rename(&partial, path)
         })();
-        match saved {
-            Ok(()) => prune_stale_states(path),
-            Err(e) => tracing::debug!(path = %path.display(), "cannot save the prompt cache: {e}"),
+        if let Err(e) = saved {
+            tracing::debug!(path = %path.display(), "cannot save the prompt cache: {e}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! conversations sidebar, and whether an answer model is available.
 
 use quarry_core::answer::Conversation;
-use quarry_core::models::DEFAULT_GENERATOR_FILE;
+use quarry_core::models::{DEFAULT_GENERATOR_FILE, DEFAULT_GENERATOR_SOURCE};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -117,7 +117,7 @@ pub async fn model_status(state: State<'_, AppState>) -> CommandResult<ModelStat
                 .map(|p| p.display().to_string())
                 .collect(),
             how_to_get: format!(
-                "Download {DEFAULT_GENERATOR_FILE} from huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF \
+                "Download {DEFAULT_GENERATOR_FILE} from {DEFAULT_GENERATOR_SOURCE} \
                  (or use any instruction-tuned .gguf answer model), then choose it in Settings or put it in \
                  one of these folders. In Quarry's source folder, `models/fetch` assembles it offline."
             ),

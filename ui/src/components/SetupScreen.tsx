@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useChooseModel } from '../hooks/useChooseModel';
 import type { ModelStatus, Settings } from '../lib/types';
 import { ErrorNotice } from './ErrorNotice';
@@ -27,10 +28,20 @@ export function SetupScreen({ settings, model, onChosen, onDone }: Props) {
         disk. Nothing is downloaded and nothing leaves this computer: choose the model files you have.
       </p>
       <ol class="setup__steps">
-        <li class={embedderReady ? 'setup__step setup__step--ready' : 'setup__step'} data-testid="setup-embedder">
-          <h2>
-            1. Embedding model <span class="setup__state">{embedderReady ? 'ready' : 'needed'}</span>
-          </h2>
+        <Step
+          title="1. Embedding model"
+          ready={embedderReady}
+          missing="needed"
+          testId="setup-embedder"
+          button={{
+            testId: 'choose-embedder',
+            primary: !embedderReady,
+            disabled: busy !== null,
+            label:
+              busy === 'embedder' ? 'Loading the model…' : embedderReady ? 'Choose another folder…' : 'Choose the model folder…',
+            onClick: () => void choose('embedder'),
+          }}
+        >
           {embedderReady ? (
             <p>
               <code>{settings.embedder?.name}</code> finds the passages that match a question.
@@ -51,20 +62,20 @@ export function SetupScreen({ settings, model, onChosen, onDone }: Props) {
               )}
             </>
           )}
-          <button
-            type="button"
-            class={embedderReady ? 'button' : 'button button--primary'}
-            data-testid="choose-embedder"
-            disabled={busy !== null}
-            onClick={() => void choose('embedder')}
-          >
-            {busy === 'embedder' ? 'Loading the model…' : embedderReady ? 'Choose another folder…' : 'Choose the model folder…'}
-          </button>
-        </li>
-        <li class={answerReady ? 'setup__step setup__step--ready' : 'setup__step'} data-testid="setup-answer">
-          <h2>
-            2. Answer model <span class="setup__state">{answerReady ? 'ready' : 'optional'}</span>
-          </h2>
+        </Step>
+        <Step
+          title="2. Answer model"
+          ready={answerReady}
+          missing="optional"
+          testId="setup-answer"
+          button={{
+            testId: 'choose-answer-model',
+            primary: false,
+            disabled: busy !== null,
+            label: busy === 'answer' ? 'Checking the model…' : answerReady ? 'Choose another file…' : 'Choose a .gguf file…',
+            onClick: () => void choose('answer'),
+          }}
+        >
           {answerReady ? (
             <p>
               <code>{model?.name}</code> writes the answers.
@@ -77,16 +88,7 @@ export function SetupScreen({ settings, model, onChosen, onDone }: Props) {
               <code>.gguf</code> file works.
             </p>
           )}
-          <button
-            type="button"
-            class="button"
-            data-testid="choose-answer-model"
-            disabled={busy !== null}
-            onClick={() => void choose('answer')}
-          >
-            {busy === 'answer' ? 'Checking the model…' : answerReady ? 'Choose another file…' : 'Choose a .gguf file…'}
-          </button>
-        </li>
+        </Step>
       </ol>
       {error && <ErrorNotice error={error} title="Could not use this model" />}
       <p class="setup__note muted">
@@ -103,5 +105,36 @@ export function SetupScreen({ settings, model, onChosen, onDone }: Props) {
         Start using Quarry
       </button>
     </main>
+  );
+}
+
+interface StepProps {
+  title: string;
+  ready: boolean;
+  /** The badge while the model is missing. */
+  missing: 'needed' | 'optional';
+  testId: string;
+  button: { testId: string; label: string; primary: boolean; disabled: boolean; onClick: () => void };
+  children: ComponentChildren;
+}
+
+/** One model the setup screen asks for: its state, what it is, and the chooser. */
+function Step({ title, ready, missing, testId, button, children }: StepProps) {
+  return (
+    <li class={ready ? 'setup__step setup__step--ready' : 'setup__step'} data-testid={testId}>
+      <h2>
+        {title} <span class="setup__state">{ready ? 'ready' : missing}</span>
+      </h2>
+      {children}
+      <button
+        type="button"
+        class={button.primary ? 'button button--primary' : 'button'}
+        data-testid={button.testId}
+        disabled={button.disabled}
+        onClick={button.onClick}
+      >
+        {button.label}
+      </button>
+    </li>
   );
 }

@@ -345,19 +345,22 @@ fn report(
         kind(QaKind::Unanswerable),
         kind(QaKind::OffLibrary),
     );
+    let has_gold_answers: std::collections::HashSet<&str> = dataset
+        .questions
+        .iter()
+        .filter(|q| !q.answers.is_empty())
+        .map(|q| q.id.as_str())
+        .collect();
     let with_gold_answers: Vec<&QaOutcome> = answerable
         .iter()
         .copied()
-        .filter(|o| {
-            dataset
-                .questions
-                .iter()
-                .any(|q| q.id == o.id && !q.answers.is_empty())
-        })
+        .filter(|o| has_gold_answers.contains(o.id.as_str()))
         .collect();
+    let all: Vec<&QaOutcome> = outcomes.iter().collect();
     let asked: Vec<&QaOutcome> = outcomes.iter().filter(|o| o.first_token_ms.is_some()).collect();
-    let percentiles =
-        |f: fn(&QaOutcome) -> f64| Percentiles::of(&asked.iter().map(|o| f(o)).collect::<Vec<_>>());
+    let percentiles = |over: &[&QaOutcome], f: fn(&QaOutcome) -> f64| {
+        Percentiles::of(&over.iter().map(|o| f(o)).collect::<Vec<_>>())
+    };
     QaReport {
         dataset: dataset.path.display().to_string(),
         model,
@@ -378,10 +381,10 @@ fn report(
             count: outcomes.iter().map(|o| o.unsupported_sentences).sum(),
             of: outcomes.iter().map(|o| o.sentences).sum(),
         },
-        prompt_tokens: percentiles(|o| o.prompt_tokens as f64),
-        first_token_ms: percentiles(|o| o.first_token_ms.unwrap_or_default()),
-        retrieval_ms: Percentiles::of(&outcomes.iter().map(|o| o.retrieval_ms).collect::<Vec<_>>()),
-        total_ms: Percentiles::of(&outcomes.iter().map(|o| o.total_ms).collect::<Vec<_>>()),
+        prompt_tokens: percentiles(&asked, |o| o.prompt_tokens as f64),
+        first_token_ms: percentiles(&asked, |o| o.first_token_ms.unwrap_or_default()),
+        retrieval_ms: percentiles(&all, |o| o.retrieval_ms),
+        total_ms: percentiles(&all, |o| o.total_ms),
         questions: outcomes,
     }
 }
