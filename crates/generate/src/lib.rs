@@ -232,10 +232,16 @@ pub trait Generator {
 
 /// Threads for generation: the cores that are free right now. llama.cpp's
 /// workers spin while they wait for each other, so one thread more than
-/// there are free cores costs far more than one thread fewer. Measured as
-/// the idle share of all cores over 100 ms of `/proc/stat` (the load
-/// average lags by a minute and would still count our own indexing);
-/// `QUARRY_THREADS` overrides, and elsewhere every core is used.
+/// there are free cores costs far more than one thread fewer. Measured from
+/// `/proc/stat` (the load average lags by a minute and would still count our
+/// own indexing) over two windows of 50 ms, keeping the more idle one.
+///
+/// The desktop app's own web view does not count as load: it draws in
+/// bursts, and the biggest comes exactly when an answer starts (the question
+/// and the preview appear). Under software rendering that burst took a core
+/// for ~1 s, and counted, it cost the whole session a thread: the window
+/// test's first token came at 10–12 s on 1 thread, 6.5 s on 2
+/// (BENCHMARKS.md). `QUARRY_THREADS` overrides; elsewhere every core is used.
 pub fn free_threads() -> usize {
     if let Some(n) = std::env::var("QUARRY_THREADS")
         .ok()
@@ -244,6 +250,7 @@ pub fn free_threads() -> usize {
         return n.max(1);
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    /// Idle and total ticks of all cores, the web view's ticks counted idle.
     fn cpu_times() -> Option<(u64, u64)> {
         let stat = std::fs::read_to_string("/proc/stat").ok()?;
         let fields: Vec<u64> = stat
@@ -259,16 +266,50 @@ pub fn free_threads() -> usize {
         // here: 2 threads beside a niced compile decoded at 0.6 tokens/s,
         // 1 thread at 8).
         let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
-        Some((idle, fields.iter().take(8).sum()))
+        Some((idle + web_view_ticks(), fields.iter().take(8).sum()))
     }
-    let Some((idle0, total0)) = cpu_times() else {
+    let Some(mut before) = cpu_times() else {
         return cores;
     };
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let Some((idle1, total1)) = cpu_times() else {
-        return cores;
-    };
-    let total = total1.saturating_sub(total0).max(1) as f64;
-    let idle_share = idle1.saturating_sub(idle0) as f64 / total;
+    let mut idle_share: f64 = 0.0;
+    for _ in 0..2 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let Some(now) = cpu_times() else {
+            return cores;
+        };
+        let total = now.1.saturating_sub(before.1).max(1) as f64;
+        idle_share = idle_share.max(now.0.saturating_sub(before.0) as f64 / total);
+        before = now;
+    }
     ((cores as f64 * idle_share).round() as usize).clamp(1, cores)
+}
+
+/// CPU ticks used so far by this process's web view: WebKitGTK's helper
+/// processes (`WebKitWebProcess`, `WebKitNetworkProcess`, …), which are
+/// children of the desktop app. 0 in a process without a window.
+fn web_view_ticks() -> u64 {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            name.to_str()?.parse::<u32>().ok()?;
+            let stat =
+                std::fs::read_to_string(std::path::Path::new("/proc").join(&name).join("stat")).ok()?;
+            // "pid (comm) state ppid … utime stime …": comm may hold spaces
+            // and parentheses, so the fields are counted after the last ')'.
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let parent: u32 = fields.get(1)?.parse().ok()?;
+            if parent != me || !comm.starts_with("WebKit") {
+                return None;
+            }
+            let user: u64 = fields.get(11)?.parse().ok()?;
+            let system: u64 = fields.get(12)?.parse().ok()?;
+            Some(user + system)
+        })
+        .sum()
 }

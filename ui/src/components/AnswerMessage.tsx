@@ -1,6 +1,7 @@
 import { answerState, citationCorrections, displayText, passageByNumber, previewParts, type ChatMessage } from '../lib/chat';
 import { answeredBy, displayTitle, fileName, formatMs, place, plural } from '../lib/format';
 import type { Passage, Timing } from '../lib/types';
+import { useElapsedSeconds } from '../hooks/useElapsedSeconds';
 import { AnswerText } from './AnswerText';
 import { ErrorNotice } from './ErrorNotice';
 import { SourceList } from './SourceList';
@@ -85,6 +86,7 @@ export function AnswerMessage({ message: m, onOpenPassage, onInspect }: Props) {
     if (p) onOpenPassage(p, searched);
   };
   const busy = state === 'streaming';
+  const waited = useElapsedSeconds(busy);
   const corrections = answer ? citationCorrections(answer) : [];
 
   return (
@@ -119,6 +121,7 @@ export function AnswerMessage({ message: m, onOpenPassage, onInspect }: Props) {
           <p class="progress-line" role="status" aria-live="polite">
             <span class="spinner" aria-hidden="true" />
             {m.phase === 'generating' ? 'Writing…' : progressText(m)}
+            {waited > 0 && <span class="elapsed"> {waited} s</span>}
           </p>
         )}
 
