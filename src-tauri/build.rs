@@ -12,10 +12,12 @@ macro_rules! quarry_commands {
     };
 }
 include!("src/command_list.rs");
+include!("../crates/generate/build-support/llama_rpath.rs");
 
 fn main() {
     println!("cargo:rerun-if-changed=../ui/dist");
     println!("cargo:rerun-if-changed=src/command_list.rs");
+    link_llama_rpath();
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));

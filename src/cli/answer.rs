@@ -333,11 +333,32 @@ pub fn chat(
 pub fn models(explicit: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let search = ModelSearch::from_env(None);
     let found = search.answer_models(explicit);
+    // Which of llama.cpp's CPU variants runs the models here, loaded as an
+    // answer would load it: a missing or refused module shows up now.
+    let cpu = quarry_core::generate::load_cpu_backend();
     if json {
         let rows: Vec<ModelJson> = found.iter().map(Into::into).collect();
-        return print(&json!({ "models": rows }));
+        let cpu = match &cpu {
+            Ok(b) => json!({ "variant": b.variant, "forced": b.forced, "path": b.path }),
+            Err(e) => json!({ "error": e.to_string() }),
+        };
+        return print(&json!({ "models": rows, "cpu": cpu }));
     }
     let mut out = std::io::stdout().lock();
+    match &cpu {
+        Ok(b) => writeln!(
+            out,
+            "llama.cpp CPU code: {} ({}; {})",
+            b.variant,
+            if b.forced {
+                "forced by QUARRY_LLAMA_CPU"
+            } else {
+                "the best this CPU runs"
+            },
+            b.path.display()
+        )?,
+        Err(e) => writeln!(out, "llama.cpp CPU code: unusable: {e}")?,
+    }
     if found.is_empty() {
         writeln!(out, "{}", search.choose_generator(None).unwrap_err())?;
         return Ok(());

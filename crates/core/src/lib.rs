@@ -53,7 +53,9 @@ pub mod fusion {
 
 /// The answer engine's vocabulary, for front ends that show or choose models.
 pub mod generate {
-    pub use quarry_generate::{inspect, Generation, GgufFacts, LlmError, Message, Role, StopReason};
+    pub use quarry_generate::{
+        inspect, load_cpu_backend, CpuBackend, Generation, GgufFacts, LlmError, Message, Role, StopReason,
+    };
 }
 
 /// Document formats and extraction errors, for front ends that report them.

@@ -13,6 +13,7 @@
 //! Invariant: nothing here knows about libraries, passages or citations;
 //! it turns a prompt into tokens and tokens into text.
 
+mod cpu;
 mod gguf;
 mod llama;
 mod remote;
@@ -23,6 +24,7 @@ use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 
+pub use cpu::{best_cpu_variant, load_cpu_backend, loaded_cpu_backend, CpuBackend, CPU_VARIANTS};
 pub use gguf::{inspect, GgufFacts};
 pub use llama::{state_file_name, LlamaCppGenerator, LoadOptions, DEFAULT_CONTEXT, DEFAULT_PROMPT_BATCH};
 pub use remote::{RemoteEngine, RemoteGenerator, DEFAULT_REMOTE_CONTEXT};

@@ -152,9 +152,9 @@ fn backend() -> LlmResult<&'static LlamaBackend> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
-            // llama.cpp logs every tensor it loads; send that to tracing,
-            // where the CLI shows warnings and errors only.
-            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            // The CPU code first (which also sends llama.cpp's logs to
+            // tracing): llama.cpp's backend starts with what is loaded.
+            crate::cpu::load_cpu_backend().map_err(|e| e.to_string())?;
             LlamaBackend::init().map_err(|e| e.to_string())
         })
         .as_ref()
