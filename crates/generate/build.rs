@@ -11,13 +11,17 @@
 //! cargo built), so the next build finds them present. It runs after each
 //! llama-cpp-sys-2 build, being its direct dependent.
 
-use std::path::{Path, PathBuf};
+//!
+//! It also gives this crate's own test binaries the run path the app's
+//! binaries have (build-support/llama_rpath.rs).
+
+use std::path::PathBuf;
+
+include!("build-support/llama_rpath.rs");
 
 fn main() {
-    let Ok(backends) = std::env::var("DEP_LLAMA_BACKENDS_DIR") else {
-        return;
-    };
-    let Some(built) = Path::new(&backends).parent().map(|out| out.join("lib")) else {
+    link_llama_rpath();
+    let Some(built) = llama_lib_dir() else {
         return;
     };
     // OUT_DIR is <target>/<profile>/build/<package>-<hash>/out.

@@ -78,7 +78,7 @@ async function run(driver, fixtures) {
   if (!/hums but does not turn, check the start capacitor/i.test(marked)) {
     throw new Error(`the preview highlights the wrong sentence: ${marked}`);
   }
-  // The preview's screenshot waits for the first words of the answer (the
+  // The preview's screenshot waits until the answer is seen growing (the
   // preview stays while the answer streams): a screenshot costs WebKit a
   // core for ~2 s, and taken here it made llama.cpp choose 1 thread of 2
   // and doubled the first-token time this test measures.
@@ -92,14 +92,14 @@ async function run(driver, fixtures) {
       firstTextMs = Date.now() - sentAt;
     }
     if (state === 'streaming') {
-      if (firstTextMs !== null && !previewShot) {
-        previewShot = true;
-        await screenshot(driver, 'quarry-preview.png');
-      }
       const text = await answer.getText();
       if (text.length > longest) {
         if (longest > 0) sawStreaming = true;
         longest = text.length;
+      }
+      if (sawStreaming && !previewShot) {
+        previewShot = true;
+        await screenshot(driver, 'quarry-preview.png');
       }
     }
     return state !== 'streaming' && state !== null && state !== '';

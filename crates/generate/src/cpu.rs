@@ -10,8 +10,8 @@
 //! Quarry picks the variant itself rather than letting ggml load every
 //! module and score them, for two reasons: AMX (`sapphirerapids`) is never
 //! chosen, because llama.cpp's AMX path crashes on machines of this kind
-//! (BUILD-NOTES.md); and the choice is named, so logs, `quarry info` and
-//! benchmarks say which code ran. `QUARRY_LLAMA_CPU=<variant>` forces one.
+//! (`../shared/BUILD-NOTES.md`); and the choice is named, so logs,
+//! `quarry models` and benchmarks say which code ran. `QUARRY_LLAMA_CPU=<variant>` forces one.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -20,17 +20,21 @@ use crate::{LlmError, LlmResult};
 
 /// The variants Quarry loads, best first, with the CPU features each was
 /// compiled for (ggml's `ggml_add_cpu_backend_variant` list; `avx512` is
-/// its AVX512 option: F, CD, VL, DQ and BW). Variants below `haswell` are
+/// its AVX512 option: F, CD, VL, DQ and BW; every variant also has the
+/// AVX2-level ones, which ggml's own check asks for). Variants below `haswell` are
 /// not listed: Quarry's own code needs x86-64-v3 (AVX2, FMA) anyway.
 /// `sapphirerapids` (AMX) is left out on purpose. `scripts/package` ships
 /// the modules named here.
 pub const CPU_VARIANTS: &[(&str, &str)] = &[
-    ("zen4", "avx512 avx512vbmi avx512vnni avx512bf16"),
-    ("cooperlake", "avx512 avx512vnni avx512bf16"),
-    ("icelake", "avx512 avx512vbmi avx512vnni"),
-    ("cascadelake", "avx512 avx512vnni"),
-    ("cannonlake", "avx512 avx512vbmi"),
-    ("skylakex", "avx512"),
+    (
+        "zen4",
+        "avx2 fma f16c bmi2 avx512 avx512vbmi avx512vnni avx512bf16",
+    ),
+    ("cooperlake", "avx2 fma f16c bmi2 avx512 avx512vnni avx512bf16"),
+    ("icelake", "avx2 fma f16c bmi2 avx512 avx512vbmi avx512vnni"),
+    ("cascadelake", "avx2 fma f16c bmi2 avx512 avx512vnni"),
+    ("cannonlake", "avx2 fma f16c bmi2 avx512 avx512vbmi"),
+    ("skylakex", "avx2 fma f16c bmi2 avx512"),
     ("alderlake", "avx2 fma f16c bmi2 avxvnni"),
     ("haswell", "avx2 fma f16c bmi2"),
 ];
@@ -65,13 +69,18 @@ fn has_feature(feature: &str) -> Option<bool> {
     }
 }
 
-/// The best variant this CPU runs (every feature it was compiled for is
-/// present), or `None` on a CPU below x86-64-v3.
-pub fn best_cpu_variant() -> Option<&'static str> {
+/// The variants this CPU runs (every feature each was compiled for is
+/// present), best first; none on a CPU below x86-64-v3.
+fn runnable_variants() -> impl Iterator<Item = &'static str> {
     CPU_VARIANTS
         .iter()
-        .find(|(_, features)| features.split(' ').all(|f| has_feature(f) == Some(true)))
+        .filter(|(_, features)| features.split(' ').all(|f| has_feature(f) == Some(true)))
         .map(|(name, _)| *name)
+}
+
+/// The best variant this CPU runs, or `None` on a CPU below x86-64-v3.
+pub fn best_cpu_variant() -> Option<&'static str> {
+    runnable_variants().next()
 }
 
 /// Where the variant modules are: `QUARRY_LLAMA_BACKENDS`, then beside an
@@ -117,6 +126,10 @@ static LOADED: OnceLock<Result<CpuBackend, String>> = OnceLock::new();
 
 /// Choose and load llama.cpp's CPU code, once per process; later calls
 /// return the first outcome. Must run before llama.cpp's backend starts.
+///
+/// The best variant whose features this CPU has is tried first; should
+/// ggml refuse it (its own check asks for more than the AVX-512 ones, e.g.
+/// BMI2, which a VM may hide), the next one down is tried, to `haswell`.
 pub fn load_cpu_backend() -> LlmResult<&'static CpuBackend> {
     LOADED
         .get_or_init(|| {
@@ -124,55 +137,64 @@ pub fn load_cpu_backend() -> LlmResult<&'static CpuBackend> {
             // tracing, where the CLI shows warnings and errors only.
             llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
             let forced = std::env::var("QUARRY_LLAMA_CPU").ok().filter(|v| !v.trim().is_empty());
-            let variant = match &forced {
+            let candidates: Vec<&str> = match forced.as_deref().map(str::trim) {
                 Some(name) => {
-                    let name = name.trim();
-                    if !CPU_VARIANTS.iter().any(|(known, _)| *known == name) {
+                    let Some((_, features)) = CPU_VARIANTS.iter().find(|(known, _)| *known == name) else {
                         let known: Vec<&str> = CPU_VARIANTS.iter().map(|(n, _)| *n).collect();
                         return Err(format!(
                             "QUARRY_LLAMA_CPU={name} is not a CPU variant Quarry loads (one of: {})",
                             known.join(", ")
                         ));
+                    };
+                    let missing: Vec<&str> =
+                        features.split(' ').filter(|f| has_feature(f) != Some(true)).collect();
+                    if !missing.is_empty() {
+                        return Err(format!(
+                            "QUARRY_LLAMA_CPU={name}: this CPU lacks {}, which that variant needs",
+                            missing.join(", ")
+                        ));
                     }
-                    name.to_string()
+                    vec![name]
                 }
-                None => best_cpu_variant()
-                    .ok_or_else(|| {
-                        "this CPU lacks AVX2 and FMA (x86-64-v3), which Quarry's llama.cpp needs".to_string()
-                    })?
-                    .to_string(),
+                None => runnable_variants().collect(),
             };
-            let dirs = backend_dirs();
-            let path = dirs
-                .iter()
-                .map(|dir| module_file(dir, &variant))
-                .find(|path| path.is_file())
-                .ok_or_else(|| {
-                    let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-                    format!(
-                        "llama.cpp's CPU code for this machine (libggml-cpu-{variant}.so) is missing; looked in {}. \
-                         Reinstall Quarry, or set QUARRY_LLAMA_BACKENDS to the folder that holds it",
-                        looked.join(", ")
-                    )
-                })?;
-            let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-                .map_err(|_| format!("{} holds a NUL byte", path.display()))?;
-            // SAFETY: a NUL-terminated path; ggml copies what it needs. It
-            // returns null when the module cannot be loaded or refuses this
-            // CPU (its own feature check), and registers it otherwise.
-            let registered = unsafe { llama_cpp_sys_2::ggml_backend_load(c_path.as_ptr()) };
-            if registered.is_null() {
-                return Err(format!(
-                    "llama.cpp could not load its CPU code {} on this machine",
-                    path.display()
-                ));
+            if candidates.is_empty() {
+                return Err("this CPU lacks AVX2 and FMA (x86-64-v3), which Quarry's llama.cpp needs".into());
             }
-            tracing::info!(variant = %variant, forced = forced.is_some(), path = %path.display(), "llama.cpp CPU code loaded");
-            Ok(CpuBackend {
-                variant,
-                forced: forced.is_some(),
-                path,
-            })
+            let dirs = backend_dirs();
+            let mut refused = Vec::new();
+            for variant in candidates {
+                let Some(path) = dirs.iter().map(|dir| module_file(dir, variant)).find(|p| p.is_file()) else {
+                    let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+                    return Err(format!(
+                        "llama.cpp's CPU code for this machine (libggml-cpu-{variant}.so) is missing; looked in \
+                         {}. Reinstall Quarry, or set QUARRY_LLAMA_BACKENDS to the folder that holds it",
+                        looked.join(", ")
+                    ));
+                };
+                let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+                    .map_err(|_| format!("{} holds a NUL byte", path.display()))?;
+                // SAFETY: a NUL-terminated path; ggml copies what it needs. It
+                // returns null when the module cannot be opened or its own
+                // feature check (compiled without the variant's instructions)
+                // refuses this CPU, and registers it otherwise.
+                let registered = unsafe { llama_cpp_sys_2::ggml_backend_load(c_path.as_ptr()) };
+                if registered.is_null() {
+                    tracing::warn!(variant, path = %path.display(), "llama.cpp refused this CPU variant; trying the next");
+                    refused.push(variant);
+                    continue;
+                }
+                tracing::info!(variant, forced = forced.is_some(), path = %path.display(), "llama.cpp CPU code loaded");
+                return Ok(CpuBackend {
+                    variant: variant.to_string(),
+                    forced: forced.is_some(),
+                    path,
+                });
+            }
+            Err(format!(
+                "llama.cpp could not load its CPU code on this machine (refused: {})",
+                refused.join(", ")
+            ))
         })
         .as_ref()
         .map_err(|reason| LlmError::Engine(reason.clone()))

@@ -288,30 +288,73 @@ pub fn free_threads() -> usize {
 
 /// CPU ticks used so far by this process's web view: WebKitGTK's helper
 /// processes (`WebKitWebProcess`, `WebKitNetworkProcess`, …), which are
-/// children of the desktop app. 0 in a process without a window.
+/// children of the desktop app. 0 in a process without a window. Reads only
+/// this process's children (`/proc/self/task/*/children`), not all of /proc.
 fn web_view_ticks() -> u64 {
-    let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return 0;
     };
-    entries
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name();
-            name.to_str()?.parse::<u32>().ok()?;
-            let stat =
-                std::fs::read_to_string(std::path::Path::new("/proc").join(&name).join("stat")).ok()?;
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|children| {
+            children
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             // "pid (comm) state ppid … utime stime …": comm may hold spaces
             // and parentheses, so the fields are counted after the last ')'.
             let (head, rest) = stat.rsplit_once(')')?;
-            let comm = head.split_once('(')?.1;
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            let parent: u32 = fields.get(1)?.parse().ok()?;
-            if parent != me || !comm.starts_with("WebKit") {
+            if !head.split_once('(')?.1.starts_with("WebKit") {
                 return None;
             }
+            let fields: Vec<&str> = rest.split_whitespace().collect();
             let user: u64 = fields.get(11)?.parse().ok()?;
             let system: u64 = fields.get(12)?.parse().ok()?;
             Some(user + system)
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Command, Stdio};
+
+    /// A busy child of this process run under `name` (the kernel names a
+    /// process after its executable file: a link to `yes`).
+    fn busy_child(dir: &std::path::Path, name: &str) -> std::process::Child {
+        let exe = dir.join(name);
+        std::os::unix::fs::symlink("/usr/bin/yes", &exe).unwrap();
+        Command::new(&exe).stdout(Stdio::null()).spawn().unwrap()
+    }
+
+    #[test]
+    fn the_web_views_time_is_counted_and_other_childrens_is_not() {
+        let dir = tempfile_dir();
+        let mut other = busy_child(&dir, "indexer");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(
+            super::web_view_ticks(),
+            0,
+            "a child not named WebKit* is not the web view"
+        );
+        let mut web = busy_child(&dir, "WebKitWebProcess");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let ticks = super::web_view_ticks();
+        for child in [&mut other, &mut web] {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(ticks > 0, "the busy WebKitWebProcess child used no CPU ticks");
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("quarry-web-view-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
 }
