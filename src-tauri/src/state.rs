@@ -341,6 +341,13 @@ impl AppState {
         }
     }
 
+    /// Wait until the answering session has done what it was given — the
+    /// model preloaded at start, the questions asked — so what is timed or
+    /// checked next starts from a settled session.
+    pub fn wait_until_answering_idle(&self) {
+        self.parts.session.wait_until_idle();
+    }
+
     /// Stop the answer being written (the Stop button), and any question
     /// waiting; what was written is kept.
     pub fn stop_answer(&self) {

@@ -533,8 +533,11 @@ fn ask_about_the_pump(h: &Harness) -> (AskReply, Vec<Value>) {
 fn the_model_loads_when_the_app_starts_so_no_question_waits_for_it() {
     let h = Harness::preloading(smollm2());
     indexed(&h);
+    // The model is read on a thread of its own from the start; a question
+    // asked while it is read would say it waits (a loading step). Without
+    // the preload, the question would load it, and say so.
+    h.state().wait_until_answering_idle();
     let (reply, events) = ask_about_the_pump(&h);
-    // The model was loaded before the question came: no loading step.
     assert_eq!(kinds(&events), ["retrieved", "token", "done"]);
     assert!(!reply.answer.not_found && !reply.answer.raw_answer.trim().is_empty());
     assert!(reply.answer.retrieved.iter().any(|p| p.path.ends_with("pump.md")));

@@ -379,6 +379,10 @@ fn a_prepared_session_answers_without_loading_the_model() {
         .expect("a GGUF, not a server");
     assert_eq!(choice.path, models.path().join(SMOLLM2));
     assert!(!choice.preferred, "SmolLM2 is a fallback, not the default");
+    // The weights are read beside the session's thread; a question asked
+    // meanwhile would say it waits for them (`LoadingModel`). Here the
+    // reading is over first.
+    session.wait_until_idle();
 
     let library = std::sync::Arc::new(corpus.library);
     let mut kinds = Vec::new();

@@ -16,8 +16,9 @@
 //!
 //! A front end that expects questions (the app when it opens, `quarry chat`)
 //! calls [`Session::prepare`] first, so that no question waits for the
-//! model to load; a question asked while it loads waits in the queue behind
-//! it.
+//! model to load. The weights are read on a thread of their own: a question
+//! asked meanwhile is retrieved at once (its preview shown) and waits for
+//! the weights only when the model is needed.
 //!
 //! A question may name a remote engine instead ([`AnswerEngine::Remote`]):
 //! nothing is loaded then, the prompt's chat goes to that server, and its
@@ -31,9 +32,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{Receiver, Sender};
+use std::thread::JoinHandle;
+
 use quarry_generate::{
-    Decoding, Generation, Generator, LlamaCppGenerator, LoadOptions, Message, RemoteEngine, RemoteGenerator,
-    DEFAULT_CONTEXT,
+    Decoding, Generation, Generator, LlamaCppGenerator, LlmError, LlmResult, LoadOptions, Message,
+    ModelWeights, RemoteEngine, RemoteGenerator, DEFAULT_CONTEXT,
 };
 
 use crate::answer::{
@@ -345,8 +348,19 @@ impl Asking {
     }
 }
 
-/// The model ready to answer and what it is.
-type Loaded = Option<(Engine, Box<dyn Generator>)>;
+/// The answer model in memory, and the one being read beside the session's
+/// thread; at most one of them at a time (one model in memory).
+#[derive(Default)]
+struct Loaded {
+    ready: Option<(Engine, Box<dyn Generator>)>,
+    reading: Option<(Engine, JoinHandle<LlmResult<Read>>)>,
+}
+
+/// What a reading thread returns: the part of a model that is `Send`.
+enum Read {
+    Weights(PathBuf, ModelWeights),
+    Remote(RemoteGenerator),
+}
 
 /// Where the session's thread finds models, and keeps their KV caches.
 struct Models<'a> {
@@ -355,7 +369,7 @@ struct Models<'a> {
 }
 
 fn serve(jobs: Receiver<Job>, models: ModelSearch, prompt_cache: Option<&Path>, pending: &Pending) {
-    let mut loaded: Loaded = None;
+    let mut loaded = Loaded::default();
     let models = Models {
         search: models,
         prompt_cache,
@@ -378,12 +392,12 @@ fn serve(jobs: Receiver<Job>, models: ModelSearch, prompt_cache: Option<&Path>, 
                     Err(error) => ChatEvent::Failed(error),
                 },
             ),
-            Job::Load(engine) => {
-                if let Err(e) = load(&engine, &models, &mut loaded) {
+            Job::Load(engine) => loaded.start_reading(engine),
+            Job::Barrier(done) => {
+                // A model being read is part of the work queued before.
+                if let Err(e) = loaded.finish_reading(&models) {
                     tracing::warn!("cannot prepare the answer model: {e}");
                 }
-            }
-            Job::Barrier(done) => {
                 let _ = done.send(());
             }
         }
@@ -506,13 +520,13 @@ fn model<'a>(
     send: &dyn Fn(AnswerEvent),
 ) -> AnswerResult<&'a mut dyn Generator> {
     let (engine, choice) = resolve(&models.search, wanted)?;
-    if let Some(choice) = choice.filter(|_| !is_loaded(loaded, &engine)) {
+    if let Some(choice) = choice.filter(|_| loaded.must_wait_for(&engine)) {
         send(AnswerEvent::LoadingModel {
             path: choice.path,
             fallback: !choice.preferred,
         });
     }
-    Ok(load(&engine, models, loaded)?)
+    Ok(loaded.get(&engine, models)?)
 }
 
 /// What `wanted` names: a remote engine as it is, a GGUF (the default one
@@ -530,35 +544,162 @@ fn resolve(
     })
 }
 
-fn is_loaded(loaded: &Loaded, engine: &Engine) -> bool {
-    loaded.as_ref().is_some_and(|(current, _)| current == engine)
+impl Loaded {
+    fn is_ready(&self, engine: &Engine) -> bool {
+        self.ready.as_ref().is_some_and(|(current, _)| current == engine)
+    }
+
+    /// Whether getting `engine`'s model means waiting for it to be read: it
+    /// is neither in memory nor read already by the reading thread.
+    fn must_wait_for(&self, engine: &Engine) -> bool {
+        let read_already = self
+            .reading
+            .as_ref()
+            .is_some_and(|(current, handle)| current == engine && handle.is_finished());
+        !self.is_ready(engine) && !read_already
+    }
+
+    /// Start reading `engine`'s model beside the session's thread, unless
+    /// it is in memory or being read; the model before is freed first (one
+    /// model at a time).
+    fn start_reading(&mut self, engine: Engine) {
+        if self.is_ready(&engine)
+            || self
+                .reading
+                .as_ref()
+                .is_some_and(|(current, _)| *current == engine)
+        {
+            return;
+        }
+        self.ready = None;
+        // What another model's reading gives is dropped, once read.
+        if let Some((_, other)) = self.reading.take() {
+            let _ = other.join();
+        }
+        let read = engine.clone();
+        let spawned = std::thread::Builder::new()
+            .name("quarry-model-read".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let outcome = read.read();
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "answer model read");
+                if let Err(e) = &outcome {
+                    // Said now for the log; the question that needs the
+                    // model says it where the person sees it.
+                    tracing::warn!("cannot prepare the answer model: {e}");
+                }
+                outcome
+            });
+        match spawned {
+            Ok(handle) => self.reading = Some((engine, handle)),
+            // Without a thread the first question reads it (and says why if
+            // that fails too).
+            Err(e) => tracing::warn!("cannot start reading the answer model: {e}"),
+        }
+    }
+
+    /// Wait for the model being read, if any, and make it ready.
+    fn finish_reading(&mut self, models: &Models) -> LlmResult<()> {
+        let Some((engine, handle)) = self.reading.take() else {
+            return Ok(());
+        };
+        let read = handle
+            .join()
+            .unwrap_or_else(|_| Err(LlmError::Engine("reading the model panicked".into())))?;
+        self.ready = Some((engine, read.generator(models)));
+        Ok(())
+    }
+
+    /// The model `engine` names, ready: the one in memory, the one being
+    /// read once read, or read now (the one before is freed first).
+    fn get(&mut self, engine: &Engine, models: &Models) -> LlmResult<&mut dyn Generator> {
+        if !self.is_ready(engine) {
+            self.start_reading(engine.clone());
+            match self.reading.is_some() {
+                true => self.finish_reading(models)?,
+                // No thread could be started: read here.
+                false => self.ready = Some((engine.clone(), engine.read()?.generator(models))),
+            }
+        }
+        Ok(self.ready.as_mut().expect("made ready above").1.as_mut())
+    }
 }
 
-/// The model `engine` names, loaded (or its server reached) unless it is
-/// the one ready; the one before is freed first: one model at a time.
-fn load<'a>(
-    engine: &Engine,
-    models: &Models,
-    loaded: &'a mut Loaded,
-) -> quarry_generate::LlmResult<&'a mut dyn Generator> {
-    if !is_loaded(loaded, engine) {
-        *loaded = None;
-        let generator: Box<dyn Generator> = match engine {
-            Engine::File(path) => {
+impl Engine {
+    /// The slow part of loading: a GGUF's weights read, or the server
+    /// reached and its model checked.
+    fn read(&self) -> LlmResult<Read> {
+        Ok(match self {
+            Engine::File(path) => Read::Weights(path.clone(), LlamaCppGenerator::read(path)?),
+            Engine::Remote(remote) => Read::Remote(RemoteGenerator::connect(remote)?),
+        })
+    }
+}
+
+impl Read {
+    /// The generator for what was read.
+    fn generator(self, models: &Models) -> Box<dyn Generator> {
+        match self {
+            Read::Weights(path, weights) => {
                 // The KV cache of the last answer outlives the process, so a
                 // new `quarry ask` (or a reopened app) reuses what its prompt
                 // shares with the last one.
                 let options = LoadOptions {
                     state_file: models
                         .prompt_cache
-                        .map(|dir| dir.join(quarry_generate::state_file_name(path, DEFAULT_CONTEXT))),
+                        .map(|dir| dir.join(quarry_generate::state_file_name(&path, DEFAULT_CONTEXT))),
                     ..LoadOptions::default()
                 };
-                Box::new(LlamaCppGenerator::load(path, &options)?)
+                Box::new(LlamaCppGenerator::from_weights(weights, &options))
             }
-            Engine::Remote(remote) => Box::new(RemoteGenerator::connect(remote)?),
-        };
-        *loaded = Some((engine.clone(), generator));
+            Read::Remote(remote) => Box::new(remote),
+        }
     }
-    Ok(loaded.as_mut().expect("loaded above").1.as_mut())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model being read does not hold up the session's thread: reading
+    /// starts and returns at once even when the file's first byte is not
+    /// there yet (a named pipe nobody has written), and what the reading
+    /// finds — here, that it is no GGUF — reaches the question that needs
+    /// the model.
+    #[test]
+    fn a_model_is_read_beside_the_sessions_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let pipe = dir.path().join("slow.gguf");
+        let made = std::process::Command::new("mkfifo").arg(&pipe).status().unwrap();
+        assert!(made.success(), "mkfifo failed");
+        // Should reading block this thread after all, the pipe is written
+        // from elsewhere after a minute, so the test fails instead of hanging.
+        let late = pipe.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+            let _ = std::fs::write(late, b"too late");
+        });
+
+        let engine = Engine::File(pipe.clone());
+        let mut loaded = Loaded::default();
+        loaded.start_reading(engine.clone());
+        let reader = |loaded: &Loaded| loaded.reading.as_ref().map(|(_, handle)| handle.thread().id());
+        let first = reader(&loaded).expect("a reading thread");
+        assert!(!loaded.is_ready(&engine));
+        // A second request for the same model is the reading under way.
+        loaded.start_reading(engine.clone());
+        assert_eq!(reader(&loaded), Some(first));
+
+        std::fs::write(&pipe, b"plain words, no model").unwrap();
+        let models = Models {
+            search: ModelSearch::default(),
+            prompt_cache: None,
+        };
+        let error = loaded.get(&engine, &models).err().expect("words are no model");
+        assert!(
+            matches!(&error, LlmError::NotGguf { path, found } if *path == pipe && found.contains("plai")),
+            "{error}"
+        );
+        assert!(loaded.reading.is_none() && loaded.ready.is_none());
+    }
 }

@@ -26,7 +26,9 @@ use serde::Serialize;
 
 pub use cpu::{best_cpu_variant, load_cpu_backend, loaded_cpu_backend, CpuBackend, CPU_VARIANTS};
 pub use gguf::{inspect, GgufFacts};
-pub use llama::{state_file_name, LlamaCppGenerator, LoadOptions, DEFAULT_CONTEXT, DEFAULT_PROMPT_BATCH};
+pub use llama::{
+    state_file_name, LlamaCppGenerator, LoadOptions, ModelWeights, DEFAULT_CONTEXT, DEFAULT_PROMPT_BATCH,
+};
 pub use remote::{RemoteEngine, RemoteGenerator, DEFAULT_REMOTE_CONTEXT};
 
 #[derive(Debug, thiserror::Error)]

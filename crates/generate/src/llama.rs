@@ -102,6 +102,13 @@ self_cell::self_cell!(
     }
 );
 
+/// A GGUF's weights in memory, without a context yet (see
+/// [`LlamaCppGenerator::read`]).
+pub struct ModelWeights {
+    facts: GgufFacts,
+    model: LlamaModel,
+}
+
 pub struct LlamaCppGenerator {
     facts: GgufFacts,
     cell: ModelAndContext,
@@ -167,9 +174,18 @@ impl LlamaCppGenerator {
         &self.facts
     }
 
-    /// Load a GGUF file. The header is checked first, so a wrong, truncated
-    /// or damaged file is named precisely instead of as a load failure.
+    /// Load a GGUF file ([`LlamaCppGenerator::read`], then
+    /// [`LlamaCppGenerator::from_weights`]).
     pub fn load(path: &Path, options: &LoadOptions) -> LlmResult<Self> {
+        Ok(Self::from_weights(Self::read(path)?, options))
+    }
+
+    /// Read a GGUF file's weights: the slow part of a load, and `Send`, so
+    /// it can run on a thread of its own while the thread that will answer
+    /// goes on (the generator itself is not `Send`). The header is checked
+    /// first, so a wrong, truncated or damaged file is named precisely
+    /// instead of as a load failure.
+    pub fn read(path: &Path) -> LlmResult<ModelWeights> {
         let facts = gguf::inspect(path)?;
         let backend = backend()?;
         let model =
@@ -179,10 +195,16 @@ impl LlamaCppGenerator {
                     architecture: facts.architecture.clone(),
                 }
             })?;
+        Ok(ModelWeights { facts, model })
+    }
+
+    /// A generator for weights [`LlamaCppGenerator::read`] returned.
+    pub fn from_weights(weights: ModelWeights, options: &LoadOptions) -> Self {
+        let ModelWeights { facts, model } = weights;
         let context = options.context.min(model.n_ctx_train().max(256)).max(256);
         let cell = ModelAndContext::new(model, |_| None);
         let template = cell.borrow_owner().chat_template(None).ok();
-        Ok(LlamaCppGenerator {
+        LlamaCppGenerator {
             facts,
             template,
             cached: Vec::new(),
@@ -191,7 +213,7 @@ impl LlamaCppGenerator {
             threads: options.threads,
             cell,
             state_file: options.state_file.clone(),
-        })
+        }
     }
 
     /// Make the context if this is the first generation: with the threads
