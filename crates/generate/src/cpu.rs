@@ -14,30 +14,23 @@
 //! `quarry models` and benchmarks say which code ran. `QUARRY_LLAMA_CPU=<variant>` forces one.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 use crate::{LlmError, LlmResult};
 
-/// The variants Quarry loads, best first, with the CPU features each was
-/// compiled for (ggml's `ggml_add_cpu_backend_variant` list; `avx512` is
-/// its AVX512 option: F, CD, VL, DQ and BW; every variant also has the
-/// AVX2-level ones, which ggml's own check asks for). Variants below `haswell` are
-/// not listed: Quarry's own code needs x86-64-v3 (AVX2, FMA) anyway.
-/// `sapphirerapids` (AMX) is left out on purpose. `scripts/package` ships
-/// the modules named here.
-pub const CPU_VARIANTS: &[(&str, &str)] = &[
-    (
-        "zen4",
-        "avx2 fma f16c bmi2 avx512 avx512vbmi avx512vnni avx512bf16",
-    ),
-    ("cooperlake", "avx2 fma f16c bmi2 avx512 avx512vnni avx512bf16"),
-    ("icelake", "avx2 fma f16c bmi2 avx512 avx512vbmi avx512vnni"),
-    ("cascadelake", "avx2 fma f16c bmi2 avx512 avx512vnni"),
-    ("cannonlake", "avx2 fma f16c bmi2 avx512 avx512vbmi"),
-    ("skylakex", "avx2 fma f16c bmi2 avx512"),
-    ("alderlake", "avx2 fma f16c bmi2 avxvnni"),
-    ("haswell", "avx2 fma f16c bmi2"),
-];
+/// The variants Quarry loads, best first, each with the CPU features it
+/// was compiled for, from `cpu-variants.txt` (which says why these and
+/// not others; `scripts/package` ships the modules it names).
+pub static CPU_VARIANTS: LazyLock<Vec<(&str, Vec<&str>)>> = LazyLock::new(|| {
+    include_str!("../cpu-variants.txt")
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            Some((words.next()?, words.collect()))
+        })
+        .collect()
+});
 
 /// Whether this CPU has `feature`; `None` for a name Quarry does not know.
 fn has_feature(feature: &str) -> Option<bool> {
@@ -74,7 +67,7 @@ fn has_feature(feature: &str) -> Option<bool> {
 fn runnable_variants() -> impl Iterator<Item = &'static str> {
     CPU_VARIANTS
         .iter()
-        .filter(|(_, features)| features.split(' ').all(|f| has_feature(f) == Some(true)))
+        .filter(|(_, features)| features.iter().all(|f| has_feature(f) == Some(true)))
         .map(|(name, _)| *name)
 }
 
@@ -147,7 +140,7 @@ pub fn load_cpu_backend() -> LlmResult<&'static CpuBackend> {
                         ));
                     };
                     let missing: Vec<&str> =
-                        features.split(' ').filter(|f| has_feature(f) != Some(true)).collect();
+                        features.iter().copied().filter(|f| has_feature(f) != Some(true)).collect();
                     if !missing.is_empty() {
                         return Err(format!(
                             "QUARRY_LLAMA_CPU={name}: this CPU lacks {}, which that variant needs",
@@ -209,21 +202,28 @@ mod tests {
         let best = best_cpu_variant().expect("machines of this kind have AVX2 and FMA");
         let (_, features) = CPU_VARIANTS.iter().find(|(name, _)| *name == best).unwrap();
         assert!(
-            features.split(' ').all(|f| has_feature(f) == Some(true)),
-            "{best} needs {features}"
+            features.iter().all(|f| has_feature(f) == Some(true)),
+            "{best} needs {features:?}"
         );
         assert_ne!(best, "sapphirerapids");
         // No better variant was passed over.
         for (name, features) in CPU_VARIANTS.iter().take_while(|(name, _)| *name != best) {
             assert!(
-                features.split(' ').any(|f| has_feature(f) == Some(false)),
+                features.iter().any(|f| has_feature(f) == Some(false)),
                 "{name} runs here and ranks above {best}"
             );
         }
+        // The list file reads as eight variants down to AVX2, never AMX.
+        let names: Vec<&str> = CPU_VARIANTS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            (names.len(), names.first(), names.last()),
+            (8, Some(&"zen4"), Some(&"haswell"))
+        );
+        assert!(!names.contains(&"sapphirerapids"));
         // Every feature named is one has_feature knows: a typo would
         // silently make a variant unreachable.
-        for (name, features) in CPU_VARIANTS {
-            for f in features.split(' ') {
+        for (name, features) in CPU_VARIANTS.iter() {
+            for f in features.iter() {
                 assert!(has_feature(f).is_some(), "{name}: unknown feature {f}");
             }
         }
@@ -232,7 +232,7 @@ mod tests {
     #[test]
     fn every_listed_variant_was_built() {
         let dir = llama_cpp_sys_2::BACKENDS_DIR.expect("llama.cpp is built with its CPU variants as modules");
-        for (name, _) in CPU_VARIANTS {
+        for (name, _) in CPU_VARIANTS.iter() {
             assert!(
                 module_file(Path::new(dir), name).is_file(),
                 "libggml-cpu-{name}.so is missing from {dir}"
