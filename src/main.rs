@@ -15,7 +15,7 @@ use quarry_core::fusion::{FusionConfig, FusionMethod, Normalization};
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
 use quarry_core::parse::place;
 use quarry_core::remote;
-use quarry_core::{default_library_dir, Library, Outcome, Progress, SearchOptions};
+use quarry_core::{default_library_dir, Health, Library, Outcome, Progress, SearchOptions};
 use serde_json::json;
 
 #[path = "cli/answer.rs"]
@@ -109,6 +109,10 @@ enum Command {
     Reembed,
     /// Show the library's folder, embedder and sizes.
     Info,
+    /// Check the library: the catalog (SQLite's integrity check), and the
+    /// search indexes against it, rebuilding them from the catalog when they
+    /// are damaged or differ. Exits 1 if something could not be repaired
+    Doctor,
     /// Answer a question from the library's documents, with checked citations.
     Ask {
         question: String,
@@ -517,6 +521,25 @@ fn run() -> anyhow::Result<ExitCode> {
                     writeln!(out, "WARNING   indexed with {other}; run `quarry reembed`")?;
                 }
                 writeln!(out, "documents {}\nchunks    {}", info.documents, info.chunks)?;
+            }
+        }
+        Command::Doctor => {
+            let library = open_library(&cli)?;
+            let parts = library.doctor()?;
+            if cli.json {
+                print(&json!({ "library": library.dir(), "parts": parts }))?;
+            } else {
+                for part in &parts {
+                    let health = match part.health {
+                        Health::Sound => "sound",
+                        Health::Repaired => "REPAIRED",
+                        Health::Damaged => "DAMAGED",
+                    };
+                    writeln!(out, "{:<14} {health:<8} {}", part.part, part.detail)?;
+                }
+            }
+            if parts.iter().any(|p| p.health == Health::Damaged) {
+                return Ok(ExitCode::FAILURE);
             }
         }
         Command::Ask {

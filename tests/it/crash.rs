@@ -14,11 +14,11 @@ use quarry_embed::Embedder;
 use quarry_index::lexical::LexicalIndex;
 use quarry_parse::{extract, read_file};
 
-use crate::support::{embedder, interrupt, model_dir, open, write};
+use crate::support::{embedder, interrupt, model_dir, open, read_catalog, write};
 
 const FILES: usize = 60;
 
-fn start_add(library: &Path, docs: &Path) -> Child {
+pub(crate) fn start_add(library: &Path, docs: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_quarry"))
         .arg("--library")
         .arg(library)
@@ -33,13 +33,9 @@ fn start_add(library: &Path, docs: &Path) -> Child {
 }
 
 fn indexed_documents(library: &Path) -> usize {
-    let Ok(conn) = rusqlite::Connection::open_with_flags(
-        library.join("catalog.sqlite"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    ) else {
+    let Some(conn) = read_catalog(library) else {
         return 0;
     };
-    let _ = conn.busy_timeout(Duration::from_secs(5));
     conn.query_row(
         "SELECT COUNT(*) FROM documents WHERE status = 'indexed'",
         [],
@@ -81,8 +77,10 @@ fn finish(child: Child) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-/// Every store holds exactly the catalog's chunks, and search only returns them.
-fn assert_consistent(lib_dir: &Path) {
+/// Every store holds exactly the catalog's chunks (the lexical index the
+/// same ids, the dense graph reaches each chunk by its vector), and search
+/// only returns them, from indexed documents.
+pub(crate) fn assert_consistent(lib_dir: &Path) {
     let library = open(lib_dir);
     let info = library.info().unwrap();
     assert_eq!(
@@ -104,12 +102,31 @@ fn assert_consistent(lib_dir: &Path) {
         "lexical index differs from the catalog"
     );
     assert!(info.dense_vectors >= ids.len(), "dense index is missing vectors");
+    assert_eq!(
+        library.dense_unreachable().unwrap(),
+        Vec::<u64>::new(),
+        "catalog chunks the dense index cannot reach"
+    );
+    let mut stmt = catalog
+        .prepare("SELECT id FROM documents WHERE status = 'indexed' ORDER BY id")
+        .unwrap();
+    let indexed: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
     for query in ["roof repairs", "budget line 7", "committee"] {
         for hit in library.search(query, &SearchOptions::default()).unwrap() {
             assert!(
                 ids.binary_search(&hit.passage.chunk_id).is_ok(),
                 "hit {} is not in the catalog",
                 hit.passage.chunk_id
+            );
+            assert!(
+                indexed.binary_search(&hit.passage.document_id).is_ok(),
+                "hit {} names document {}, which is not indexed",
+                hit.passage.chunk_id,
+                hit.passage.document_id
             );
         }
     }

@@ -31,6 +31,33 @@ pub fn embedder() -> Arc<SentenceEncoder> {
         .clone()
 }
 
+/// A read-only connection to a library's catalog, as another process
+/// would hold it while Quarry writes; `None` before there is one.
+pub fn read_catalog(library: &Path) -> Option<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open_with_flags(
+        library.join("catalog.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .ok()?;
+    let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
+    Some(conn)
+}
+
+/// The catalog's generation (bumped by every write the indexes derive
+/// from); 0 without a library.
+pub fn catalog_generation(library: &Path) -> u64 {
+    read_catalog(library)
+        .and_then(|catalog| {
+            catalog
+                .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .ok()
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 pub fn open(dir: &Path) -> Library {
     Library::open(dir, embedder()).expect("open library")
 }

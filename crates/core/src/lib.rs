@@ -29,8 +29,8 @@ pub mod watch;
 
 pub use library::{
     default_cache_dir, default_config_dir, default_library_dir, AddOptions, AddReport, Candidates,
-    CatalogRead, FileReport, Library, LibraryError, LibraryInfo, LibraryResult, Outcome, Progress, SearchHit,
-    SearchOptions, TextDocument,
+    CatalogRead, FileReport, Health, Library, LibraryError, LibraryInfo, LibraryResult, Outcome, PartHealth,
+    Progress, SearchHit, SearchOptions, TextDocument,
 };
 
 /// The catalog's rows as the read path returns them.

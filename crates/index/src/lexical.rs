@@ -129,6 +129,9 @@ pub struct LexicalIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// Why the index on disk was replaced by an empty one when opened, if
+    /// it was (unreadable, another schema, damaged files).
+    recreated: Option<String>,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -156,6 +159,48 @@ fn schema() -> (Schema, Fields) {
     )
 }
 
+/// Why an index on disk cannot be used as it is.
+enum Unsound {
+    /// Its files are damaged: recreate it.
+    Damaged(String),
+    /// Anything else (a file another process just replaced, no permission):
+    /// reported, nothing deleted.
+    Error(IndexError),
+}
+
+/// A reader of `index` once every file of its committed segments matches
+/// the checksum tantivy wrote in its footer (a CRC-32 of the file, read in
+/// full: a few milliseconds for a library of thousands of chunks).
+fn reader_if_sound(index: &Index) -> Result<IndexReader, Unsound> {
+    // Analyzers are not persisted with the index: register on every open.
+    index.tokenizers().register(ANALYZER, analyzer());
+    let damaged = |e: &tantivy::TantivyError| match e {
+        tantivy::TantivyError::DataCorruption(_) => true,
+        tantivy::TantivyError::OpenReadError(tantivy::directory::error::OpenReadError::IoError {
+            io_error,
+            ..
+        }) => io_error.kind() == std::io::ErrorKind::InvalidData,
+        _ => false,
+    };
+    let classify = |e: tantivy::TantivyError| match damaged(&e) {
+        true => Unsound::Damaged(e.to_string()),
+        false => Unsound::Error(e.into()),
+    };
+    let bad = index.validate_checksum().map_err(classify)?;
+    if !bad.is_empty() {
+        let names: Vec<String> = bad.iter().map(|p| p.display().to_string()).collect();
+        return Err(Unsound::Damaged(format!(
+            "checksum mismatch in {}",
+            names.join(", ")
+        )));
+    }
+    index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .map_err(classify)
+}
+
 impl LexicalIndex {
     /// Open the index in `dir`, creating it (empty) when missing or when it
     /// was written with another schema: it is derived data.
@@ -165,11 +210,13 @@ impl LexicalIndex {
             path: dir.to_path_buf(),
             source,
         })?;
+        let mut recreated = None;
         let index = match Index::open_in_dir(dir) {
             Ok(index) if index.schema() == schema => index,
             Ok(_) | Err(_) if !dir.join("meta.json").exists() => Index::create_in_dir(dir, schema.clone())?,
             _ => {
                 tracing::warn!(dir = %dir.display(), "lexical index unreadable or of another schema; recreating");
+                recreated = Some("it was unreadable or of another schema".to_string());
                 let _ = std::fs::remove_dir_all(dir);
                 std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
                     path: dir.to_path_buf(),
@@ -178,17 +225,39 @@ impl LexicalIndex {
                 Index::create_in_dir(dir, schema.clone())?
             }
         };
-        // Analyzers are not persisted with the index: register on every open.
-        index.tokenizers().register(ANALYZER, analyzer());
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+        let (index, reader) = match reader_if_sound(&index) {
+            Ok(reader) => (index, reader),
+            Err(Unsound::Damaged(why)) => {
+                // Derived data: the engine refills it from the catalog.
+                tracing::warn!(dir = %dir.display(), "lexical index damaged ({why}); recreating");
+                recreated = Some(format!("it was damaged ({why})"));
+                drop(index);
+                let _ = std::fs::remove_dir_all(dir);
+                std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+                let index = Index::create_in_dir(dir, schema.clone())?;
+                let reader = reader_if_sound(&index).map_err(|e| match e {
+                    Unsound::Damaged(why) => IndexError::Lexical(tantivy::TantivyError::SystemError(why)),
+                    Unsound::Error(e) => e,
+                })?;
+                (index, reader)
+            }
+            Err(Unsound::Error(e)) => return Err(e),
+        };
         Ok(LexicalIndex {
             index,
             reader,
             fields,
+            recreated,
         })
+    }
+
+    /// Why the index found on disk was replaced by an empty one at open (for
+    /// its caller to refill from the source), if it was.
+    pub fn recreated(&self) -> Option<&str> {
+        self.recreated.as_deref()
     }
 
     /// The catalog generation of the last commit, if any.

@@ -7,8 +7,12 @@
 //! On disk: `dense/CURRENT.json` names the dump directory and records the
 //! catalog generation, the highest chunk id dumped and the embedder; a dump is
 //! written into a fresh directory and CURRENT.json is replaced atomically, so a
-//! kill mid-save leaves the previous dump in force.
+//! kill mid-save leaves the previous dump in force. CURRENT.json also holds a
+//! CRC-32 of each dump file: a damaged dump is refused before hnsw_rs reads
+//! it (hnsw_rs panics on some damage), and the engine rebuilds the graph
+//! from the catalog.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use hnsw_rs::prelude::{AnnT, Distance, FilterT, Hnsw, HnswIo};
@@ -80,6 +84,10 @@ pub struct Manifest {
     /// weights' sha256 alone (their vectors were all candle f32).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedder_sha256: Option<String>,
+    /// CRC-32 of each file of the dump, by file name (dumps written before
+    /// checksums have none, and are read unchecked).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: BTreeMap<String, u32>,
 }
 
 pub struct VectorIndex {
@@ -204,17 +212,23 @@ impl VectorIndex {
                     detail: e.to_string(),
                 })?;
             sync_dir_files(&dir);
-            Some((name, written))
+            let checksums = checksums(&dir).map_err(io(&dir))?;
+            Some((name, written, checksums))
+        };
+        let (dump, basename, checksums) = match dump {
+            Some((name, basename, checksums)) => (Some(name), basename, checksums),
+            None => (None, BASENAME.into(), BTreeMap::new()),
         };
         let manifest = Manifest {
-            dump: dump.as_ref().map(|(d, _)| d.clone()),
-            basename: dump.map(|(_, b)| b).unwrap_or_else(|| BASENAME.into()),
+            dump,
+            basename,
             generation,
             max_chunk_id: self.max_chunk_id,
             len: self.len,
             dimension: self.dimension,
             embedder: embedder.to_string(),
             embedder_sha256: None,
+            checksums,
         };
         let tmp = root.join(format!("{MANIFEST}.tmp"));
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
@@ -248,17 +262,32 @@ impl VectorIndex {
             return Ok(Some((empty, manifest)));
         };
         let dir: PathBuf = root.join(dump);
-        // hnsw_rs ties a loaded graph's lifetime to its loader; the loader is
-        // small and lives as long as the index anyway, so give it 'static.
-        let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir, &manifest.basename)));
-        let hnsw = loader
-            // A dump made with another distance (hnsw_rs's DistCosine, before
-            // UnitCosine) fails here, and the engine rebuilds it.
-            .load_hnsw::<f32, UnitCosine>()
-            .map_err(|e| IndexError::Vector {
-                path: dir.clone(),
-                detail: e.to_string(),
-            })?;
+        let damaged = |detail: String| IndexError::Vector {
+            path: dir.clone(),
+            detail,
+        };
+        if !manifest.checksums.is_empty() {
+            let found = checksums(&dir).map_err(|e| damaged(format!("cannot read the dump: {e}")))?;
+            if found != manifest.checksums {
+                return Err(damaged(format!(
+                    "damaged dump: its files' checksums are {found:?}, CURRENT.json recorded {:?}",
+                    manifest.checksums
+                )));
+            }
+        }
+        // A dump made with another distance (hnsw_rs's DistCosine, before
+        // UnitCosine) fails here, and the engine rebuilds it. hnsw_rs
+        // unwraps some read errors: a dump the checksums could not vouch
+        // for (one written before them) must not take the process down.
+        let hnsw = std::panic::catch_unwind(|| {
+            // hnsw_rs ties a loaded graph's lifetime to its loader; the
+            // loader is small and lives as long as the index anyway, so give
+            // it 'static.
+            let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir, &manifest.basename)));
+            loader.load_hnsw::<f32, UnitCosine>().map_err(|e| e.to_string())
+        })
+        .map_err(|_| damaged("damaged dump: hnsw_rs could not read it".into()))?
+        .map_err(damaged)?;
         let index = VectorIndex {
             hnsw,
             dimension: manifest.dimension,
@@ -267,6 +296,22 @@ impl VectorIndex {
         };
         Ok(Some((index, manifest)))
     }
+}
+
+/// CRC-32 of every file in `dir`, by file name.
+fn checksums(dir: &Path) -> std::io::Result<BTreeMap<String, u32>> {
+    let mut sums = BTreeMap::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            let bytes = std::fs::read(entry.path())?;
+            sums.insert(
+                entry.file_name().to_string_lossy().into_owned(),
+                crc32fast::hash(&bytes),
+            );
+        }
+    }
+    Ok(sums)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -37,13 +37,37 @@ pub use schema::SCHEMA_VERSION;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("catalog database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// SQLite says the file is not a database or is corrupt: nothing in it
+    /// can be trusted, and nothing is written to it.
+    #[error(
+        "the catalog (catalog.sqlite) is damaged: {0}. This library cannot be read; restore \
+         catalog.sqlite from a backup, or move the library folder aside and add your documents again \
+         (the documents themselves are untouched)"
+    )]
+    Damaged(String),
     #[error("this library was written by a newer Quarry (schema {found}, this build knows {known})")]
     NewerSchema { found: i64, known: i64 },
     #[error("catalog holds malformed data: {0}")]
     Malformed(String),
     #[error("re-embedding stopped: {0}")]
     Reembed(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        match e.sqlite_error_code() {
+            Some(code @ (NotADatabase | DatabaseCorrupt)) => StoreError::Damaged(
+                match code {
+                    NotADatabase => "it is not an SQLite database",
+                    _ => "SQLite reports it malformed",
+                }
+                .into(),
+            ),
+            _ => StoreError::Sqlite(e),
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -118,6 +118,16 @@ impl CatalogReader {
         blob.map(|b| blob_to_vector(&b)).transpose()
     }
 
+    /// What SQLite's full integrity check finds wrong (empty: nothing). It
+    /// reads every page: a question for a doctor, not for every open.
+    pub fn integrity_problems(&self) -> StoreResult<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.into_iter().filter(|row| row != "ok").collect())
+    }
+
     /// Ids of every live chunk, ascending.
     pub fn chunk_ids(&self) -> StoreResult<Vec<u64>> {
         let mut stmt = self.conn.prepare_cached("SELECT id FROM chunks ORDER BY id")?;

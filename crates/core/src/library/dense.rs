@@ -69,8 +69,14 @@ impl DenseIndex {
     }
 
     /// Load the dump if it holds `identity`'s vectors, else start empty (the
-    /// refresh that follows inserts every vector the catalog holds).
-    pub(super) fn load(&self, identity: &EmbedderIdentity, catalog: &CatalogReader) -> LibraryResult<()> {
+    /// refresh that follows inserts every vector the catalog holds). Returns
+    /// why a dump was there but could not be used because it is damaged.
+    pub(super) fn load(
+        &self,
+        identity: &EmbedderIdentity,
+        catalog: &CatalogReader,
+    ) -> LibraryResult<Option<String>> {
+        let mut damaged = None;
         let loaded = match VectorIndex::load(&self.root) {
             Ok(Some((index, manifest))) if made_by(&manifest, identity) => Some(index),
             Ok(Some(_)) => {
@@ -80,6 +86,7 @@ impl DenseIndex {
             Ok(None) => None,
             Err(e) => {
                 tracing::warn!("dense index unreadable ({e}); rebuilding from the catalog");
+                damaged = Some(e.to_string());
                 None
             }
         };
@@ -88,7 +95,8 @@ impl DenseIndex {
             state.index = loaded.unwrap_or_else(|| VectorIndex::new(identity.dimension, 0));
             state.generation = None;
         }
-        self.refresh(catalog)
+        self.refresh(catalog)?;
+        Ok(damaged)
     }
 
     /// Start over empty (every vector changed: a re-embedding); `capacity`
@@ -119,18 +127,19 @@ impl DenseIndex {
         Ok(())
     }
 
-    /// Rebuild the graph from the catalog when dead vectors pile up, then
-    /// persist it stamped with the catalog generation.
+    /// Rebuild the graph from the catalog when dead vectors pile up (or
+    /// `always`), then persist it stamped with the catalog generation.
     pub(super) fn compact_and_save(
         &self,
         identity: &EmbedderIdentity,
         catalog: &CatalogReader,
+        always: bool,
     ) -> LibraryResult<()> {
         self.refresh(catalog)?;
         let mut state = self.write();
         let live = state.live.len();
         let dead = state.index.dead(&state.live);
-        if dead as f64 > DEAD_VECTOR_RATIO * live as f64 + 64.0 {
+        if always || dead as f64 > DEAD_VECTOR_RATIO * live as f64 + 64.0 {
             tracing::info!(dead, live, "rebuilding the dense index without dead vectors");
             let vectors = catalog.vectors_after(0)?;
             let mut fresh = VectorIndex::new(identity.dimension, vectors.len());
@@ -154,7 +163,31 @@ impl DenseIndex {
     pub(super) fn len(&self) -> usize {
         self.read().index.len()
     }
+
+    /// The catalog's chunks this graph cannot find by their own vector
+    /// among the nearest [`FIND_OWN_VECTOR_AMONG`] (after bringing it up to
+    /// the catalog): none in a library whose graph holds what its catalog
+    /// holds. Identical texts share a vector, hence more than one.
+    pub(super) fn unreachable(&self, catalog: &CatalogReader) -> LibraryResult<Vec<u64>> {
+        self.refresh(catalog)?;
+        let vectors = catalog.vectors_after(0)?;
+        let state = self.read();
+        Ok(vectors
+            .iter()
+            .filter(|(id, vector)| {
+                !state
+                    .index
+                    .search(vector, FIND_OWN_VECTOR_AMONG, &state.live)
+                    .iter()
+                    .any(|(found, _)| found == id)
+            })
+            .map(|(id, _)| *id)
+            .collect())
+    }
 }
+
+/// How near a chunk's own vector must find it ([`DenseIndex::unreachable`]).
+const FIND_OWN_VECTOR_AMONG: usize = 10;
 
 #[cfg(test)]
 mod tests {
@@ -183,6 +216,7 @@ mod tests {
             dimension: 384,
             embedder: embedder.into(),
             embedder_sha256: legacy.map(str::to_string),
+            checksums: Default::default(),
         }
     }
 

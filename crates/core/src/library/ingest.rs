@@ -201,7 +201,7 @@ impl Library {
     /// it if needed, and persist it.
     pub(super) fn save_dense(&self) -> LibraryResult<()> {
         self.dense
-            .compact_and_save(self.embedder.identity(), &lock(&self.reader))
+            .compact_and_save(self.embedder.identity(), &lock(&self.reader), false)
     }
 
     /// Remove documents (or every document under a folder) from all stores.

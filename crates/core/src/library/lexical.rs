@@ -79,10 +79,20 @@ pub(super) fn reconcile(
     catalog: &Catalog,
     writer: &mut LexicalWriter,
 ) -> LibraryResult<()> {
-    let generation = catalog.generation()?;
-    if lexical.generation()? == Some(generation) {
+    if lexical.generation()? == Some(catalog.generation()?) {
         return Ok(());
     }
+    make_equal(lexical, catalog, writer).map(|_| ())
+}
+
+/// Make the lexical index hold exactly the catalog's chunks, whatever its
+/// generation says: (chunks added, chunks removed).
+pub(super) fn make_equal(
+    lexical: &LexicalIndex,
+    catalog: &Catalog,
+    writer: &mut LexicalWriter,
+) -> LibraryResult<(usize, usize)> {
+    let generation = catalog.generation()?;
     let indexed: HashSet<u64> = lexical.chunk_ids()?.into_iter().collect();
     let live = catalog.chunk_ids()?;
     let live_set: HashSet<u64> = live.iter().copied().collect();
@@ -102,7 +112,7 @@ pub(super) fn reconcile(
         generation,
         "lexical index reconciled with the catalog"
     );
-    Ok(())
+    Ok((missing.len(), removed))
 }
 
 /// [`reconcile`] at open, if the index lags and no other process is

@@ -24,6 +24,7 @@
 //! windows or answers.
 
 mod dense;
+mod doctor;
 mod ingest;
 mod lexical;
 mod pipeline;
@@ -43,6 +44,7 @@ use quarry_store::{Catalog, CatalogReader, StoreError};
 use crate::chunk::{ChunkError, Chunker};
 use crate::models::ModelError;
 use dense::DenseIndex;
+pub use doctor::{Health, PartHealth};
 pub use ingest::{AddOptions, AddReport, FileReport, Outcome, Progress, TextDocument};
 pub use search::{Candidates, CatalogRead, SearchHit, SearchOptions};
 
@@ -132,6 +134,9 @@ pub struct Library {
     mismatch: RwLock<Option<EmbedderIdentity>>,
     /// Where files are parsed: worker processes with resource limits.
     sandbox: Sandbox,
+    /// Why the dense dump on disk could not be used when the library was
+    /// opened (it is damaged), if so: the graph was rebuilt from the catalog.
+    dense_rebuilt_at_open: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -160,7 +165,7 @@ impl Library {
             Some(stored) if stored == current => None,
             Some(stored) => Some(stored),
         };
-        let library = Library {
+        let mut library = Library {
             dir: dir.to_path_buf(),
             chunker: Chunker::new(embedder.tokenizer(), embedder.max_tokens())?,
             dense: DenseIndex::new(dir.join(DENSE_DIR), current.dimension),
@@ -170,9 +175,10 @@ impl Library {
             reader: Mutex::new(reader),
             mismatch: RwLock::new(mismatch),
             sandbox: Sandbox::discover(),
+            dense_rebuilt_at_open: None,
         };
         if library.library_embedder_if_other().is_none() {
-            library.dense.load(&current, &lock(&library.reader))?;
+            library.dense_rebuilt_at_open = library.dense.load(&current, &lock(&library.reader))?;
         }
         lexical::sync_if_free(&library.lexical, &library.writer)?;
         Ok(library)
@@ -216,6 +222,14 @@ impl Library {
                 chunks: lock(&self.reader).chunk_count()?,
             }),
         }
+    }
+
+    /// The catalog's chunks that dense search cannot reach: each chunk's
+    /// stored vector is searched for, and those not found among its nearest
+    /// are listed (none in a consistent library). What a check of a
+    /// library after a crash asks of its dense index.
+    pub fn dense_unreachable(&self) -> LibraryResult<Vec<u64>> {
+        self.dense.unreachable(&lock(&self.reader))
     }
 
     pub fn info(&self) -> LibraryResult<LibraryInfo> {
