@@ -9,15 +9,20 @@ use serde_json::Value;
 use crate::support::{corpus, model_dir};
 
 pub fn quarry(library: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quarry"))
+    quarry_command(library, args).output().expect("run quarry")
+}
+
+/// The command [`quarry`] runs, for a test to add to.
+pub fn quarry_command(library: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quarry"));
+    command
         .arg("--library")
         .arg(library)
         .args(args)
         .env("QUARRY_EMBEDDER", model_dir())
         // Each library its own prompt cache: tests never share a KV cache.
-        .env("QUARRY_CACHE_DIR", library.with_extension("cache"))
-        .output()
-        .expect("run quarry")
+        .env("QUARRY_CACHE_DIR", library.with_extension("cache"));
+    command
 }
 
 /// The stdout of a successful run, as JSON (also used by `eval.rs`).

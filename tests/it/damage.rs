@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::cli::{json, quarry};
+use crate::cli::{json, quarry, quarry_command};
 use crate::crash::assert_consistent;
-use crate::support::{catalog_generation, corpus, model_dir};
+use crate::support::{catalog_generation, corpus};
 
 /// Overwrite a few bytes in the middle of `file`, as a bad sector or a
 /// stray write would.
@@ -89,14 +89,13 @@ const SOUND: [(&str, &str); 3] = [
 /// The top hit for the part number: its path, both retrievers' ranks, and
 /// the warnings logged on the way.
 fn top_hit(lib: &Path) -> (String, Value, Value, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quarry"))
-        .arg("--library")
-        .arg(lib)
-        .args(["search", "drive belt for the conveyor ZX-4471-C", "--json"])
-        .env("QUARRY_EMBEDDER", model_dir())
-        .env("QUARRY_LOG", "warn")
-        .output()
-        .unwrap();
+    let output = quarry_command(
+        lib,
+        &["search", "drive belt for the conveyor ZX-4471-C", "--json"],
+    )
+    .env("QUARRY_LOG", "warn")
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     assert!(!stderr.contains("panicked"), "{stderr}");
     let found = json(&output);

@@ -30,10 +30,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-
-use crossbeam_channel::{Receiver, Sender};
 use std::thread::JoinHandle;
 
+use crossbeam_channel::{Receiver, Sender};
 use quarry_generate::{
     Decoding, Generation, Generator, LlamaCppGenerator, LlmError, LlmResult, LoadOptions, Message,
     ModelWeights, RemoteEngine, RemoteGenerator, DEFAULT_CONTEXT,
@@ -549,13 +548,18 @@ impl Loaded {
         self.ready.as_ref().is_some_and(|(current, _)| current == engine)
     }
 
+    /// The thread reading `engine`'s model, if one is.
+    fn reading(&self, engine: &Engine) -> Option<&JoinHandle<LlmResult<Read>>> {
+        self.reading
+            .as_ref()
+            .filter(|(current, _)| current == engine)
+            .map(|(_, handle)| handle)
+    }
+
     /// Whether getting `engine`'s model means waiting for it to be read: it
     /// is neither in memory nor read already by the reading thread.
     fn must_wait_for(&self, engine: &Engine) -> bool {
-        let read_already = self
-            .reading
-            .as_ref()
-            .is_some_and(|(current, handle)| current == engine && handle.is_finished());
+        let read_already = self.reading(engine).is_some_and(JoinHandle::is_finished);
         !self.is_ready(engine) && !read_already
     }
 
@@ -563,12 +567,7 @@ impl Loaded {
     /// it is in memory or being read; the model before is freed first (one
     /// model at a time).
     fn start_reading(&mut self, engine: Engine) {
-        if self.is_ready(&engine)
-            || self
-                .reading
-                .as_ref()
-                .is_some_and(|(current, _)| *current == engine)
-        {
+        if self.is_ready(&engine) || self.reading(&engine).is_some() {
             return;
         }
         self.ready = None;

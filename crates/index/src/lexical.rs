@@ -169,8 +169,8 @@ enum Unsound {
 }
 
 /// A reader of `index` once every file of its committed segments matches
-/// the checksum tantivy wrote in its footer (a CRC-32 of the file, read in
-/// full: a few milliseconds for a library of thousands of chunks).
+/// the checksum tantivy wrote in its footer (a CRC-32 of the whole file, so
+/// each open reads the index once more; not yet timed on a large library).
 fn reader_if_sound(index: &Index) -> Result<IndexReader, Unsound> {
     // Analyzers are not persisted with the index: register on every open.
     index.tokenizers().register(ANALYZER, analyzer());
@@ -201,6 +201,18 @@ fn reader_if_sound(index: &Index) -> Result<IndexReader, Unsound> {
         .map_err(classify)
 }
 
+/// Replace the index in `dir` by an empty one of `schema`, saying `why`:
+/// derived data, which the engine refills from the catalog.
+fn recreate(dir: &Path, schema: &Schema, why: &str) -> Result<Index, IndexError> {
+    tracing::warn!(dir = %dir.display(), "lexical index damaged or unusable ({why}); recreating");
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(Index::create_in_dir(dir, schema.clone())?)
+}
+
 impl LexicalIndex {
     /// Open the index in `dir`, creating it (empty) when missing or when it
     /// was written with another schema: it is derived data.
@@ -215,29 +227,19 @@ impl LexicalIndex {
             Ok(index) if index.schema() == schema => index,
             Ok(_) | Err(_) if !dir.join("meta.json").exists() => Index::create_in_dir(dir, schema.clone())?,
             _ => {
-                tracing::warn!(dir = %dir.display(), "lexical index unreadable or of another schema; recreating");
-                recreated = Some("it was unreadable or of another schema".to_string());
-                let _ = std::fs::remove_dir_all(dir);
-                std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
-                Index::create_in_dir(dir, schema.clone())?
+                let why = "it was unreadable or of another schema".to_string();
+                let index = recreate(dir, &schema, &why)?;
+                recreated = Some(why);
+                index
             }
         };
         let (index, reader) = match reader_if_sound(&index) {
             Ok(reader) => (index, reader),
             Err(Unsound::Damaged(why)) => {
-                // Derived data: the engine refills it from the catalog.
-                tracing::warn!(dir = %dir.display(), "lexical index damaged ({why}); recreating");
-                recreated = Some(format!("it was damaged ({why})"));
                 drop(index);
-                let _ = std::fs::remove_dir_all(dir);
-                std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
-                let index = Index::create_in_dir(dir, schema.clone())?;
+                let why = format!("it was damaged ({why})");
+                let index = recreate(dir, &schema, &why)?;
+                recreated = Some(why);
                 let reader = reader_if_sound(&index).map_err(|e| match e {
                     Unsound::Damaged(why) => IndexError::Lexical(tantivy::TantivyError::SystemError(why)),
                     Unsound::Error(e) => e,

@@ -298,16 +298,26 @@ impl VectorIndex {
     }
 }
 
-/// CRC-32 of every file in `dir`, by file name.
+/// CRC-32 of every file in `dir`, by file name, read in pieces (a dump can
+/// be hundreds of megabytes; it is not held in memory twice).
 fn checksums(dir: &Path) -> std::io::Result<BTreeMap<String, u32>> {
+    use std::io::Read;
     let mut sums = BTreeMap::new();
+    let mut buffer = vec![0u8; 1 << 16];
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         if entry.file_type()?.is_file() {
-            let bytes = std::fs::read(entry.path())?;
+            let mut file = std::fs::File::open(entry.path())?;
+            let mut hasher = crc32fast::Hasher::new();
+            loop {
+                match file.read(&mut buffer)? {
+                    0 => break,
+                    n => hasher.update(&buffer[..n]),
+                }
+            }
             sums.insert(
                 entry.file_name().to_string_lossy().into_owned(),
-                crc32fast::hash(&bytes),
+                hasher.finalize(),
             );
         }
     }

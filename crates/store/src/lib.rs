@@ -56,15 +56,13 @@ pub enum StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
         match e.sqlite_error_code() {
-            Some(code @ (NotADatabase | DatabaseCorrupt)) => StoreError::Damaged(
-                match code {
-                    NotADatabase => "it is not an SQLite database",
-                    _ => "SQLite reports it malformed",
-                }
-                .into(),
-            ),
+            Some(rusqlite::ErrorCode::NotADatabase) => {
+                StoreError::Damaged("it is not an SQLite database".into())
+            }
+            Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+                StoreError::Damaged("SQLite reports it malformed".into())
+            }
             _ => StoreError::Sqlite(e),
         }
     }
