@@ -276,10 +276,28 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("quarry: {err:#}");
+            eprintln!("quarry: {}", said_once(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each said once: a message that
+/// already quotes its cause ("lexical index: {0}", as tantivy's and
+/// thiserror's often do) would otherwise be followed by it again.
+fn said_once(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn open_library(cli: &Cli) -> anyhow::Result<Library> {

@@ -64,7 +64,9 @@ impl From<LibraryError> for CommandError {
             LibraryError::Model(_) | LibraryError::Embed(_) | LibraryError::EmbedderMismatch { .. } => {
                 "model"
             }
-            LibraryError::LibraryDir { .. } => "io",
+            LibraryError::LibraryDir { .. }
+            | LibraryError::DiskFull { .. }
+            | LibraryError::ReadOnly { .. } => "io",
             _ => "library",
         };
         Self::from_error(code, &e)

@@ -900,6 +900,84 @@ fn the_window_calls_exactly_the_commands_registered_and_permitted() {
     );
 }
 
+#[test]
+fn the_window_may_load_and_run_only_its_own_files() {
+    // The configuration the app is built with (tauri.conf.json at the
+    // repository root, which src-tauri/build.rs reads).
+    let config: Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tauri.conf.json")).unwrap(),
+    )
+    .unwrap();
+    let csp = config["app"]["security"]["csp"]
+        .as_object()
+        .expect("a CSP is set");
+    let sources = |directive: &str| -> Vec<String> {
+        csp.get(directive)
+            .or_else(|| csp.get("default-src"))
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{directive} is not limited"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    // Scripts: only the app's own bundle, never inline or eval'd code.
+    assert_eq!(sources("script-src"), ["'self'"]);
+    assert_eq!(sources("default-src"), ["'self'"]);
+    // Nothing from another origin: no remote image (a document's tracking
+    // pixel), font, style, frame or connection; only the app's IPC.
+    for directive in [
+        "img-src",
+        "font-src",
+        "style-src",
+        "media-src",
+        "frame-src",
+        "object-src",
+    ] {
+        for source in sources(directive) {
+            assert!(
+                ["'self'", "'none'", "data:"].contains(&source.as_str()),
+                "{directive} allows {source}"
+            );
+        }
+    }
+    assert_eq!(sources("connect-src"), ["ipc:", "http://ipc.localhost"]);
+    for directive in ["object-src", "base-uri", "form-action", "frame-src"] {
+        assert_eq!(sources(directive), ["'none'"], "{directive}");
+    }
+    assert_eq!(config["app"]["security"]["freezePrototype"], true);
+
+    // The page builds its DOM from text only: no raw HTML from a document
+    // can reach it (a passage with <script> or a javascript: link is shown
+    // as the characters it is).
+    for entry in walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src")) {
+        let code = std::fs::read_to_string(&entry).unwrap();
+        for raw in [
+            "dangerouslySetInnerHTML",
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+        ] {
+            assert!(!code.contains(raw), "{} uses {raw}", entry.display());
+        }
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 /// Copy a folder tree (a library fixture) into `to`.
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

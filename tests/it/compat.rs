@@ -15,7 +15,7 @@ use quarry_core::SearchOptions;
 
 use crate::support::{model_dir, open, repo};
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
         let target = to.join(entry.path().strip_prefix(from).unwrap());

@@ -239,3 +239,46 @@ fn ctrl_c_stops_cleanly_and_the_next_add_finishes() {
     assert_eq!(report["unchanged"].as_u64().unwrap(), added);
     assert_eq!(open(&lib).info().unwrap().documents, 30);
 }
+
+#[test]
+fn a_second_add_while_one_runs_says_the_library_is_busy_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (first, second) = (tmp.path().join("first"), tmp.path().join("second"));
+    for i in 0..120 {
+        write(
+            &first.join(format!("memo{i:03}.txt")),
+            &format!("Memo {i}: the roof of building {i} leaks near the boiler room; repairs are booked.\n")
+                .repeat(12),
+        );
+    }
+    write(
+        &second.join("other.txt"),
+        "The committee approved budget line 7 for the new boiler.\n",
+    );
+    let lib = tmp.path().join("lib");
+    let mut running = start_add(&lib, &first);
+    wait_for_documents(&mut running, &lib, 1);
+
+    let busy = start_add(&lib, &second).wait_with_output().unwrap();
+    assert_eq!(
+        busy.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&busy.stdout)
+    );
+    let message = String::from_utf8_lossy(&busy.stderr);
+    assert_eq!(
+        message.trim(),
+        "quarry: the library is being written by another Quarry process; try again when it finishes"
+    );
+
+    let report = finish(running);
+    assert_eq!(
+        (report["added"].as_u64(), report["failed"].as_u64()),
+        (Some(120), Some(0))
+    );
+    assert_consistent(&lib);
+    let documents = open(&lib).read().documents().unwrap();
+    assert!(documents.iter().all(|d| !d.path.ends_with("other.txt")));
+    assert_eq!(documents.len(), 120);
+}

@@ -206,3 +206,22 @@ fn write_alien_gguf(path: &std::path::Path) {
     )
     .unwrap();
 }
+
+#[test]
+fn gguf_headers_the_fuzzer_found_crashing_the_reader_are_refused_with_a_reason() {
+    // tests/data/fuzz/README.md: headers stating strings, arrays or
+    // dimensions larger than the file, which made candle's reader allocate
+    // hundreds of GB (an abort) or overflow a capacity (a panic).
+    let dir = crate::support::repo().join("tests/data/fuzz/gguf");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        match inspect(&path) {
+            Err(LlmError::Corrupt { reason, .. }) => assert!(!reason.is_empty()),
+            Err(LlmError::Truncated { .. } | LlmError::NotGguf { .. }) => {}
+            other => panic!("{}: expected a refusal, got {other:?}", path.display()),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} headers in {}", dir.display());
+}

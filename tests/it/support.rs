@@ -197,3 +197,26 @@ pub fn interrupt(child: &std::process::Child) {
         .unwrap();
     assert!(status.success());
 }
+
+/// A number from the environment (a knob of a long test), or `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .map(|v| {
+            v.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
+        })
+        .unwrap_or(default)
+}
+
+/// Run the ignored test `name` of this test binary in a child process
+/// with `env` set: a process of its own, to be killed, or measured alone.
+pub fn run_test_as_child(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Output {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child.args(["--exact", name, "--ignored", "--nocapture", "--test-threads=1"]);
+    for (key, value) in env {
+        child.env(key, value);
+    }
+    child.output().unwrap()
+}

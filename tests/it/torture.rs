@@ -21,21 +21,10 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::crash::{assert_consistent, start_add};
-use crate::support::{catalog_generation, open, write};
+use crate::support::{catalog_generation, env_number, open, write};
 
 const DEFAULT_SEED: u64 = 20_261_207;
 const DEFAULT_KILLS: usize = 10;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .map(|v| {
-            v.trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
-        })
-        .unwrap_or(default)
-}
 
 /// The folder under torture: text files whose every paragraph is unique
 /// (file and paragraph numbers, a code word), so no two chunks share a
@@ -114,7 +103,7 @@ impl Folder {
 }
 
 /// Every document's path and status, and its chunks' texts in order.
-fn contents(lib: &Path) -> BTreeMap<String, (String, Vec<String>)> {
+pub(crate) fn contents(lib: &Path) -> BTreeMap<String, (String, Vec<String>)> {
     let catalog = rusqlite::Connection::open(lib.join("catalog.sqlite")).unwrap();
     let mut documents = BTreeMap::new();
     let mut stmt = catalog.prepare("SELECT id, path, status FROM documents").unwrap();

@@ -7,11 +7,12 @@
 //! is read again through llama.cpp's own GGUF parser, which only gives the
 //! key/value metadata.
 
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use candle_core::quantized::gguf_file::{Content, Value};
 
+use super::gguf_layout::{header_fits, tensor_layout};
 use super::{LlmError, LlmResult};
 
 /// The facts `quarry models` lists and the answerer needs.
@@ -54,6 +55,11 @@ pub fn inspect(path: &Path) -> LlmResult<GgufFacts> {
         });
     }
     let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io_error)?);
+    header_fits(&mut reader, file_size).map_err(|reason| LlmError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    reader.rewind().map_err(io_error)?;
     let content = match Content::read(&mut reader) {
         Ok(content) => content,
         Err(e) if e.to_string().contains("unknown dtype") => return inspect_with_llama_cpp(path, file_size),
@@ -64,14 +70,12 @@ pub fn inspect(path: &Path) -> LlmResult<GgufFacts> {
             })
         }
     };
-    let mut expected_end = content.tensor_data_offset;
-    let mut parameters = 0u64;
-    for info in content.tensor_infos.values() {
-        let elements = info.shape.elem_count() as u64;
-        parameters += elements;
-        let bytes = elements / info.ggml_dtype.block_size() as u64 * info.ggml_dtype.type_size() as u64;
-        expected_end = expected_end.max(content.tensor_data_offset + info.offset + bytes);
-    }
+    let Some((parameters, expected_end)) = tensor_layout(&content) else {
+        return Err(LlmError::Corrupt {
+            path: path.to_path_buf(),
+            reason: "its tensor table names sizes larger than any file".into(),
+        });
+    };
     if file_size < expected_end {
         return Err(LlmError::Truncated {
             path: path.to_path_buf(),

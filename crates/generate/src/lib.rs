@@ -15,6 +15,7 @@
 
 mod cpu;
 mod gguf;
+mod gguf_layout;
 mod llama;
 mod remote;
 mod stream;

@@ -22,6 +22,7 @@ use std::path::Path;
 
 use tantivy::collector::TopDocs;
 use tantivy::directory::error::LockError;
+use tantivy::directory::{Directory, RamDirectory};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{
@@ -132,6 +133,43 @@ pub struct LexicalIndex {
     /// Why the index on disk was replaced by an empty one when opened, if
     /// it was (unreadable, another schema, damaged files).
     recreated: Option<String>,
+    /// Read from a copy in memory: the folder cannot be written.
+    read_only: bool,
+}
+
+/// Whether tantivy failed to take a lock file because the file system is
+/// read-only (or the folder not ours to write).
+fn cannot_write_lock(e: &IndexError) -> bool {
+    match e {
+        IndexError::Lexical(tantivy::TantivyError::LockFailure(LockError::IoError(io), _)) => matches!(
+            io.kind(),
+            std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+        ),
+        _ => false,
+    }
+}
+
+/// A copy in memory of the committed index in `dir`, for a library on a
+/// file system that cannot be written: tantivy's reader takes a lock file
+/// beside the index, which fails there. Searched as it is, never written;
+/// it costs the index's size in memory.
+fn in_memory_copy(dir: &Path) -> Result<Index, IndexError> {
+    let io = |source| IndexError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let ram = RamDirectory::create();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let is_lock = name.to_string_lossy().ends_with(".lock");
+        if is_lock || !entry.file_type().map_err(io)?.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).map_err(io)?;
+        ram.atomic_write(Path::new(&name), &bytes).map_err(io)?;
+    }
+    Ok(Index::open(ram)?)
 }
 
 fn schema() -> (Schema, Fields) {
@@ -168,21 +206,36 @@ enum Unsound {
     Error(IndexError),
 }
 
-/// A reader of `index` once every file of its committed segments matches
-/// the checksum tantivy wrote in its footer (a CRC-32 of the whole file, so
-/// each open reads the index once more; not yet timed on a large library).
-fn reader_if_sound(index: &Index) -> Result<IndexReader, Unsound> {
-    // Analyzers are not persisted with the index: register on every open.
-    index.tokenizers().register(ANALYZER, analyzer());
-    let damaged = |e: &tantivy::TantivyError| match e {
+impl Unsound {
+    /// For an index just made: no second chance, whatever is wrong.
+    fn into_error(self) -> IndexError {
+        match self {
+            Unsound::Damaged(why) => IndexError::Lexical(tantivy::TantivyError::SystemError(why)),
+            Unsound::Error(e) => e,
+        }
+    }
+}
+
+/// Whether tantivy's error says the index's files are damaged (rather than
+/// unreachable: no permission, a full disk).
+fn is_damage(e: &tantivy::TantivyError) -> bool {
+    match e {
         tantivy::TantivyError::DataCorruption(_) => true,
         tantivy::TantivyError::OpenReadError(tantivy::directory::error::OpenReadError::IoError {
             io_error,
             ..
         }) => io_error.kind() == std::io::ErrorKind::InvalidData,
         _ => false,
-    };
-    let classify = |e: tantivy::TantivyError| match damaged(&e) {
+    }
+}
+
+/// A reader of `index` once every file of its committed segments matches
+/// the checksum tantivy wrote in its footer (a CRC-32 of the whole file, so
+/// each open reads the index once more; not yet timed on a large library).
+fn reader_if_sound(index: &Index) -> Result<IndexReader, Unsound> {
+    // Analyzers are not persisted with the index: register on every open.
+    index.tokenizers().register(ANALYZER, analyzer());
+    let classify = |e: tantivy::TantivyError| match is_damage(&e) {
         true => Unsound::Damaged(e.to_string()),
         false => Unsound::Error(e.into()),
     };
@@ -226,6 +279,9 @@ impl LexicalIndex {
         let index = match Index::open_in_dir(dir) {
             Ok(index) if index.schema() == schema => index,
             Ok(_) | Err(_) if !dir.join("meta.json").exists() => Index::create_in_dir(dir, schema.clone())?,
+            // An error reading a sound index (no permission, a full or
+            // read-only disk) deletes nothing: it is reported.
+            Err(e) if !is_damage(&e) => return Err(e.into()),
             _ => {
                 let why = "it was unreadable or of another schema".to_string();
                 let index = recreate(dir, &schema, &why)?;
@@ -240,11 +296,20 @@ impl LexicalIndex {
                 let why = format!("it was damaged ({why})");
                 let index = recreate(dir, &schema, &why)?;
                 recreated = Some(why);
-                let reader = reader_if_sound(&index).map_err(|e| match e {
-                    Unsound::Damaged(why) => IndexError::Lexical(tantivy::TantivyError::SystemError(why)),
-                    Unsound::Error(e) => e,
-                })?;
+                let reader = reader_if_sound(&index).map_err(Unsound::into_error)?;
                 (index, reader)
+            }
+            Err(Unsound::Error(e)) if cannot_write_lock(&e) => {
+                tracing::info!(dir = %dir.display(), "lexical index folder is read-only; searching a copy in memory");
+                let index = in_memory_copy(dir)?;
+                let reader = reader_if_sound(&index).map_err(Unsound::into_error)?;
+                return Ok(LexicalIndex {
+                    index,
+                    reader,
+                    fields,
+                    recreated,
+                    read_only: true,
+                });
             }
             Err(Unsound::Error(e)) => return Err(e),
         };
@@ -253,6 +318,7 @@ impl LexicalIndex {
             reader,
             fields,
             recreated,
+            read_only: false,
         })
     }
 
@@ -269,6 +335,9 @@ impl LexicalIndex {
 
     /// Take the single writer lock; fails fast if another process holds it.
     pub fn writer(&self) -> Result<LexicalWriter, IndexError> {
+        if self.read_only {
+            return Err(IndexError::ReadOnly);
+        }
         match self.index.writer_with_num_threads(1, WRITER_HEAP) {
             Ok(writer) => Ok(LexicalWriter {
                 writer,
@@ -373,6 +442,9 @@ impl LexicalWriter {
     /// Make everything added so far durable, stamped with `generation`.
     pub fn commit(&mut self, generation: u64) -> Result<(), IndexError> {
         let mut prepared = self.writer.prepare_commit()?;
+        // A crash here: the new segments are on disk, meta.json does not
+        // name them yet (tests/it/failpoints.rs).
+        fail::fail_point!("lexical-commit-prepared");
         prepared.set_payload(&generation.to_string());
         prepared.commit()?;
         Ok(())

@@ -21,6 +21,8 @@ pub enum IndexError {
     Lexical(#[from] tantivy::TantivyError),
     #[error("the library is being written by another Quarry process; try again when it finishes")]
     WriterBusy,
+    #[error("the lexical index's folder cannot be written (a read-only file system)")]
+    ReadOnly,
     #[error("vector index at {path}: {detail}")]
     Vector {
         path: std::path::PathBuf,

@@ -230,10 +230,15 @@ impl VectorIndex {
             embedder_sha256: None,
             checksums,
         };
+        // A crash at either failpoint: the new dump is written, and
+        // CURRENT.json names the old one (or, after the swap, the new one
+        // while the old one is still on disk) (tests/it/failpoints.rs).
+        fail::fail_point!("dense-dump-written");
         let tmp = root.join(format!("{MANIFEST}.tmp"));
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         write_synced(&tmp, &json).map_err(io(&tmp))?;
         std::fs::rename(&tmp, root.join(MANIFEST)).map_err(io(root))?;
+        fail::fail_point!("dense-manifest-replaced");
         // Older dumps are garbage now.
         if let Ok(entries) = std::fs::read_dir(root) {
             for e in entries.flatten() {

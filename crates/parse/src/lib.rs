@@ -65,6 +65,30 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in declaration order (the fuzzer's inputs name a
+    /// format by its index here).
+    pub const ALL: [Format; 19] = [
+        Format::Pdf,
+        Format::Docx,
+        Format::Odt,
+        Format::Html,
+        Format::Markdown,
+        Format::Text,
+        Format::Pptx,
+        Format::Odp,
+        Format::Xlsx,
+        Format::Xls,
+        Format::Xlsb,
+        Format::Ods,
+        Format::Csv,
+        Format::Tsv,
+        Format::Epub,
+        Format::Rtf,
+        Format::Eml,
+        Format::Mbox,
+        Format::Image,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Pdf => "pdf",
@@ -274,11 +298,21 @@ impl Paragraphs {
     }
 }
 
+/// A size as a person reads it: `1024.0 MiB`, `256 MiB`.
+fn mebibytes(bytes: u64) -> String {
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    if mib.fract() == 0.0 {
+        format!("{mib:.0} MiB")
+    } else {
+        format!("{mib:.1} MiB")
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     #[error("empty file")]
     Empty,
-    #[error("too large: {size} bytes (limit {limit})")]
+    #[error("too large: {} ({size} bytes); Quarry reads files of up to {}", mebibytes(*size), mebibytes(*limit))]
     TooLarge { size: u64, limit: u64 },
     #[error("file disappeared before it could be read")]
     Vanished,

@@ -37,6 +37,34 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Extracted, ExtractError> {
     }
 }
 
+/// Make the chain of `/Parent` links above `page` end. pdf-extract looks up
+/// a page's inherited attributes (resources, media box) by following them
+/// with no end but the root, so a damaged file whose chain loops (a page
+/// its own parent; the fuzzer found one, `tests/data/fuzz/`) kept it
+/// spinning until the worker's CPU limit. The link that closes the loop
+/// is removed: the page then inherits what it can from the pages above.
+fn cut_parent_cycle(doc: &mut lopdf::Document, page: lopdf::ObjectId) {
+    let parent_of = |doc: &lopdf::Document, id| {
+        doc.get_dictionary(id)
+            .ok()?
+            .get(b"Parent")
+            .ok()?
+            .as_reference()
+            .ok()
+    };
+    let mut seen = std::collections::HashSet::from([page]);
+    let mut current = page;
+    while let Some(parent) = parent_of(doc, current) {
+        if !seen.insert(parent) {
+            if let Ok(dict) = doc.get_dictionary_mut(current) {
+                dict.remove(b"Parent");
+            }
+            return;
+        }
+        current = parent;
+    }
+}
+
 /// The text of a loaded document, page by page.
 fn read(mut doc: lopdf::Document, bytes: &[u8]) -> Result<Extracted, ExtractError> {
     if doc.is_encrypted() && doc.decrypt("").is_err() {
@@ -45,6 +73,9 @@ fn read(mut doc: lopdf::Document, bytes: &[u8]) -> Result<Extracted, ExtractErro
         return Err(ExtractError::Encrypted);
     }
     let page_ids = doc.get_pages();
+    for &page in page_ids.values() {
+        cut_parent_cycle(&mut doc, page);
+    }
     let page_numbers: Vec<u32> = page_ids.keys().copied().collect();
     if page_numbers.is_empty() {
         return Err(ExtractError::Corrupt {

@@ -199,12 +199,36 @@ impl std::ops::Deref for Catalog {
     }
 }
 
+/// Keep the WAL and shared-memory files when the last connection closes
+/// (SQLite deletes them by default). Opening a WAL database must create
+/// the shared-memory file if it is missing, and on a full disk that fails
+/// ("disk I/O error"): the library could not even be searched until space
+/// was freed. Kept, they cost ~32 KiB plus a WAL SQLite reuses, and the
+/// library stays readable on a full disk (tests/it/exhaustion.rs).
+fn keep_wal_files(conn: &Connection) {
+    let mut persist: std::ffi::c_int = 1;
+    // SAFETY: the handle is this open connection's; SQLITE_FCNTL_PERSIST_WAL
+    // reads and writes one int through the pointer, which outlives the call.
+    let code = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
+            (&raw mut persist).cast(),
+        )
+    };
+    if code != rusqlite::ffi::SQLITE_OK {
+        tracing::debug!(code, "SQLite would not keep its WAL files");
+    }
+}
+
 fn connect(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     // WAL: readers never block the writer; NORMAL sync is durable across a
     // process kill (only an OS crash can drop the last transactions).
     conn.pragma_update(None, "journal_mode", "WAL")?;
+    keep_wal_files(&conn);
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)

@@ -8,16 +8,37 @@ use crate::{StoreError, StoreResult};
 /// Bump with a migration in [`migrate`] when the schema changes.
 pub const SCHEMA_VERSION: i64 = 4;
 
-pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
-    let tx = conn.transaction()?;
-    tx.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")?;
-    let version: i64 = tx
+/// The schema version the catalog records; 0 for a new (empty) catalog.
+fn schema_version(conn: &Connection) -> StoreResult<i64> {
+    let has_meta = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if !has_meta {
+        return Ok(0);
+    }
+    Ok(conn
         .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
             r.get::<_, String>(0)
         })
         .optional()?
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+        .unwrap_or(0))
+}
+
+pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    // A current catalog is not written at all: opening a library must work
+    // where nothing can be written (a full disk, a read-only mount).
+    if schema_version(conn)? == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")?;
+    let version = schema_version(&tx)?;
     if version > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema {
             found: version,
@@ -98,6 +119,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
         "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?1)",
         [SCHEMA_VERSION.to_string()],
     )?;
+    // A crash here: every step of the migration is done, none committed
+    // (tests/it/failpoints.rs).
+    fail::fail_point!("catalog-migrated");
     tx.commit()?;
     Ok(())
 }

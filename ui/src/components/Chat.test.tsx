@@ -169,6 +169,43 @@ describe('chat', () => {
     await waitFor(() => expect(backend.argsOf('open_document')).toEqual([{ document_id: p2.document_id }]));
   });
 
+  it('shows a hostile document as the characters it holds: no script runs, no remote image loads, no link', async () => {
+    // What a document can carry into a passage: HTML and Markdown that
+    // would run or load if the window rendered it as markup.
+    const hostile = {
+      before: '<script>window.__pwned = 1</script> <img src="http://tracker.example/p.png" onerror="window.__pwned = 2"> ',
+      passage: 'Click [here](javascript:window.__pwned=3) or <a href="javascript:window.__pwned=4">here</a>.',
+      after: ' <iframe src="https://evil.example"></iframe><style>body{display:none}</style>',
+    };
+    const passage = makePassage(1, { text: hostile.passage, title: '<b>Title</b><script>window.__pwned=5</script>' });
+    installBackend({
+      ask: () => ({
+        conversation_id: 1,
+        turn_id: 1,
+        answer: makeAnswer({
+          answer: 'It says <script>window.__pwned=6</script> click [1].',
+          sentences: ['It says <script>window.__pwned=6</script> click [1].'],
+          retrieved: [passage],
+        }),
+      }),
+      passage_context: () => makeContext({ ...hostile, title: passage.title }),
+    });
+    render(<App />);
+    await ask('What does it say?');
+    const answer = await screen.findByTestId('answer');
+    await waitFor(() => expect(answer.dataset.state).toBe('done'));
+    fireEvent.click(within(answer).getAllByTestId('citation-chip')[0]);
+    const view = screen.getByTestId('source-view');
+    const mark = await within(view).findByTestId('source-highlight');
+    expect(mark.textContent).toBe(hostile.passage);
+    expect(view.textContent).toContain(hostile.before.trim());
+    for (const root of [view, answer]) {
+      expect(root.querySelectorAll('script, img, iframe, style, object, embed').length).toBe(0);
+      for (const link of root.querySelectorAll('a')) expect(link.getAttribute('href') ?? '').not.toMatch(/^javascript:/i);
+    }
+    expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
+  });
+
   it('names a slide as a slide and marks text recognised from a scan', async () => {
     const slide = makePassage(1, { path: '/docs/review.pptx', title: 'Quarterly Review', page: 3, unit: 'slide' });
     const scan = makePassage(2, { path: '/docs/delivery.pdf', title: null, page: 1, ocr: true });

@@ -13,6 +13,7 @@
 pub mod cite;
 mod conversation;
 pub mod focus;
+mod marks;
 pub mod prompt;
 pub mod record;
 pub mod relevance;

@@ -36,6 +36,10 @@ impl Library {
     /// another process is writing is reported as busy (an error), not
     /// touched.
     pub fn doctor(&self) -> LibraryResult<Vec<PartHealth>> {
+        super::explain_storage(&self.dir, self.doctor_here())
+    }
+
+    fn doctor_here(&self) -> LibraryResult<Vec<PartHealth>> {
         let (problems, documents, chunk_ids) = {
             let reader = lock(&self.reader);
             (

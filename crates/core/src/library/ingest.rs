@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use super::pipeline::{prepare_file, prepare_text};
 use super::plan::{path_key, plan};
 use super::writer::Writer;
-use super::{lock, Library, LibraryResult};
+use super::{explain_storage, lock, Library, LibraryResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -125,6 +125,16 @@ impl Library {
         observe: &(dyn Fn(Progress) + Sync),
         cancel: &AtomicBool,
     ) -> LibraryResult<AddReport> {
+        explain_storage(&self.dir, self.add_here(inputs, options, observe, cancel))
+    }
+
+    fn add_here(
+        &self,
+        inputs: &[PathBuf],
+        options: AddOptions,
+        observe: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+    ) -> LibraryResult<AddReport> {
         let mut writer = self.start_writing()?;
         let mut report = AddReport::default();
         let (planned, vanished) = plan(&lock(&self.writer), inputs, options, &mut report)?;
@@ -169,6 +179,15 @@ impl Library {
         observe: &(dyn Fn(Progress) + Sync),
         cancel: &AtomicBool,
     ) -> LibraryResult<AddReport> {
+        explain_storage(&self.dir, self.add_texts_here(documents, observe, cancel))
+    }
+
+    fn add_texts_here(
+        &self,
+        documents: Vec<TextDocument>,
+        observe: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+    ) -> LibraryResult<AddReport> {
         let mut writer = self.start_writing()?;
         let mut report = AddReport::default();
         let total = documents.len();
@@ -208,6 +227,10 @@ impl Library {
     /// A removed root is no longer one of the library's roots; a file or
     /// folder removed from inside a root is excluded from its later rescans.
     pub fn remove(&self, inputs: &[PathBuf]) -> LibraryResult<AddReport> {
+        explain_storage(&self.dir, self.remove_here(inputs))
+    }
+
+    fn remove_here(&self, inputs: &[PathBuf]) -> LibraryResult<AddReport> {
         let mut writer = Writer::start(&self.writer, &self.lexical)?;
         let mut report = AddReport::default();
         for input in inputs {
@@ -251,6 +274,10 @@ impl Library {
     /// model, engine or precision), in one catalog transaction, then
     /// rebuild the dense index.
     pub fn reembed(&self, progress: &dyn Fn(u64, u64)) -> LibraryResult<u64> {
+        explain_storage(&self.dir, self.reembed_here(progress))
+    }
+
+    fn reembed_here(&self, progress: &dyn Fn(u64, u64)) -> LibraryResult<u64> {
         let total = lock(&self.reader).chunk_count()?;
         let mut done = 0u64;
         let identity = self.embedder.identity().clone();

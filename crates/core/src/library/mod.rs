@@ -67,6 +67,17 @@ pub enum LibraryError {
     #[error("cannot use library folder {path}: {source}")]
     LibraryDir { path: PathBuf, source: std::io::Error },
     #[error(
+        "the disk holding the library ({}) is full: free some space and try again; \
+         nothing the library already held was lost",
+        dir.display()
+    )]
+    DiskFull { dir: PathBuf },
+    #[error(
+        "the library ({}) is on a read-only file system: it can be searched, not changed",
+        dir.display()
+    )]
+    ReadOnly { dir: PathBuf },
+    #[error(
         "this library was indexed with {library}, but the current embedder is {current}; \
          run `quarry reembed` to re-embed its {chunks} chunks with the current model, \
          or pass --embedder pointing at the library's model"
@@ -80,6 +91,31 @@ pub enum LibraryError {
 }
 
 pub type LibraryResult<T> = Result<T, LibraryError>;
+
+/// Below this much free space, a failed write is put down to a full disk.
+const FULL_DISK_BYTES: u64 = 1024 * 1024;
+
+/// When something failed while writing the library in `dir`, say so plainly
+/// if the file system is full or mounted read-only: SQLite, tantivy and the
+/// HNSW dump each word a full disk differently (or, like SQLite's shared
+/// memory file, as a bare "disk I/O error"), while the file system's own
+/// figures say it one way.
+pub(crate) fn explain_storage<T>(dir: &Path, result: LibraryResult<T>) -> LibraryResult<T> {
+    result.map_err(|error| {
+        if matches!(error, LibraryError::EmbedderMismatch { .. }) {
+            return error;
+        }
+        match rustix::fs::statvfs(dir) {
+            Ok(fs) if fs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY) => LibraryError::ReadOnly {
+                dir: dir.to_path_buf(),
+            },
+            Ok(fs) if fs.f_bavail.saturating_mul(fs.f_frsize) < FULL_DISK_BYTES => LibraryError::DiskFull {
+                dir: dir.to_path_buf(),
+            },
+            _ => error,
+        }
+    })
+}
 
 /// The platform's folder for the command line's own settings (the server's
 /// token): `$XDG_CONFIG_HOME/quarry` on Linux.
@@ -149,6 +185,10 @@ impl Library {
     /// opens, reports the mismatch, and refuses to add or search until
     /// [`Library::reembed`]: its vectors are never mixed with this one's.
     pub fn open(dir: &Path, embedder: Arc<dyn Embedder>) -> LibraryResult<Self> {
+        explain_storage(dir, Self::open_here(dir, embedder))
+    }
+
+    fn open_here(dir: &Path, embedder: Arc<dyn Embedder>) -> LibraryResult<Self> {
         std::fs::create_dir_all(dir).map_err(|source| LibraryError::LibraryDir {
             path: dir.to_path_buf(),
             source,
@@ -180,7 +220,12 @@ impl Library {
         if library.library_embedder_if_other().is_none() {
             library.dense_rebuilt_at_open = library.dense.load(&current, &lock(&library.reader))?;
         }
-        lexical::sync_if_free(&library.lexical, &library.writer)?;
+        // Bringing a lagging lexical index up to the catalog writes; where
+        // nothing can be written (a full disk) the library still opens and
+        // searches (hits come from the catalog; the next add reconciles).
+        if let Err(e) = lexical::sync_if_free(&library.lexical, &library.writer) {
+            tracing::warn!("the lexical index could not be brought up to the catalog: {e}");
+        }
         Ok(library)
     }
 

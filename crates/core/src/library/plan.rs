@@ -37,6 +37,21 @@ pub(super) fn path_key(path: &Path) -> PathBuf {
     out
 }
 
+/// Why a file whose path is not valid UTF-8 is not indexed. The catalog
+/// keys documents by their path as text; a lossy key would name no file on
+/// disk, so the next add would think the document vanished (and the one
+/// after that add it again), and two such names could share one key.
+fn not_utf8(path: &Path) -> FileReport {
+    FileReport {
+        path: path.to_string_lossy().to_string(),
+        outcome: Outcome::Failed,
+        chunks: 0,
+        error: Some(
+            "cannot index: the file's path is not valid UTF-8 (rename it, or its folder, to index it)".into(),
+        ),
+    }
+}
+
 fn is_hidden(entry: &walkdir::DirEntry) -> bool {
     entry.depth() > 0 && entry.file_name().to_str().is_some_and(|n| n.starts_with('.'))
 }
@@ -78,6 +93,10 @@ pub(super) fn plan(
         let key = path_key(input);
         let key_str = key.to_string_lossy().to_string();
         if is_excluded(&key) {
+            continue;
+        }
+        if key.to_str().is_none() {
+            report.push(not_utf8(&key));
             continue;
         }
         let meta = match std::fs::metadata(&key) {
@@ -128,7 +147,12 @@ pub(super) fn plan(
                         .file_name()
                         .to_str()
                         .is_some_and(quarry_parse::is_temporary_file);
-                    if meta.is_file() && !temporary && seen.insert(entry.path().to_path_buf()) {
+                    if !meta.is_file() || temporary {
+                        continue;
+                    }
+                    if entry.path().to_str().is_none() {
+                        report.push(not_utf8(entry.path()));
+                    } else if seen.insert(entry.path().to_path_buf()) {
                         files.push((entry.path().to_path_buf(), meta));
                     }
                 }

@@ -108,6 +108,9 @@ impl<'a> Writer<'a> {
                 };
                 let mut catalog = lock(self.catalog);
                 let effect = catalog.replace_document(&doc, &new_chunks)?;
+                // A crash here: the catalog holds the file, the lexical
+                // index does not yet (tests/it/failpoints.rs).
+                fail::fail_point!("catalog-committed");
                 for id in &effect.removed_chunks {
                     self.lexical.delete(*id);
                 }
