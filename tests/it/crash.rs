@@ -244,7 +244,7 @@ fn ctrl_c_stops_cleanly_and_the_next_add_finishes() {
 fn a_second_add_while_one_runs_says_the_library_is_busy_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (first, second) = (tmp.path().join("first"), tmp.path().join("second"));
-    for i in 0..120 {
+    for i in 0..300 {
         write(
             &first.join(format!("memo{i:03}.txt")),
             &format!("Memo {i}: the roof of building {i} leaks near the boiler room; repairs are booked.\n")
@@ -275,10 +275,10 @@ fn a_second_add_while_one_runs_says_the_library_is_busy_and_changes_nothing() {
     let report = finish(running);
     assert_eq!(
         (report["added"].as_u64(), report["failed"].as_u64()),
-        (Some(120), Some(0))
+        (Some(300), Some(0))
     );
     assert_consistent(&lib);
     let documents = open(&lib).read().documents().unwrap();
     assert!(documents.iter().all(|d| !d.path.ends_with("other.txt")));
-    assert_eq!(documents.len(), 120);
+    assert_eq!(documents.len(), 300);
 }

@@ -6,18 +6,23 @@
 //! for 272 GB and overflowing a capacity: an abort, or a panic, in the
 //! process that only meant to list models), so [`header_fits`] walks the
 //! header first, allocating nothing, and every length must fit in the bytes
-//! the file has left. Written by hand: no GGUF crate in the tree checks
-//! this before it allocates.
+//! the file has left (and an array holds at most 2^24 values). Written by
+//! hand: no GGUF crate in the tree checks this before it allocates.
 //!
 //! A file of its own, depending only on candle's header types, so the
 //! fuzzer builds this very code without llama.cpp.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 
 use candle_core::quantized::gguf_file::Content;
 
 /// At most this deep may arrays nest (the format has no use for more).
 const MAX_NESTING: usize = 4;
+/// At most this many values in one array. candle reserves ~32 bytes per
+/// value before reading them, so a file-length bound alone would still let
+/// a 1 GB file of one byte array ask for 32 GB; real vocabularies and merge
+/// lists hold well under a million.
+const MAX_ARRAY: u64 = 1 << 24;
 
 /// Reading the header: where it stops, and how much of the file is left.
 struct Walk<'r, R> {
@@ -62,9 +67,8 @@ impl<R: Read + Seek> Walk<'_, R> {
             ));
         }
         let offset = i64::try_from(n).map_err(|_| format!("its header states {what} of {n} bytes"))?;
-        self.reader
-            .seek(SeekFrom::Current(offset))
-            .map_err(|e| e.to_string())?;
+        // seek_relative: a BufReader keeps what it has buffered.
+        self.reader.seek_relative(offset).map_err(|e| e.to_string())?;
         self.left -= n;
         Ok(())
     }
@@ -106,6 +110,9 @@ impl<R: Read + Seek> Walk<'_, R> {
                 }
                 let element = self.u32()?;
                 let len = self.count()?;
+                if len > MAX_ARRAY {
+                    return Err(format!("its header states an array of {len} values"));
+                }
                 let size = match element {
                     0 | 1 | 7 => Some(1),
                     2 | 3 => Some(2),

@@ -21,7 +21,7 @@ pub enum IndexError {
     Lexical(#[from] tantivy::TantivyError),
     #[error("the library is being written by another Quarry process; try again when it finishes")]
     WriterBusy,
-    #[error("the lexical index's folder cannot be written (a read-only file system)")]
+    #[error("the lexical index's folder cannot be written (a read-only file system, or a folder this user may not write)")]
     ReadOnly,
     #[error("vector index at {path}: {detail}")]
     Vector {

@@ -298,7 +298,7 @@ impl Paragraphs {
     }
 }
 
-/// A size as a person reads it: `1024.0 MiB`, `256 MiB`.
+/// A size as a person reads it: `256 MiB`, `1.5 MiB`.
 fn mebibytes(bytes: u64) -> String {
     let mib = bytes as f64 / (1024.0 * 1024.0);
     if mib.fract() == 0.0 {

@@ -203,8 +203,11 @@ impl std::ops::Deref for Catalog {
 /// (SQLite deletes them by default). Opening a WAL database must create
 /// the shared-memory file if it is missing, and on a full disk that fails
 /// ("disk I/O error"): the library could not even be searched until space
-/// was freed. Kept, they cost ~32 KiB plus a WAL SQLite reuses, and the
-/// library stays readable on a full disk (tests/it/exhaustion.rs).
+/// was freed. Kept, they cost ~32 KiB, and the library stays readable on a
+/// full disk (tests/it/exhaustion.rs). `journal_size_limit` (set in
+/// [`connect`]) makes the last close truncate the kept WAL to nothing, so
+/// no frames outlive a clean close (a `catalog.sqlite` restored alone never
+/// meets a newer WAL) and a big transaction leaves no big file behind.
 fn keep_wal_files(conn: &Connection) {
     let mut persist: std::ffi::c_int = 1;
     // SAFETY: the handle is this open connection's; SQLITE_FCNTL_PERSIST_WAL
@@ -229,6 +232,7 @@ fn connect(path: &Path) -> StoreResult<Connection> {
     // process kill (only an OS crash can drop the last transactions).
     conn.pragma_update(None, "journal_mode", "WAL")?;
     keep_wal_files(&conn);
+    conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)

@@ -95,24 +95,42 @@ pub type LibraryResult<T> = Result<T, LibraryError>;
 /// Below this much free space, a failed write is put down to a full disk.
 const FULL_DISK_BYTES: u64 = 1024 * 1024;
 
-/// When something failed while writing the library in `dir`, say so plainly
-/// if the file system is full or mounted read-only: SQLite, tantivy and the
-/// HNSW dump each word a full disk differently (or, like SQLite's shared
-/// memory file, as a bare "disk I/O error"), while the file system's own
-/// figures say it one way.
+/// What the file system holding `dir` says of itself: `DiskFull` or
+/// `ReadOnly`, or `None` when it can be written.
+pub(crate) fn storage_trouble(dir: &Path) -> Option<LibraryError> {
+    let fs = rustix::fs::statvfs(dir).ok()?;
+    let dir = dir.to_path_buf();
+    if fs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY) {
+        Some(LibraryError::ReadOnly { dir })
+    } else if fs.f_bavail.saturating_mul(fs.f_frsize) < FULL_DISK_BYTES {
+        Some(LibraryError::DiskFull { dir })
+    } else {
+        None
+    }
+}
+
+/// When opening, writing or checking the library in `dir` failed, say so
+/// plainly if the file system is full or mounted read-only: SQLite, tantivy
+/// and the HNSW dump each word a full disk differently (or, like SQLite's
+/// shared memory file, as a bare "disk I/O error"), while the file system's
+/// own figures say it one way. Errors that name another cause (a damaged
+/// or newer catalog, another writer, a model) are left as they are.
 pub(crate) fn explain_storage<T>(dir: &Path, result: LibraryResult<T>) -> LibraryResult<T> {
     result.map_err(|error| {
-        if matches!(error, LibraryError::EmbedderMismatch { .. }) {
-            return error;
-        }
-        match rustix::fs::statvfs(dir) {
-            Ok(fs) if fs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY) => LibraryError::ReadOnly {
-                dir: dir.to_path_buf(),
-            },
-            Ok(fs) if fs.f_bavail.saturating_mul(fs.f_frsize) < FULL_DISK_BYTES => LibraryError::DiskFull {
-                dir: dir.to_path_buf(),
-            },
-            _ => error,
+        let names_its_cause = matches!(
+            error,
+            LibraryError::EmbedderMismatch { .. }
+                | LibraryError::Model(_)
+                | LibraryError::Embed(_)
+                | LibraryError::Chunk(_)
+                | LibraryError::Index(quarry_index::IndexError::WriterBusy)
+                | LibraryError::Store(
+                    StoreError::Damaged(_) | StoreError::NewerSchema { .. } | StoreError::Malformed(_)
+                )
+        );
+        match names_its_cause {
+            true => error,
+            false => storage_trouble(dir).unwrap_or(error),
         }
     })
 }
@@ -224,6 +242,9 @@ impl Library {
         // nothing can be written (a full disk) the library still opens and
         // searches (hits come from the catalog; the next add reconciles).
         if let Err(e) = lexical::sync_if_free(&library.lexical, &library.writer) {
+            if storage_trouble(dir).is_none() {
+                return Err(e);
+            }
             tracing::warn!("the lexical index could not be brought up to the catalog: {e}");
         }
         Ok(library)

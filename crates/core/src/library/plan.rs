@@ -53,7 +53,7 @@ fn not_utf8(path: &Path) -> FileReport {
 }
 
 fn is_hidden(entry: &walkdir::DirEntry) -> bool {
-    entry.depth() > 0 && entry.file_name().to_str().is_some_and(|n| n.starts_with('.'))
+    entry.depth() > 0 && entry.file_name().as_encoded_bytes().starts_with(b".")
 }
 
 fn file_facts(meta: &std::fs::Metadata) -> FileFacts {
