@@ -15,6 +15,13 @@ pub fn quarry(library: &Path, args: &[&str]) -> Output {
 /// The command [`quarry`] runs, for a test to add to.
 pub fn quarry_command(library: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_quarry"));
+    quarry_on(&mut command, library, args);
+    command
+}
+
+/// Give `command` (quarry itself, or a wrapper that runs it last) the
+/// library, the arguments and the test environment.
+pub fn quarry_on(command: &mut Command, library: &Path, args: &[&str]) {
     command
         .arg("--library")
         .arg(library)
@@ -22,7 +29,6 @@ pub fn quarry_command(library: &Path, args: &[&str]) -> Command {
         .env("QUARRY_EMBEDDER", model_dir())
         // Each library its own prompt cache: tests never share a KV cache.
         .env("QUARRY_CACHE_DIR", library.with_extension("cache"));
-    command
 }
 
 /// The stdout of a successful run, as JSON (also used by `eval.rs`).

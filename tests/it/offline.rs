@@ -10,19 +10,14 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::cli::json;
-use crate::support::{corpus, fixture, gguf, model_dir, SMOLLM2};
+use crate::cli::{json, quarry_on};
+use crate::support::{corpus, fixture, gguf, SMOLLM2};
 
 /// Run `quarry --library LIBRARY ARGS` with no network, traced; its output
 /// and the system calls that made sockets or connected them, one line each.
 fn offline_quarry(library: &Path, trace: &Path, args: &[&str]) -> (std::process::Output, Vec<String>) {
     let mut command = offline(trace, env!("CARGO_BIN_EXE_quarry"));
-    command
-        .arg("--library")
-        .arg(library)
-        .args(args)
-        .env("QUARRY_EMBEDDER", model_dir())
-        .env("QUARRY_CACHE_DIR", library.with_extension("cache"));
+    quarry_on(&mut command, library, args);
     let output = command.output().expect("run unshare");
     (output, internet_sockets(trace))
 }

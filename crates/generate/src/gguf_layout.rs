@@ -18,10 +18,11 @@ use candle_core::quantized::gguf_file::Content;
 
 /// At most this deep may arrays nest (the format has no use for more).
 const MAX_NESTING: usize = 4;
-/// At most this many values in one array. candle reserves ~32 bytes per
-/// value before reading them, so a file-length bound alone would still let
-/// a 1 GB file of one byte array ask for 32 GB; real vocabularies and merge
-/// lists hold well under a million.
+/// At most this many values in one array. candle reserves room for every
+/// value of an array (an enum at least as large as a `String`) before it
+/// reads them, so a file-length bound alone would still let a 1 GB file of
+/// one byte array ask for tens of GB; real vocabularies and merge lists
+/// hold well under a million.
 const MAX_ARRAY: u64 = 1 << 24;
 
 /// Reading the header: where it stops, and how much of the file is left.

@@ -233,8 +233,6 @@ fn is_damage(e: &tantivy::TantivyError) -> bool {
 /// the checksum tantivy wrote in its footer (a CRC-32 of the whole file, so
 /// each open reads the index once more; not yet timed on a large library).
 fn reader_if_sound(index: &Index) -> Result<IndexReader, Unsound> {
-    // Analyzers are not persisted with the index: register on every open.
-    index.tokenizers().register(ANALYZER, analyzer());
     let classify = |e: tantivy::TantivyError| match is_damage(&e) {
         true => Unsound::Damaged(e.to_string()),
         false => Unsound::Error(e.into()),
@@ -247,11 +245,17 @@ fn reader_if_sound(index: &Index) -> Result<IndexReader, Unsound> {
             names.join(", ")
         )));
     }
+    open_reader(index).map_err(classify)
+}
+
+/// A reader of `index`, reloaded by hand (`ReloadPolicy::Manual`).
+fn open_reader(index: &Index) -> tantivy::Result<IndexReader> {
+    // Analyzers are not persisted with the index: register on every open.
+    index.tokenizers().register(ANALYZER, analyzer());
     index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
         .try_into()
-        .map_err(classify)
 }
 
 /// Replace the index in `dir` by an empty one of `schema`, saying `why`:
@@ -289,27 +293,23 @@ impl LexicalIndex {
                 index
             }
         };
-        let (index, reader) = match reader_if_sound(&index) {
-            Ok(reader) => (index, reader),
+        let (index, reader, read_only) = match reader_if_sound(&index) {
+            Ok(reader) => (index, reader, false),
             Err(Unsound::Damaged(why)) => {
                 drop(index);
                 let why = format!("it was damaged ({why})");
                 let index = recreate(dir, &schema, &why)?;
                 recreated = Some(why);
                 let reader = reader_if_sound(&index).map_err(Unsound::into_error)?;
-                (index, reader)
+                (index, reader, false)
             }
+            // The checksums passed (taking the lock comes after them): the
+            // copy is of files just checked.
             Err(Unsound::Error(e)) if cannot_write_lock(&e) => {
                 tracing::info!(dir = %dir.display(), "lexical index folder is read-only; searching a copy in memory");
                 let index = in_memory_copy(dir)?;
-                let reader = reader_if_sound(&index).map_err(Unsound::into_error)?;
-                return Ok(LexicalIndex {
-                    index,
-                    reader,
-                    fields,
-                    recreated,
-                    read_only: true,
-                });
+                let reader = open_reader(&index)?;
+                (index, reader, true)
             }
             Err(Unsound::Error(e)) => return Err(e),
         };
@@ -318,7 +318,7 @@ impl LexicalIndex {
             reader,
             fields,
             recreated,
-            read_only: false,
+            read_only,
         })
     }
 
