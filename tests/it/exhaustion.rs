@@ -6,7 +6,8 @@
 //! - Disk full during an add: the add fails with one plain sentence that
 //!   says the disk is full, and nothing already indexed is lost.
 //! - While the disk stays full the library is still read: `search`, `docs`,
-//!   `info` succeed.
+//!   `info` succeed; a question, whose conversation cannot be stored, is
+//!   refused with the same plain sentence.
 //! - Once space is freed, the same add completes and `doctor` finds the
 //!   library healthy.
 //! - Read-only: searching works; adding says the library cannot be written.
@@ -16,7 +17,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{model_dir, write};
+use crate::support::{gguf, llm_lock, model_dir, write, SMOLLM2};
 
 /// Run `script` under `sh` in a new mount namespace; its steps write
 /// `NAME.rc`, `NAME.out` and `NAME.err` into `results`.
@@ -97,27 +98,36 @@ step add2 add "$3" --json
 step search_full search "rust on bolt row" --json
 step docs_full docs --json
 step info_full info --json
+step ask_full ask "What did the inspection of pier 2 find?" --model "$4"
 rm "$1/filler"
 step add3 add "$3" --json
 step doctor doctor --json
 step search_after search "lighthouse note 37" --json
 "#
     );
-    in_mount_namespace(&results, &script, &[&mount, &first, &second]);
+    let model = gguf(SMOLLM2);
+    let _lock = llm_lock();
+    in_mount_namespace(&results, &script, &[&mount, &first, &second, &model]);
 
     assert_eq!(Step::read(&results, "add1").json()["added"], 4);
-    let full = Step::read(&results, "add2");
-    assert_eq!(full.code, 1, "stdout: {} stderr: {}", full.stdout, full.stderr);
-    let message = full.stderr.trim();
-    assert_eq!(message.lines().count(), 1, "{message}");
-    assert!(
-        message.contains("is full: free some space and try again"),
-        "the error does not say the disk is full: {message}"
-    );
-    assert!(
-        message.matches("No space left on device").count() <= 1,
-        "the system's words are repeated: {message}"
-    );
+    for refused in ["add2", "ask_full"] {
+        let full = Step::read(&results, refused);
+        assert_eq!(
+            full.code, 1,
+            "{refused}: stdout: {} stderr: {}",
+            full.stdout, full.stderr
+        );
+        let message = full.stderr.trim();
+        assert_eq!(message.lines().count(), 1, "{refused}: {message}");
+        assert!(
+            message.contains("is full: free some space and try again"),
+            "{refused}: the error does not say the disk is full: {message}"
+        );
+        assert!(
+            message.matches("No space left on device").count() <= 1,
+            "{refused}: the system's words are repeated: {message}"
+        );
+    }
 
     let hits = Step::read(&results, "search_full").json();
     assert!(

@@ -318,6 +318,10 @@ pub enum ExtractError {
     Vanished,
     #[error("cannot read file: {0}")]
     Unreadable(std::io::Error),
+    /// Its size or modification time moved during each of `reads` reads:
+    /// it is being written, and what was read may be half of it.
+    #[error("the file changed while it was read, {reads} times (is it being written?): it will be read again by the next add")]
+    Changing { reads: usize },
     #[error("not a document: {0}")]
     NotADocument(String),
     #[error("unsupported format: {0}")]
@@ -363,14 +367,20 @@ pub fn is_temporary_file(name: &str) -> bool {
             .any(|suffix| name.ends_with(suffix))
 }
 
+/// A file that cannot be read: gone, or unreadable for the reason given.
+impl From<std::io::Error> for ExtractError {
+    fn from(e: std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => ExtractError::Vanished,
+            _ => ExtractError::Unreadable(e),
+        }
+    }
+}
+
 /// Read a file's bytes, refusing empty and oversized files before allocating.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, ExtractError> {
-    let io_err = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::NotFound => ExtractError::Vanished,
-        _ => ExtractError::Unreadable(e),
-    };
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    let size = file.metadata().map_err(io_err)?.len();
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
     if size == 0 {
         return Err(ExtractError::Empty);
     }
@@ -382,9 +392,7 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ExtractError> {
     }
     let mut bytes = Vec::with_capacity(size as usize);
     // `take` guards against a file that grows while we read it.
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err)?;
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 

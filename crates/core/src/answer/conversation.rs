@@ -5,6 +5,7 @@
 
 use super::record::AnswerRecord;
 use super::{Answer, AnswerError, AnswerResult, PastTurn};
+use crate::library::explain_storage;
 use crate::Library;
 
 /// A new conversation's title: its first question, cut to 80 characters.
@@ -21,6 +22,12 @@ pub struct Conversation {
 pub struct Recorded {
     pub conversation_id: i64,
     pub turn_id: i64,
+}
+
+/// A conversation's write, failed, said as the library's own writes say
+/// it: "the disk holding the library is full" rather than SQLite's words.
+fn written<T>(library: &Library, result: Result<T, quarry_store::StoreError>) -> AnswerResult<T> {
+    Ok(explain_storage(library.dir(), result.map_err(Into::into))?)
 }
 
 impl Conversation {
@@ -48,7 +55,7 @@ impl Conversation {
 
     /// Delete a stored conversation and its turns; false when there was none.
     pub fn delete(library: &Library, id: i64) -> AnswerResult<bool> {
-        Ok(library.catalog_writer().delete_conversation(id)?)
+        written(library, library.catalog_writer().delete_conversation(id))
     }
 
     /// Earlier questions and answers, for the next question. Abstentions are
@@ -71,7 +78,7 @@ impl Conversation {
             return Ok(id);
         }
         let title: String = question.trim().chars().take(TITLE_CHARS).collect();
-        let id = library.catalog_writer().create_conversation(&title)?;
+        let id = written(library, library.catalog_writer().create_conversation(&title))?;
         self.id = Some(id);
         Ok(id)
     }
@@ -81,11 +88,11 @@ impl Conversation {
     pub fn record(&mut self, library: &Library, answer: &Answer) -> AnswerResult<Recorded> {
         let conversation_id = self.store(library, &answer.question)?;
         let record = serde_json::to_string(&AnswerRecord::from(answer))?;
-        let turn_id = library.catalog_writer().append_turn(
-            conversation_id,
-            &answer.question,
-            &answer.answer,
-            &record,
+        let turn_id = written(
+            library,
+            library
+                .catalog_writer()
+                .append_turn(conversation_id, &answer.question, &answer.answer, &record),
         )?;
         self.turns.push(answer.clone());
         Ok(Recorded {

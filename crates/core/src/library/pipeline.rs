@@ -60,6 +60,58 @@ fn holds_content(previous: Option<&DocumentRow>, sha256: &str) -> bool {
     previous.is_some_and(|d| d.status == DocStatus::Indexed && d.content_sha256.as_deref() == Some(sha256))
 }
 
+/// How many times a file that changes while it is read is read again.
+const READS_OF_A_CHANGING_FILE: usize = 3;
+
+/// How long a file must have stood unmodified to be read as finished.
+/// Linux stamps modification times from a coarse clock (one tick, 1–4
+/// ms): a save's truncation and its writes can share one time, so equal
+/// facts around a read prove nothing about a file modified this recently.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Read `path` as it is when it stands still: its size and modification
+/// time after the read must be those of `facts` (the walk's, at first),
+/// and that time at least [`QUIET`] old, else what was read may be part
+/// of a save in progress, and it is read again (after the quiet time)
+/// with the newer facts, up to [`READS_OF_A_CHANGING_FILE`] times; a file
+/// still changing fails as such, and a failed file is tried again by the
+/// next add (and by the watcher's). So an add indexes a file saved while
+/// it was read as it stood after the save, not torn, and the catalog
+/// records the facts of the bytes read (the walk's may be minutes older
+/// in a large folder, which would make the next add read the file once
+/// more for nothing). A save that pauses mid-file for longer than the
+/// quiet time cannot be seen; its facts change when it goes on, so the
+/// next add reads the file again.
+fn read_settled(path: &std::path::Path, facts: &mut FileFacts) -> Result<Vec<u8>, ExtractError> {
+    for _ in 0..READS_OF_A_CHANGING_FILE {
+        // An editor's save truncates first: "empty" may be a moment of it.
+        let read = match quarry_parse::read_file(path) {
+            Err(ExtractError::Empty) => Err(ExtractError::Empty),
+            Err(other) => return Err(other),
+            Ok(bytes) => Ok(bytes),
+        };
+        let meta = std::fs::metadata(path)?;
+        let after = super::plan::file_facts(&meta);
+        let same = after.size == facts.size && after.mtime_ns == facts.mtime_ns;
+        let whole = read.as_ref().map_or(0, Vec::len) as u64 == after.size;
+        // A time in the future (another machine's clock) counts as quiet:
+        // waiting for it could take forever.
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+            .unwrap_or(QUIET);
+        *facts = after;
+        if same && whole && age >= QUIET {
+            return read;
+        }
+        std::thread::sleep(QUIET.saturating_sub(age));
+    }
+    Err(ExtractError::Changing {
+        reads: READS_OF_A_CHANGING_FILE,
+    })
+}
+
 /// Read, hash, extract and chunk one file (runs on the extract thread).
 pub(super) fn prepare_file(chunker: &Chunker, sandbox: &Sandbox, item: Planned) -> Prepared {
     let Planned {
@@ -74,7 +126,7 @@ pub(super) fn prepare_file(chunker: &Chunker, sandbox: &Sandbox, item: Planned) 
         error,
         vanished,
     };
-    let work = match quarry_parse::read_file(&path) {
+    let work = match read_settled(&path, &mut facts) {
         Err(e) => failed(None, e.to_string(), matches!(e, ExtractError::Vanished)),
         Ok(bytes) => {
             let sha = hex::encode(Sha256::digest(&bytes));
@@ -240,5 +292,41 @@ fn embed(embedder: &dyn Embedder, item: &mut Prepared, observe: &(dyn Fn(Progres
                 vanished: false,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts_of(path: &std::path::Path) -> FileFacts {
+        super::super::plan::file_facts(&std::fs::metadata(path).unwrap())
+    }
+
+    #[test]
+    fn a_file_changed_after_the_walk_is_read_as_it_is_now_with_its_new_facts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "first draft").unwrap();
+        let mut facts = facts_of(&path);
+        // Saved again between the walk and the read: longer, and later.
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::fs::write(&path, "second draft, longer").unwrap();
+        let bytes = read_settled(&path, &mut facts).unwrap();
+        assert_eq!(bytes, b"second draft, longer");
+        let now = facts_of(&path);
+        assert_eq!((facts.size, facts.mtime_ns), (now.size, now.mtime_ns));
+    }
+
+    #[test]
+    fn a_file_that_vanishes_before_it_is_read_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut facts = FileFacts {
+            size: 5,
+            mtime_ns: 1,
+            content_sha256: None,
+        };
+        let err = read_settled(&dir.path().join("gone.txt"), &mut facts).unwrap_err();
+        assert!(matches!(err, ExtractError::Vanished), "{err:?}");
     }
 }

@@ -56,7 +56,7 @@ fn is_hidden(entry: &walkdir::DirEntry) -> bool {
     entry.depth() > 0 && entry.file_name().as_encoded_bytes().starts_with(b".")
 }
 
-fn file_facts(meta: &std::fs::Metadata) -> FileFacts {
+pub(super) fn file_facts(meta: &std::fs::Metadata) -> FileFacts {
     let mtime_ns = meta
         .modified()
         .ok()
