@@ -5,19 +5,31 @@
 //!
 //! The worker is started with what it needs — the library slot, the folder
 //! watches and the event sink — and holds nothing else of the app.
+//!
+//! Other processes may change the library too (the `quarry` command line
+//! adding a folder while the window is open): when idle, the worker looks
+//! at the catalog's write generation every [`OUTSIDE_CHANGES_EVERY`], and
+//! a change it did not make itself refreshes the window and watches the
+//! folders such a change added.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
-use quarry_core::{AddOptions, AddReport, Progress};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use quarry_core::{AddOptions, AddReport, Library, Progress};
 
 use crate::dto::IngestEvent;
 use crate::error::{CommandError, CommandResult};
 use crate::library_slot::LibrarySlot;
 use crate::state::EventSink;
 use crate::watches::Watches;
+
+/// How often an idle worker looks for changes other processes made to the
+/// library: one read of one catalog row, so a person who adds a folder
+/// with the command line sees it in the window within this long.
+pub const OUTSIDE_CHANGES_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
@@ -169,7 +181,21 @@ struct Worker {
 
 impl Worker {
     fn run(self, jobs: Receiver<Job>) {
-        for job in jobs {
+        let mut seen = None;
+        loop {
+            let job = match jobs.recv_timeout(OUTSIDE_CHANGES_EVERY) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(library) = self.library.ready() {
+                        if self.saw_outside_change(&library, &mut seen) {
+                            self.watches.sync(&library);
+                            self.events.library_changed();
+                        }
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             if matches!(job.work, Work::Stop) {
                 break;
             }
@@ -179,7 +205,7 @@ impl Worker {
                 flags.running = Some(job.cancel.clone());
             }
             self.running.store(true, Ordering::SeqCst);
-            let end = self.run_job(&job);
+            let end = self.run_job(&job, &mut seen);
             lock(&self.flags).running = None;
             self.running.store(false, Ordering::SeqCst);
             // The end is announced once the job is wholly done (watches
@@ -191,8 +217,29 @@ impl Worker {
         }
     }
 
+    /// After a job's writes: what the catalog holds now is not news (the
+    /// generation is read before the watches follow the roots, so a change
+    /// made after the read is seen by the next look), and the watches
+    /// follow the library's roots.
+    fn settle(&self, library: &Arc<Library>, seen: &mut Option<(usize, u64)>) {
+        self.saw_outside_change(library, seen);
+        self.watches.sync(library);
+    }
+
+    /// Whether `library`'s catalog generation moved since `seen` (the same
+    /// library's, last time), remembering the one read now. A library
+    /// opened since (a settings change) is seen for the first time.
+    fn saw_outside_change(&self, library: &Arc<Library>, seen: &mut Option<(usize, u64)>) -> bool {
+        let Ok(generation) = library.read().generation() else {
+            return false;
+        };
+        let now = (Arc::as_ptr(library) as usize, generation);
+        let before = seen.replace(now);
+        before.is_some_and(|(same, was)| same == now.0 && was != generation)
+    }
+
     /// Run one job; returns the event that ends it, if it has one.
-    fn run_job(&self, job: &Job) -> Option<IngestEvent> {
+    fn run_job(&self, job: &Job, seen: &mut Option<(usize, u64)>) -> Option<IngestEvent> {
         let library = match self.library.get() {
             Ok(library) => library,
             Err(error) => {
@@ -209,7 +256,7 @@ impl Worker {
         match &job.work {
             Work::Remove(reply) => {
                 let result = library.remove(&job.paths).map_err(CommandError::from);
-                self.watches.sync(&library);
+                self.settle(&library, seen);
                 let _ = reply.send(result);
                 None
             }
@@ -234,7 +281,7 @@ impl Worker {
                     Ok(report) => IngestEvent::finished(&report),
                     Err(e) => IngestEvent::Failed { error: e.into() },
                 };
-                self.watches.sync(&library);
+                self.settle(&library, seen);
                 Some(end)
             }
             Work::Stop => None,

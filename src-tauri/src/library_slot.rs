@@ -54,6 +54,14 @@ impl LibrarySlot {
         }
     }
 
+    /// The open library, if it is open now (never waits).
+    pub fn ready(&self) -> Option<Arc<Library>> {
+        match &*self.lock() {
+            Slot::Ready(library) => Some(library.clone()),
+            _ => None,
+        }
+    }
+
     /// Whether the last open failed (a settings change then reopens even
     /// the same folder).
     pub fn failed(&self) -> bool {

@@ -39,6 +39,8 @@ struct Recorder {
     /// Runs once, at the first `file` event (where a person would press
     /// Cancel).
     at_first_file: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// `library_changed` calls so far.
+    changes: Mutex<usize>,
 }
 
 impl EventSink for Recorder {
@@ -51,7 +53,10 @@ impl EventSink for Recorder {
         self.events.lock().unwrap().push(event.clone());
         self.arrived.notify_all();
     }
-    fn library_changed(&self) {}
+    fn library_changed(&self) {
+        *self.changes.lock().unwrap() += 1;
+        self.arrived.notify_all();
+    }
 }
 
 impl Recorder {
@@ -70,6 +75,21 @@ impl Recorder {
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(!left.is_zero(), "no job end #{n}; events so far: {events:#?}");
             events = self.arrived.wait_timeout(events, left).unwrap().0;
+        }
+    }
+
+    fn changes(&self) -> usize {
+        *self.changes.lock().unwrap()
+    }
+
+    /// Wait until `library_changed` has been called more than `seen` times.
+    fn change_after(&self, seen: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        let mut changes = self.changes.lock().unwrap();
+        while *changes <= seen {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "the window was not told of the change");
+            changes = self.arrived.wait_timeout(changes, left).unwrap().0;
         }
     }
 
@@ -447,6 +467,69 @@ fn the_watcher_picks_up_new_changed_and_deleted_files_and_a_restart_catches_up()
         ),
         "{end:?}"
     );
+}
+
+#[test]
+fn what_another_process_adds_to_the_open_library_reaches_the_window_and_is_watched() {
+    let h = Harness::new(None, ModelSearch::default());
+    let docs = h.docs();
+    write(
+        &docs.join("first.md"),
+        "Kettles boil water for tea in a few minutes.\n",
+    );
+    block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
+    assert!(matches!(
+        h.events.job_end(1),
+        IngestEvent::Finished { added: 1, .. }
+    ));
+
+    // The command line (its own `Library` on the same folder, as `quarry
+    // add` opens it) adds a folder the app has never seen, while the app
+    // is open and idle.
+    let papers = h.root.path().join("papers");
+    write(
+        &papers.join("lanterns.txt"),
+        "Lighthouse lanterns burned whale oil before kerosene arrived.\n",
+    );
+    // Told twice so far: the library opened, the add finished.
+    h.events.change_after(1);
+    let before = h.events.changes();
+    // (The encoder's weights are the app's, shared: only the library is the point.)
+    let cli =
+        quarry_core::Library::open(&h.root.path().join("library"), h.state().embedder().unwrap()).unwrap();
+    let report = cli
+        .add(
+            &[papers.clone()],
+            &|_| {},
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .unwrap();
+    assert_eq!((report.added, report.failed), (1, 0), "{report:#?}");
+    drop(cli);
+
+    // The window hears of it, lists it, and the app's searches find it.
+    h.events.change_after(before);
+    let overview = block_on(library::library_overview(h.state())).unwrap();
+    let listed: Vec<&str> = overview.documents.iter().map(|d| d.path.as_str()).collect();
+    assert!(listed.iter().any(|p| p.ends_with("lanterns.txt")), "{listed:?}");
+    let hits = h
+        .state()
+        .library()
+        .unwrap()
+        .search("what did lighthouse lanterns burn", &Default::default())
+        .unwrap();
+    assert!(hits[0].passage.path.ends_with("lanterns.txt"), "{hits:#?}");
+    // Only once: the app's own jobs are not reported again as outside changes.
+    std::thread::sleep(quarry_desktop::ingest::OUTSIDE_CHANGES_EVERY * 2);
+    assert_eq!(h.events.changes(), before + 1);
+
+    // The folder the command line added is watched by the app from now on.
+    write(
+        &papers.join("fog.txt"),
+        "Foghorns sound every thirty seconds in thick fog.\n",
+    );
+    let end = h.events.job_end(2);
+    assert!(matches!(end, IngestEvent::Finished { added: 1, .. }), "{end:?}");
 }
 
 #[test]

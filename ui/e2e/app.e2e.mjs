@@ -10,13 +10,15 @@
 //
 // Run by scripts/e2e (which starts Xvfb and tauri-driver); not by vitest.
 
-import { cpSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { By, Key, until } from 'selenium-webdriver';
 import { byTestId, fail, invoke, log, repo, screenshot, withApp } from './harness.mjs';
 
 const app = process.env.QUARRY_DESKTOP_BIN ?? join(repo, 'target', 'debug', 'quarry-desktop');
+const cli = process.env.QUARRY_BIN ?? join(repo, 'target', 'debug', 'quarry');
 const QUESTION = 'What should I check if the pump hums but does not turn?';
 // Indexing 4 documents and answering on 2 shared cores: generous bounds
 // that only a broken app reaches.
@@ -24,7 +26,9 @@ const INDEXING_MS = 180_000;
 const ANSWER_MS = 240_000;
 
 async function main() {
-  if (!existsSync(app)) throw new Error(`${app} is missing: build it with cargo first`);
+  for (const binary of [app, cli]) {
+    if (!existsSync(binary)) throw new Error(`${binary} is missing: build it with cargo first`);
+  }
   const home = mkdtempSync(join(tmpdir(), 'quarry-e2e-'));
   const fixtures = join(home, 'documents');
   cpSync(join(repo, 'samples'), fixtures, { recursive: true });
@@ -36,12 +40,17 @@ async function main() {
     XDG_DATA_HOME: join(home, 'data'),
     XDG_CACHE_HOME: join(home, 'cache'),
   };
-  await withApp(app, env, 'quarry-window', (driver) => run(driver, fixtures));
+  await withApp(app, env, 'quarry-window', (driver) => run(driver, fixtures, env));
 }
 
-async function run(driver, fixtures) {
+async function run(driver, fixtures, env) {
   // The window opens with focus in the question box.
   const input = await driver.wait(until.elementLocated(byTestId('question-input')), 60_000);
+  // Any request the page's content policy stops is recorded: a document's
+  // text rendered as markup would try one (its remote image below).
+  await driver.executeScript(`window.__blocked = [];
+    document.addEventListener('securitypolicyviolation',
+      (e) => window.__blocked.push(e.violatedDirective + ' ' + e.blockedURI));`);
   await driver.wait(async () => (await driver.switchTo().activeElement().getAttribute('data-testid')) === 'question-input', 10_000);
 
   // Add the fixture folder as a drop or the Add… dialog would.
@@ -59,6 +68,35 @@ async function run(driver, fixtures) {
     return indexed.length === 4 && running !== 'true';
   }, INDEXING_MS, 'the four sample documents were not all indexed');
   log('indexed 4 documents');
+
+  // The command line adds a folder to the same library while the window is
+  // open; the window lists it unasked. One of its documents is hostile:
+  // markup in its title, a remote image and a script in its text.
+  const fromCli = join(fixtures, '..', 'from-the-command-line');
+  mkdirSync(fromCli, { recursive: true });
+  writeFileSync(
+    join(fromCli, 'greenhouse.md'),
+    '# Greenhouse\n\nThe greenhouse vents open by themselves at 27 degrees.\n',
+  );
+  writeFileSync(
+    join(fromCli, 'hostile.html'),
+    '<html><head><title>&lt;img src="http://198.51.100.7/title.png" onerror="window.__ran=1"&gt;</title></head>' +
+      '<body><p>Harbour fees are due in March.</p><img src="http://198.51.100.7/body.png">' +
+      '<script>window.__ran = 2</script></body></html>',
+  );
+  const added = spawnSync(cli, ['add', fromCli], { env, cwd: repo, encoding: 'utf8' });
+  if (added.status !== 0) throw new Error(`quarry add beside the window failed: ${added.stderr}`);
+  log(`quarry add beside the window: ${added.stdout.trim().split('\n').pop()}`);
+  await driver.wait(async () => {
+    let listed = 0;
+    for (const row of await driver.findElements(byTestId('document-row'))) {
+      const text = await row.getAttribute('textContent');
+      if (/greenhouse/i.test(text) || /title\.png/.test(text)) listed += 1;
+    }
+    return listed === 2;
+  }, 30_000, 'the documents the command line added are not listed in the window');
+  log('the window lists what the command line added');
+  await screenshot(driver, 'quarry-library-cli.png');
 
   // Ask, and watch the answer stream in.
   await input.click();
@@ -204,6 +242,23 @@ async function run(driver, fixtures) {
   const rows = await driver.findElements(byTestId('document-row'));
   await driver.executeScript('arguments[0].scrollIntoView({ block: "end" })', rows[rows.length - 1]);
   await screenshot(driver, 'quarry-library-formats.png');
+
+  // After all of it (answer, sources, under the hood, settings, library,
+  // the hostile document listed): no request left the app's own origin,
+  // none was even tried, and no document's script ran.
+  const requests = await driver.executeScript(
+    `return { origin: location.origin, blocked: window.__blocked, ran: window.__ran ?? null,
+              urls: performance.getEntriesByType('resource').map((e) => e.name) }`,
+  );
+  const foreign = requests.urls.filter((url) => !url.startsWith(requests.origin));
+  // (The app's own files come over its tauri:// scheme, which WebKit does
+  // not list as resources; any http(s) request would be listed, and any
+  // the content policy stopped is in __blocked: an injected remote image
+  // and fetch were both caught there when this check was written.)
+  log(`requests listed: ${requests.urls.length}, beyond ${requests.origin}: ${foreign.length}; tried and blocked: ${requests.blocked.length}`);
+  if (foreign.length > 0) throw new Error(`requests beyond the app's origin: ${foreign.join(', ')}`);
+  if (requests.blocked.length > 0) throw new Error(`requests tried and blocked: ${requests.blocked.join(', ')}`);
+  if (requests.ran !== null) throw new Error(`a document's script ran in the window (${requests.ran})`);
 }
 
 main().catch(fail);
