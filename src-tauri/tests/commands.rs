@@ -499,7 +499,7 @@ fn what_another_process_adds_to_the_open_library_reaches_the_window_and_is_watch
         quarry_core::Library::open(&h.root.path().join("library"), h.state().embedder().unwrap()).unwrap();
     let report = cli
         .add(
-            &[papers.clone()],
+            std::slice::from_ref(&papers),
             &|_| {},
             &std::sync::atomic::AtomicBool::new(false),
         )
