@@ -15,8 +15,10 @@ use std::time::Instant;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use quarry_core::chunk::Chunker;
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry_embed::bert::CandleReference;
 use quarry_embed::{Embedder, SentenceEncoder};
 use quarry_parse::extract;
+use tokenizers::Tokenizer;
 
 /// About 150 word pieces: the middle of Quarry's chunk size range.
 fn passage(i: usize) -> String {
@@ -32,11 +34,18 @@ fn passage(i: usize) -> String {
 
 const BATCHES: [usize; 3] = [1, 16, 64];
 
-/// Chunks/s and word pieces/s for calls of `batch` texts, as JSON lines.
-fn throughput(encoder: &SentenceEncoder, texts: &[String], measuring: bool) {
+/// Chunks/s and word pieces/s for calls of `batch` texts, as JSON lines,
+/// for `engine` (a name) embedding with `embed`.
+fn throughput(
+    engine: &str,
+    embed: &dyn Fn(&[&str]),
+    tokenizer: &Tokenizer,
+    texts: &[String],
+    measuring: bool,
+) {
     let tokens: usize = texts
         .iter()
-        .map(|t| encoder.tokenizer().encode(t.as_str(), true).unwrap().len())
+        .map(|t| tokenizer.encode(t.as_str(), true).unwrap().len())
         .sum();
     let runs = if measuring { 3 } else { 1 };
     for batch in BATCHES {
@@ -45,7 +54,7 @@ fn throughput(encoder: &SentenceEncoder, texts: &[String], measuring: bool) {
                 let started = Instant::now();
                 for slice in texts.chunks(batch) {
                     let refs: Vec<&str> = slice.iter().map(String::as_str).collect();
-                    encoder.embed(&refs).unwrap();
+                    embed(&refs);
                 }
                 started.elapsed().as_secs_f64()
             })
@@ -55,12 +64,26 @@ fn throughput(encoder: &SentenceEncoder, texts: &[String], measuring: bool) {
         println!(
             "{}",
             serde_json::json!({
-                "area": "embed", "engine": "quarry (candle 0.10.2, all-MiniLM-L6-v2)", "batch": batch,
+                "area": "embed", "engine": engine, "batch": batch,
                 "texts": texts.len(), "tokens": tokens,
                 "chunks_per_s": texts.len() as f64 / median, "tokens_per_s": tokens as f64 / median,
             })
         );
     }
+    // A question as a person types it: ten words, embedded alone.
+    let question = ["How often should the intake screen of pump station 7 be checked?"];
+    let mut ms: Vec<f64> = (0..if measuring { 50 } else { 1 })
+        .map(|_| {
+            let started = Instant::now();
+            embed(&question);
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "{}",
+        serde_json::json!({"area": "embed-query", "engine": engine, "words": 11, "ms_p50": ms[ms.len() / 2]})
+    );
 }
 
 fn bench(c: &mut Criterion) {
@@ -77,7 +100,23 @@ fn bench(c: &mut Criterion) {
         let json = serde_json::json!({ "texts": texts, "batches": BATCHES });
         std::fs::write(out.join("embed-texts.json"), json.to_string()).unwrap();
     }
-    throughput(&encoder, if measuring { &texts } else { &texts[..2] }, measuring);
+    let sample = if measuring { &texts[..] } else { &texts[..2] };
+    throughput(
+        "quarry (own BERT forward pass, gemm 0.19, f32)",
+        &|t| drop(encoder.embed(t).unwrap()),
+        encoder.tokenizer(),
+        sample,
+        measuring,
+    );
+    // The engine before, in the same run: the ratio is the measure.
+    let before = CandleReference::load(&dir).expect("load candle's BERT");
+    throughput(
+        "candle-transformers 0.10.2 BERT (Quarry before)",
+        &|t| drop(before.embed(t).unwrap()),
+        encoder.tokenizer(),
+        sample,
+        measuring,
+    );
 
     let mut group = c.benchmark_group("embed");
     group.sample_size(10);

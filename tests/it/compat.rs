@@ -1,6 +1,7 @@
 //! Properties: libraries written by earlier Quarry builds (`tests/data/compat/`,
 //! see its README) open with the current code and answer as they did — the
-//! schema-1 one searches; the schema-3 one, written before the crates and
+//! schema-1 one, embedded by candle's BERT, searches with its vectors and
+//! graph as they were; the schema-3 one, written before the crates and
 //! the answer records existed, also lists its conversations and shows each
 //! turn as that build showed it (`conversations show --json` prints what it
 //! printed then, plus the record's version). Users' libraries survive
@@ -35,7 +36,13 @@ fn schema_1_library_opens_and_searches() {
     let library = open(&lib);
     let info = library.info().unwrap();
     assert_eq!((info.documents, info.chunks), (4, 6));
+    // Made by candle-transformers' BERT; Quarry's own forward pass computes
+    // the same vectors, so neither re-embedding nor a rebuilt graph: the
+    // dump written then is the one loaded.
     assert!(info.mismatch.is_none());
+    let current: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lib.join("dense/CURRENT.json")).unwrap()).unwrap();
+    assert_eq!(current["dump"], "gen-4-15898", "the dense index was rebuilt");
     assert_eq!(info.dense_vectors, 6);
     assert_eq!(info.lexical_generation, Some(info.generation));
     let hits = library.search("ZX-4417-B", &SearchOptions::default()).unwrap();

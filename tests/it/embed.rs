@@ -1,9 +1,12 @@
 //! Properties: Quarry's vectors are the ones sentence-transformers computes
 //! (cosine >= 0.999 for every reference sentence, including one longer than
-//! the 256-piece window); pooling comes from the folder; a corrupt weights
-//! file is a clear error naming the file.
+//! the 256-piece window); Quarry's own forward pass computes what
+//! candle-transformers' BERT computes (every token's last hidden state
+//! close, pooled vectors at cosine >= 0.9999), and packing texts of very
+//! different lengths into one pass changes no text's vector; pooling comes
+//! from the folder; a corrupt weights file is a clear error naming the file.
 
-use quarry_embed::bert::Pooling;
+use quarry_embed::bert::{CandleReference, Pooling};
 use quarry_embed::{Embedder, SentenceEncoder};
 use serde::Deserialize;
 
@@ -45,9 +48,64 @@ fn matches_sentence_transformers() {
         let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4, "not unit length: {norm}");
     }
-    // One at a time gives the same vectors as in a padded batch.
-    let single = embedder().embed(&texts[..1]).unwrap();
-    assert!(cosine(&single[0], &ours[0]) > 0.99999);
+}
+
+/// The reference sentences, and text of very different lengths: one word,
+/// a sentence, a paragraph past the model's window.
+fn texts_of_every_length() -> Vec<String> {
+    let bytes = std::fs::read(repo().join("tests/data/st_reference.json")).unwrap();
+    let reference: Reference = serde_json::from_slice(&bytes).unwrap();
+    let mut texts: Vec<String> = reference.items.into_iter().map(|i| i.text).collect();
+    texts.push("capacitor".into());
+    texts.push("Scanned invoices are read with tesseract before they are chunked. ".repeat(40));
+    texts
+}
+
+#[test]
+fn the_own_forward_pass_computes_what_candle_transformers_bert_computes() {
+    let reference = CandleReference::load(&model_dir()).unwrap();
+    let texts = texts_of_every_length();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let ours = embedder().hidden_states(&texts).unwrap();
+    let theirs = reference.hidden_states(&texts).unwrap();
+    let mut worst = 0f32;
+    for ((text, a), b) in texts.iter().zip(&ours).zip(&theirs) {
+        assert_eq!(a.len(), b.len(), "{text:?}: another number of tokens");
+        // The last layer's output compounds every earlier layer's error.
+        for (x, y) in a.iter().zip(b) {
+            worst = worst.max((x - y).abs());
+        }
+        for (row_a, row_b) in a.chunks(384).zip(b.chunks(384)) {
+            let c = cosine(row_a, row_b);
+            assert!(c >= 0.9999, "a token's hidden state at cosine {c} in {text:?}");
+        }
+    }
+    assert!(worst < 2e-3, "largest difference in a hidden state {worst}");
+    let pooled_ours = embedder().embed(&texts).unwrap();
+    let pooled_theirs = reference.embed(&texts).unwrap();
+    for ((text, a), b) in texts.iter().zip(&pooled_ours).zip(&pooled_theirs) {
+        let c = cosine(a, b);
+        assert!(c >= 0.9999, "cosine {c} for {text:?}");
+    }
+}
+
+#[test]
+fn texts_packed_into_one_pass_get_the_vectors_they_get_alone() {
+    let texts = texts_of_every_length();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let together = embedder().embed(&texts).unwrap();
+    for (text, packed) in texts.iter().zip(&together) {
+        let alone = embedder().embed(&[text]).unwrap().pop().unwrap();
+        let c = cosine(packed, &alone);
+        assert!(c > 0.99999, "cosine {c} for {text:?}");
+    }
+    // Calls larger than one pass (1,024 pieces) are split between texts.
+    let many: Vec<&str> = texts.iter().cycle().take(60).copied().collect();
+    let split = embedder().embed(&many).unwrap();
+    for (v, text) in split.iter().zip(&many) {
+        let i = texts.iter().position(|t| t == text).unwrap();
+        assert!(cosine(v, &together[i]) > 0.99999);
+    }
 }
 
 #[test]

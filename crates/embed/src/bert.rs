@@ -1,4 +1,5 @@
-//! A sentence-transformers BERT-family encoder on candle.
+//! A sentence-transformers BERT-family encoder: Quarry's own forward pass
+//! ([`crate::forward`]) on the folder's weights, read with candle.
 //!
 //! Loads `config.json` (BERT), `tokenizer.json`, `model.safetensors` and the
 //! pooling module's `config.json` (found through `modules.json`, usually
@@ -9,23 +10,20 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
+
+use crate::forward::BertForward;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use rayon::prelude::*;
+use crate::{EmbedError, Embedder, EmbedderIdentity, TokenEmbeddingTable, CANDLE_ENGINE, F32, QUARRY_ENGINE};
 
-use crate::{EmbedError, Embedder, EmbedderIdentity, TokenEmbeddingTable, CANDLE_ENGINE, F32};
-
-/// Texts per forward pass (inputs are sorted by length first, so a batch pads
-/// to a similar length). Measured here on candle's CPU backend, 323 SciFact
-/// chunks sorted by length (`examples`-style probe, 2 cores): batch 1 12.6
-/// chunks/s, 4: 11.4, 8: 10.9, 16: 10.6, 32: 9.9. candle parallelises the
-/// matmuls within one sequence already, while its softmax/GELU/layer-norm run
-/// on one thread over `[batch, heads, len, len]` tensors that outgrow the
-/// caches; padding only adds to that. So on the CPU one text per pass is
-/// fastest; the batching stays for backends where it pays.
-const BATCH_SIZE: usize = 1;
+/// Word pieces per forward pass: the texts of one `embed` call are packed
+/// into passes of about this many (a text is never split). Large enough
+/// that the matrix products run at full speed, small enough that a pass's
+/// activations (`tokens × intermediate` floats, 6 MiB for MiniLM) stay
+/// in the caches' reach.
+const TOKENS_PER_PASS: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pooling {
@@ -64,13 +62,12 @@ struct SentenceBertConfig {
 }
 
 pub struct SentenceEncoder {
-    model: BertModel,
+    forward: BertForward,
     tokenizer: Tokenizer,
     pooling: Pooling,
     max_tokens: usize,
     identity: EmbedderIdentity,
     token_table: TokenEmbeddingTable,
-    device: Device,
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, EmbedError> {
@@ -180,10 +177,20 @@ fn folder_tokenizer(dir: &Path, raw_config: &serde_json::Value) -> Result<(Token
     Ok((tokenizer, max_tokens))
 }
 
-impl SentenceEncoder {
-    /// Load a sentence-transformers folder on the CPU.
-    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
-        let _span = tracing::info_span!("load_embedder", dir = %dir.display()).entered();
+/// What a sentence-transformers folder holds, read and checked: the
+/// encoder's configuration, its weights, tokenizer and pooling.
+struct Folder {
+    config: Config,
+    tokenizer: Tokenizer,
+    max_tokens: usize,
+    pooling: Pooling,
+    weights: candle_nn::VarBuilder<'static>,
+    identity: EmbedderIdentity,
+    token_table: TokenEmbeddingTable,
+}
+
+impl Folder {
+    fn read(dir: &Path, engine: &str) -> Result<Self, EmbedError> {
         let config_path = dir.join("config.json");
         let raw_config: serde_json::Value = read_json(&config_path)?;
         let config: Config = serde_json::from_value(raw_config.clone()).map_err(|e| EmbedError::Corrupt {
@@ -206,7 +213,6 @@ impl SentenceEncoder {
             source,
         })?;
         let weights_sha256 = hex::encode(Sha256::digest(&weights));
-        let device = Device::Cpu;
         let corrupt = |e: candle_core::Error| EmbedError::Corrupt {
             path: weights_path.clone(),
             detail: e.to_string(),
@@ -225,26 +231,97 @@ impl SentenceEncoder {
                 path: weights_path.clone(),
                 detail: "it has no `embeddings.word_embeddings.weight` tensor".into(),
             })?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device).map_err(corrupt)?;
-        let model = BertModel::load(vb, &config).map_err(corrupt)?;
-        let dimension = raw_config
-            .get("hidden_size")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0) as usize;
-        Ok(SentenceEncoder {
-            model,
-            tokenizer,
-            pooling: read_pooling(dir)?,
-            max_tokens,
+        let weights =
+            VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu).map_err(corrupt)?;
+        Ok(Folder {
             identity: EmbedderIdentity {
                 name: model_name(dir),
-                dimension,
+                dimension: config.hidden_size,
                 weights_sha256,
-                engine: CANDLE_ENGINE.to_string(),
+                engine: engine.to_string(),
                 precision: F32.to_string(),
             },
+            config,
+            tokenizer,
+            max_tokens,
+            pooling: read_pooling(dir)?,
+            weights,
             token_table,
-            device,
+        })
+    }
+
+    fn corrupt(&self, e: candle_core::Error) -> EmbedError {
+        EmbedError::Corrupt {
+            path: self.token_table.file.clone(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// Each text's word pieces, as the model reads them (truncated at its
+/// window, special tokens included, no padding).
+fn word_pieces(tokenizer: &Tokenizer, texts: &[&str]) -> Result<Vec<Vec<u32>>, EmbedError> {
+    let encodings = tokenizer
+        .encode_batch(texts.to_vec(), true)
+        .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+    Ok(encodings
+        .iter()
+        .map(|e| {
+            e.get_ids()
+                .iter()
+                .zip(e.get_attention_mask())
+                .filter(|(_, &mask)| mask == 1)
+                .map(|(&id, _)| id)
+                .collect()
+        })
+        .collect())
+}
+
+/// One text's vector from its tokens' last hidden states (`rows`, `[len,
+/// hidden]`), pooled as the folder says, then scaled to unit length as
+/// `normalize_embeddings=True` does.
+fn pool(rows: &[f32], hidden: usize, pooling: Pooling) -> Vec<f32> {
+    let len = rows.len() / hidden;
+    let mut pooled = vec![0f32; hidden];
+    match pooling {
+        Pooling::Mean | Pooling::MeanSqrtLen => {
+            for row in rows.chunks_exact(hidden) {
+                pooled.iter_mut().zip(row).for_each(|(p, v)| *p += v);
+            }
+            let divisor = if pooling == Pooling::Mean {
+                (len as f32).max(1e-9)
+            } else {
+                (len as f32).max(1e-9).sqrt()
+            };
+            pooled.iter_mut().for_each(|p| *p /= divisor);
+        }
+        Pooling::Cls => pooled.copy_from_slice(&rows[..hidden]),
+        Pooling::Max => {
+            pooled.fill(f32::NEG_INFINITY);
+            for row in rows.chunks_exact(hidden) {
+                pooled.iter_mut().zip(row).for_each(|(p, v)| *p = p.max(*v));
+            }
+        }
+        Pooling::LastToken => pooled.copy_from_slice(&rows[(len - 1) * hidden..]),
+    }
+    let norm = crate::norm(&pooled).max(1e-12);
+    pooled.iter_mut().for_each(|p| *p /= norm);
+    pooled
+}
+
+impl SentenceEncoder {
+    /// Load a sentence-transformers folder on the CPU.
+    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        let _span = tracing::info_span!("load_embedder", dir = %dir.display()).entered();
+        let folder = Folder::read(dir, QUARRY_ENGINE)?;
+        let forward = BertForward::load(&folder.weights, &folder.config).map_err(|e| folder.corrupt(e))?;
+        Ok(SentenceEncoder {
+            forward,
+            tokenizer: folder.tokenizer,
+            pooling: folder.pooling,
+            max_tokens: folder.max_tokens,
+            identity: folder.identity,
+            token_table: folder.token_table,
         })
     }
 
@@ -252,52 +329,22 @@ impl SentenceEncoder {
         self.pooling
     }
 
-    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-        let rows = encodings.len();
-        let len = encodings[0].get_ids().len();
-        let flat = |f: fn(&tokenizers::Encoding) -> &[u32]| -> Vec<u32> {
-            encodings.iter().flat_map(|e| f(e).iter().copied()).collect()
-        };
-        let ids = Tensor::from_vec(flat(|e| e.get_ids()), (rows, len), &self.device)?;
-        let mask = Tensor::from_vec(flat(|e| e.get_attention_mask()), (rows, len), &self.device)?;
-        let type_ids = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?; // [rows, len, dim]
-        let mask_f = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // [rows, len, 1]
-        let pooled = match self.pooling {
-            Pooling::Mean | Pooling::MeanSqrtLen => {
-                let summed = hidden.broadcast_mul(&mask_f)?.sum(1)?;
-                let counts = mask_f.sum(1)?.clamp(1e-9, f64::MAX)?;
-                let divisor = if self.pooling == Pooling::Mean {
-                    counts
-                } else {
-                    counts.sqrt()?
-                };
-                summed.broadcast_div(&divisor)?
-            }
-            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
-            Pooling::Max => {
-                // Padding must never win the max: push it far below any value.
-                let penalty = ((mask_f.ones_like()? - &mask_f)? * 1e9)?;
-                hidden.broadcast_sub(&penalty)?.max(1)?
-            }
-            Pooling::LastToken => {
-                let rows_out: Vec<Tensor> = encodings
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| {
-                        let last = e.get_attention_mask().iter().filter(|&&m| m == 1).count().max(1) - 1;
-                        hidden.get(i)?.get(last)
-                    })
-                    .collect::<Result<_, _>>()?;
-                Tensor::stack(&rows_out, 0)?
-            }
-        };
-        let norms = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-        Ok(pooled.broadcast_div(&norms)?.to_vec2::<f32>()?)
+    /// Each text's last hidden states, `[len, hidden]` row-major: what
+    /// pooling reads (for comparing engines layer output by layer output).
+    pub fn hidden_states(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let hidden = self.identity.dimension;
+        let pieces = word_pieces(&self.tokenizer, texts)?;
+        let sequences: Vec<&[u32]> = pieces.iter().map(Vec::as_slice).collect();
+        let packed = self.forward.forward(&sequences);
+        let mut rows = packed.as_slice();
+        Ok(pieces
+            .iter()
+            .map(|p| {
+                let (text, rest) = rows.split_at(p.len() * hidden);
+                rows = rest;
+                text.to_vec()
+            })
+            .collect())
     }
 }
 
@@ -323,27 +370,78 @@ impl Embedder for SentenceEncoder {
             return Ok(Vec::new());
         }
         let _span = tracing::debug_span!("embed", n = texts.len()).entered();
-        // Batch by length: sort, embed in slices, restore input order.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        // Forward passes run side by side on rayon's pool (candle's matmuls
-        // share it): the softmax, GELU and layer norms of one pass run on one
-        // thread, so a second pass fills the other cores meanwhile.
-        let batches: Vec<&[usize]> = order.chunks(BATCH_SIZE).collect();
-        let embedded: Vec<Vec<Vec<f32>>> = batches
-            .par_iter()
-            .map(|batch| {
-                let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
-                self.embed_batch(&batch_texts)
-            })
-            .collect::<Result<_, _>>()?;
-        let mut out = vec![Vec::new(); texts.len()];
-        for (batch, vectors) in batches.iter().zip(embedded) {
-            for (&i, v) in batch.iter().zip(vectors) {
-                out[i] = v;
+        let hidden = self.identity.dimension;
+        let pieces = word_pieces(&self.tokenizer, texts)?;
+        let mut vectors = Vec::with_capacity(texts.len());
+        // Consecutive texts packed into passes of about TOKENS_PER_PASS
+        // pieces; each pass is threaded inside (see `forward`).
+        let mut first = 0;
+        while first < pieces.len() {
+            let mut end = first + 1;
+            let mut tokens = pieces[first].len();
+            while end < pieces.len() && tokens + pieces[end].len() <= TOKENS_PER_PASS {
+                tokens += pieces[end].len();
+                end += 1;
             }
+            let sequences: Vec<&[u32]> = pieces[first..end].iter().map(Vec::as_slice).collect();
+            let packed = self.forward.forward(&sequences);
+            let mut start = 0;
+            for sequence in &sequences {
+                let rows = &packed[start * hidden..(start + sequence.len()) * hidden];
+                vectors.push(pool(rows, hidden, self.pooling));
+                start += sequence.len();
+            }
+            first = end;
         }
-        Ok(out)
+        Ok(vectors)
+    }
+}
+
+/// candle-transformers' `BertModel` on the same folder: the engine Quarry
+/// ran before its own forward pass, kept as the reference the differential
+/// test compares against (`tests/it/embed.rs`). Padded batches of one.
+pub struct CandleReference {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    pooling: Pooling,
+    hidden: usize,
+}
+
+impl CandleReference {
+    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        let folder = Folder::read(dir, CANDLE_ENGINE)?;
+        let model = BertModel::load(folder.weights.clone(), &folder.config).map_err(|e| folder.corrupt(e))?;
+        Ok(CandleReference {
+            model,
+            tokenizer: folder.tokenizer,
+            pooling: folder.pooling,
+            hidden: folder.config.hidden_size,
+        })
+    }
+
+    /// Each text's last hidden states, `[len, hidden]` row-major. Texts
+    /// run side by side on rayon's pool, one per pass, as Quarry ran them
+    /// (candle's softmax, GELU and layer norms run on one thread).
+    pub fn hidden_states(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        use rayon::prelude::*;
+        word_pieces(&self.tokenizer, texts)?
+            .par_iter()
+            .map(|ids| {
+                let ids = Tensor::new(ids.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
+                let types = ids.zeros_like()?;
+                let hidden = self.model.forward(&ids, &types, None)?;
+                Ok(hidden.squeeze(0)?.flatten_all()?.to_vec1::<f32>()?)
+            })
+            .collect()
+    }
+
+    /// Each text's unit vector, pooled as the folder says.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        Ok(self
+            .hidden_states(texts)?
+            .iter()
+            .map(|rows| pool(rows, self.hidden, self.pooling))
+            .collect())
     }
 }
 

@@ -14,6 +14,7 @@
 //! of storage or indexes.
 
 pub mod bert;
+mod forward;
 pub mod remote;
 
 use serde::{Deserialize, Serialize};
@@ -43,8 +44,16 @@ pub struct EmbedderIdentity {
     pub precision: String,
 }
 
-/// [`SentenceEncoder`]'s engine: candle's BERT.
+/// The engine of libraries made before Quarry ran its own forward pass:
+/// candle-transformers' BERT ([`bert::CandleReference`] now).
 pub const CANDLE_ENGINE: &str = "candle";
+/// [`SentenceEncoder`]'s engine: Quarry's own BERT forward pass.
+pub const QUARRY_ENGINE: &str = "quarry";
+/// Engines that compute the same f32 function of the same weights: their
+/// vectors differ by rounding only (the differential test holds every
+/// pooled vector of one to cosine ≥ 0.9999 with the other's), so a library
+/// made by one is searched and extended by the other without re-embedding.
+const EXACT_F32_ENGINES: [&str; 2] = [CANDLE_ENGINE, QUARRY_ENGINE];
 /// A [`RemoteEmbedder`]'s engine is this followed by the server's URL.
 pub const REMOTE_ENGINE_PREFIX: &str = "openai-compatible ";
 /// Full single precision throughout the encoder.
@@ -64,11 +73,33 @@ impl EmbedderIdentity {
         self.engine.strip_prefix(REMOTE_ENGINE_PREFIX)
     }
 
+    /// The engine as far as the vectors are concerned: every engine of
+    /// [`EXACT_F32_ENGINES`] at f32 is named as the first of them.
+    fn vectors_engine(&self) -> &str {
+        if self.precision == F32 && EXACT_F32_ENGINES.contains(&self.engine.as_str()) {
+            CANDLE_ENGINE
+        } else {
+            &self.engine
+        }
+    }
+
+    /// Whether vectors of `self` and of `other` may share a library: the
+    /// same weights at the same precision, run by one engine or by two that
+    /// compute the same thing (see [`EXACT_F32_ENGINES`]).
+    pub fn same_vectors(&self, other: &EmbedderIdentity) -> bool {
+        self.fingerprint() == other.fingerprint() && self.dimension == other.dimension
+    }
+
     /// One string that changes whenever the vectors would: weights, engine
     /// and precision (the name and dimension follow from the weights). Stamped
     /// on derived indexes so a graph of other vectors is never loaded.
     pub fn fingerprint(&self) -> String {
-        format!("{}:{}:{}", self.weights_sha256, self.engine, self.precision)
+        format!(
+            "{}:{}:{}",
+            self.weights_sha256,
+            self.vectors_engine(),
+            self.precision
+        )
     }
 }
 
@@ -147,7 +178,7 @@ mod tests {
     }
 
     #[test]
-    fn identities_written_before_engine_and_precision_read_as_candle_f32() {
+    fn identities_written_before_engine_and_precision_read_as_candle_f32_the_own_engines_vectors() {
         use super::EmbedderIdentity;
         let old: EmbedderIdentity = serde_json::from_str(
             r#"{"name":"all-MiniLM-L6-v2","dimension":384,"weights_sha256":"53aa51172d14"}"#,
@@ -160,6 +191,26 @@ mod tests {
         };
         assert_ne!(old, int8, "another precision is another embedder");
         assert_ne!(old.fingerprint(), int8.fingerprint());
+        assert!(!old.same_vectors(&int8));
+        // Quarry's own forward pass in f32 computes candle's vectors.
+        let own = EmbedderIdentity {
+            engine: super::QUARRY_ENGINE.into(),
+            ..old.clone()
+        };
+        assert!(own.same_vectors(&old) && old.same_vectors(&own));
+        assert_eq!(own.fingerprint(), old.fingerprint());
+        let own_int8 = EmbedderIdentity {
+            precision: "int8".into(),
+            ..own.clone()
+        };
+        assert!(!own_int8.same_vectors(&own));
+        // Only f32 engines are interchangeable: at int8 each quantises its own way.
+        assert!(!own_int8.same_vectors(&int8));
+        let other_weights = EmbedderIdentity {
+            weights_sha256: "0".repeat(64),
+            ..own.clone()
+        };
+        assert!(!other_weights.same_vectors(&old));
         assert!(int8.to_string().contains("int8"), "{int8}");
     }
 }

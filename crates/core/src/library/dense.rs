@@ -39,8 +39,11 @@ pub(super) struct DenseIndex {
 fn made_by(manifest: &Manifest, identity: &EmbedderIdentity) -> bool {
     let same = if manifest.embedder.is_empty() {
         manifest.embedder_sha256.as_deref() == Some(identity.weights_sha256.as_str())
-            && identity.engine == CANDLE_ENGINE
-            && identity.precision == F32
+            && identity.same_vectors(&EmbedderIdentity {
+                engine: CANDLE_ENGINE.into(),
+                precision: F32.into(),
+                ..identity.clone()
+            })
     } else {
         manifest.embedder == identity.fingerprint()
     };

@@ -220,7 +220,7 @@ impl Library {
                 writer.set_embedder(&current)?;
                 None
             }
-            Some(stored) if stored == current => None,
+            Some(stored) if stored.same_vectors(&current) => None,
             Some(stored) => Some(stored),
         };
         let mut library = Library {
