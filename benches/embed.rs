@@ -15,7 +15,7 @@ use std::time::Instant;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use quarry_core::chunk::Chunker;
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
-use quarry_embed::bert::CandleReference;
+use quarry_embed::bert::{CandleReference, Precision};
 use quarry_embed::{Embedder, SentenceEncoder};
 use quarry_parse::extract;
 use tokenizers::Tokenizer;
@@ -104,6 +104,17 @@ fn bench(c: &mut Criterion) {
     throughput(
         "quarry (own BERT forward pass, gemm 0.19, f32)",
         &|t| drop(encoder.embed(t).unwrap()),
+        encoder.tokenizer(),
+        sample,
+        measuring,
+    );
+    let int8 = SentenceEncoder::load_at(&dir, Precision::Int8).expect("load embedder at int8");
+    throughput(
+        &format!(
+            "quarry int8 ({} kernel)",
+            int8.kernel().expect("an int8 encoder has a kernel").name()
+        ),
+        &|t| drop(int8.embed(t).unwrap()),
         encoder.tokenizer(),
         sample,
         measuring,

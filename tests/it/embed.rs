@@ -6,7 +6,8 @@
 //! different lengths into one pass changes no text's vector; pooling comes
 //! from the folder; a corrupt weights file is a clear error naming the file.
 
-use quarry_embed::bert::{CandleReference, Pooling};
+use quarry_embed::bert::{CandleReference, Pooling, Precision};
+use quarry_embed::int8::Kernel;
 use quarry_embed::{Embedder, SentenceEncoder};
 use serde::Deserialize;
 
@@ -106,6 +107,40 @@ fn texts_packed_into_one_pass_get_the_vectors_they_get_alone() {
         let i = texts.iter().position(|t| t == text).unwrap();
         assert!(cosine(v, &together[i]) > 0.99999);
     }
+}
+
+#[test]
+fn int8_vectors_stay_near_sentence_transformers_on_either_kernel() {
+    // The bar for int8: every reference sentence at cosine >= 0.99 (f32
+    // holds 0.999). Both kernels compute the same integers, so forcing the
+    // AVX2 one (as on CPUs without AVX-512 VNNI) changes no vector beyond
+    // the order of float additions.
+    let bytes = std::fs::read(repo().join("tests/data/st_reference.json")).unwrap();
+    let reference: Reference = serde_json::from_slice(&bytes).unwrap();
+    let texts: Vec<&str> = reference.items.iter().map(|i| i.text.as_str()).collect();
+    let detected = SentenceEncoder::load_at(&model_dir(), Precision::Int8).unwrap();
+    assert_eq!(detected.identity().precision, "int8");
+    assert!(!detected.identity().same_vectors(embedder().identity()));
+    // (What `QUARRY_INT8_KERNEL=avx2` chooses; set here without the
+    // variable, which other tests' threads read.)
+    let avx2 = SentenceEncoder::load_int8_with(&model_dir(), Kernel::Avx2).unwrap();
+    let ours = detected.embed(&texts).unwrap();
+    let theirs = avx2.embed(&texts).unwrap();
+    let mut worst = 1f32;
+    for ((item, v), w) in reference.items.iter().zip(&ours).zip(&theirs) {
+        let c = cosine(v, &item.embedding);
+        worst = worst.min(c);
+        assert!(
+            c >= 0.99,
+            "int8 cosine {c} for {:?}",
+            &item.text[..item.text.len().min(40)]
+        );
+        assert!(cosine(v, w) > 0.99999, "the kernels disagree on {:?}", item.text);
+    }
+    eprintln!(
+        "int8 ({:?}): worst cosine with sentence-transformers {worst:.5}",
+        detected.kernel()
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use quarry_core::{Library, LibraryError, Outcome, SearchHit, SearchOptions, TextDocument};
+use quarry_embed::bert::Precision;
 use quarry_embed::{Embedder, SentenceEncoder};
 
 use crate::support::{add, copy_model_files, embedder, fixture, indexed_corpus, model_dir, open, write};
@@ -490,31 +491,29 @@ fn a_library_of_another_precision_is_another_embedders_and_is_reembedded() {
     let corpus = indexed_corpus();
     let lib_dir = corpus.lib_dir.clone();
     drop(corpus.library);
-    // What the catalog of a library made by the same weights at another
-    // precision records.
-    let mut int8 = embedder().identity().clone();
-    int8.precision = "int8".into();
-    quarry_store::Catalog::open(&lib_dir.join("catalog.sqlite"))
-        .unwrap()
-        .set_embedder(&int8)
-        .unwrap();
-
-    let library = open(&lib_dir);
-    assert_eq!(library.info().unwrap().mismatch, Some(int8.clone()));
+    // The same weights at int8 (what QUARRY_EMBED_PRECISION=int8 loads) on
+    // the f32 library.
+    let int8 = Arc::new(SentenceEncoder::load_at(&model_dir(), Precision::Int8).unwrap());
+    let library = Library::open(&lib_dir, int8.clone()).unwrap();
+    let f32_identity = embedder().identity().clone();
+    assert_eq!(library.info().unwrap().mismatch, Some(f32_identity.clone()));
     let err = library
         .search("impeller seal", &SearchOptions::default())
         .unwrap_err();
     assert!(matches!(err, LibraryError::EmbedderMismatch { .. }));
     let msg = err.to_string();
-    assert!(msg.contains("int8") && msg.contains("quarry reembed"), "{msg}");
-    // Adding would mix f32 vectors into an int8 library: refused too.
+    assert!(
+        msg.contains("int8") && msg.contains("f32") && msg.contains("quarry reembed"),
+        "{msg}"
+    );
+    // Adding would mix int8 vectors into an f32 library: refused too.
     let more = corpus.tmp.path().join("more.txt");
     write(
         &more,
         "A note about the impeller seal and its replacement schedule.",
     );
     let refused = library
-        .add(&[more], &|_| {}, &AtomicBool::new(false))
+        .add(std::slice::from_ref(&more), &|_| {}, &AtomicBool::new(false))
         .unwrap_err();
     assert!(matches!(refused, LibraryError::EmbedderMismatch { .. }));
 
@@ -524,10 +523,16 @@ fn a_library_of_another_precision_is_another_embedders_and_is_reembedded() {
         .search("impeller seal replacement part", &SearchOptions::default())
         .unwrap();
     assert_eq!(file_name(&hits[0]), "manual.pdf");
-    // The dense dump now names the f32 vectors it holds.
+    // The dense dump now names the int8 vectors it holds.
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(lib_dir.join("dense/CURRENT.json")).unwrap()).unwrap();
-    assert_eq!(manifest["embedder"], embedder().identity().fingerprint());
+    assert_eq!(manifest["embedder"], int8.identity().fingerprint());
+    drop(library);
+    // And back at f32, the library asks for re-embedding the other way.
+    assert_eq!(
+        open(&lib_dir).info().unwrap().mismatch,
+        Some(int8.identity().clone())
+    );
 }
 
 #[test]

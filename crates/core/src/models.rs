@@ -20,6 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use quarry_embed::bert::Precision;
 use quarry_embed::{EmbedError, Embedder, RemoteEmbedder, RemoteEmbedding, SentenceEncoder};
 use quarry_generate::{inspect, GgufFacts};
 
@@ -396,10 +397,22 @@ pub enum EmbedderLoadError {
 }
 
 impl ModelSearch {
-    /// Find the embedder (`name`, or the explicit folder) and load it.
+    /// Find the embedder (`name`, or the explicit folder) and load it, in
+    /// f32 or at the precision `QUARRY_EMBED_PRECISION` names (`int8`: the
+    /// linear layers in 8-bit integers, faster, other vectors — a library
+    /// made at one precision asks to be re-embedded at the other).
     pub fn load_embedder(&self, name: &str) -> Result<Arc<dyn Embedder>, EmbedderLoadError> {
         let dir = self.find_embedder(name)?;
-        Ok(Arc::new(SentenceEncoder::load(&dir)?))
+        let precision = match std::env::var("QUARRY_EMBED_PRECISION") {
+            Ok(value) => value
+                .parse::<Precision>()
+                .map_err(|detail| EmbedError::Unsupported {
+                    path: dir.clone(),
+                    detail: format!("QUARRY_EMBED_PRECISION: {detail}"),
+                })?,
+            Err(_) => Precision::F32,
+        };
+        Ok(Arc::new(SentenceEncoder::load_at(&dir, precision)?))
     }
 
     /// An embedder on an OpenAI-compatible server, its passages sized by

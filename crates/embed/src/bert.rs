@@ -11,12 +11,15 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 
-use crate::forward::BertForward;
+use crate::forward::{Arithmetic, BertForward};
+use crate::int8::Kernel;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use crate::{EmbedError, Embedder, EmbedderIdentity, TokenEmbeddingTable, CANDLE_ENGINE, F32, QUARRY_ENGINE};
+use crate::{
+    EmbedError, Embedder, EmbedderIdentity, TokenEmbeddingTable, CANDLE_ENGINE, F32, INT8, QUARRY_ENGINE,
+};
 
 /// Word pieces per forward pass: the texts of one `embed` call are packed
 /// into passes of about this many (a text is never split). Large enough
@@ -61,8 +64,40 @@ struct SentenceBertConfig {
     max_seq_length: Option<usize>,
 }
 
+/// The arithmetic of [`SentenceEncoder`]'s linear layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    #[default]
+    F32,
+    /// 8-bit integer products ([`crate::int8`]): faster, vectors a little
+    /// further from sentence-transformers'; another embedder's vectors.
+    Int8,
+}
+
+impl Precision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::F32 => F32,
+            Precision::Int8 => INT8,
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" => Ok(Precision::F32),
+            "int8" => Ok(Precision::Int8),
+            other => Err(format!("unknown precision {other:?}: f32 or int8")),
+        }
+    }
+}
+
 pub struct SentenceEncoder {
     forward: BertForward,
+    /// The int8 kernel in use (`None` at f32).
+    kernel: Option<Kernel>,
     tokenizer: Tokenizer,
     pooling: Pooling,
     max_tokens: usize,
@@ -190,7 +225,7 @@ struct Folder {
 }
 
 impl Folder {
-    fn read(dir: &Path, engine: &str) -> Result<Self, EmbedError> {
+    fn read(dir: &Path, engine: &str, precision: Precision) -> Result<Self, EmbedError> {
         let config_path = dir.join("config.json");
         let raw_config: serde_json::Value = read_json(&config_path)?;
         let config: Config = serde_json::from_value(raw_config.clone()).map_err(|e| EmbedError::Corrupt {
@@ -239,7 +274,7 @@ impl Folder {
                 dimension: config.hidden_size,
                 weights_sha256,
                 engine: engine.to_string(),
-                precision: F32.to_string(),
+                precision: precision.as_str().to_string(),
             },
             config,
             tokenizer,
@@ -310,13 +345,35 @@ fn pool(rows: &[f32], hidden: usize, pooling: Pooling) -> Vec<f32> {
 }
 
 impl SentenceEncoder {
-    /// Load a sentence-transformers folder on the CPU.
+    /// Load a sentence-transformers folder on the CPU, in f32.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
-        let _span = tracing::info_span!("load_embedder", dir = %dir.display()).entered();
-        let folder = Folder::read(dir, QUARRY_ENGINE)?;
-        let forward = BertForward::load(&folder.weights, &folder.config).map_err(|e| folder.corrupt(e))?;
+        Self::load_at(dir, Precision::F32)
+    }
+
+    /// Load a sentence-transformers folder on the CPU at `precision` (at
+    /// int8, with the fastest kernel the CPU runs: [`Kernel::detect`]).
+    pub fn load_at(dir: &Path, precision: Precision) -> Result<Self, EmbedError> {
+        let kernel = (precision == Precision::Int8).then(Kernel::detect);
+        Self::load_on(dir, precision, kernel)
+    }
+
+    /// Load at int8 with the given kernel, whatever the CPU would choose
+    /// (for comparing kernels; the CPU must have the kernel's instructions).
+    pub fn load_int8_with(dir: &Path, kernel: Kernel) -> Result<Self, EmbedError> {
+        Self::load_on(dir, Precision::Int8, Some(kernel))
+    }
+
+    fn load_on(dir: &Path, precision: Precision, kernel: Option<Kernel>) -> Result<Self, EmbedError> {
+        let _span =
+            tracing::info_span!("load_embedder", dir = %dir.display(), precision = precision.as_str())
+                .entered();
+        let folder = Folder::read(dir, QUARRY_ENGINE, precision)?;
+        let arithmetic = kernel.map_or(Arithmetic::F32, Arithmetic::Int8);
+        let forward =
+            BertForward::load(&folder.weights, &folder.config, arithmetic).map_err(|e| folder.corrupt(e))?;
         Ok(SentenceEncoder {
             forward,
+            kernel,
             tokenizer: folder.tokenizer,
             pooling: folder.pooling,
             max_tokens: folder.max_tokens,
@@ -327,6 +384,11 @@ impl SentenceEncoder {
 
     pub fn pooling(&self) -> Pooling {
         self.pooling
+    }
+
+    /// The int8 kernel this encoder runs (`None` at f32).
+    pub fn kernel(&self) -> Option<Kernel> {
+        self.kernel
     }
 
     /// Each text's last hidden states, `[len, hidden]` row-major: what
@@ -409,7 +471,7 @@ pub struct CandleReference {
 
 impl CandleReference {
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
-        let folder = Folder::read(dir, CANDLE_ENGINE)?;
+        let folder = Folder::read(dir, CANDLE_ENGINE, Precision::F32)?;
         let model = BertModel::load(folder.weights.clone(), &folder.config).map_err(|e| folder.corrupt(e))?;
         Ok(CandleReference {
             model,

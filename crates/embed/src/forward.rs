@@ -19,7 +19,9 @@
 //!   `exp` and `erf` as polynomials (no libm call per element);
 //! - one level of threading: the large products split across rayon's pool
 //!   (gemm's own partitioning), attention runs one (text, head) per task
-//!   with single-threaded products, row-wise passes split by rows.
+//!   with single-threaded products, row-wise passes split by rows;
+//! - at int8 precision the linear layers' products are 8-bit integer
+//!   products ([`crate::int8`]); everything else stays f32.
 //!
 //! The matrix products are the `gemm` crate's (the one candle uses), its
 //! AVX2+FMA kernels chosen at run time. The rest is written here because
@@ -31,22 +33,68 @@ use candle_transformers::models::bert::{Config, HiddenAct};
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
+use crate::int8::{Kernel, QuantizedLinear};
+
 /// Rows per task in the row-wise passes (layer norm, GELU, bias): enough
 /// work per task that rayon's overhead stays small.
 const ROWS_PER_TASK: usize = 32;
 
-/// One encoder layer's weights, each linear layer's matrix transposed to
-/// `[in, out]` row-major at load so products read it row by row.
+/// A linear layer: its weight in the encoder's precision, its bias.
+struct Linear {
+    weight: Weight,
+    bias: Vec<f32>,
+    inputs: usize,
+    outputs: usize,
+}
+
+enum Weight {
+    /// `[inputs, outputs]` row-major (transposed at load, so products read
+    /// it row by row).
+    F32(Vec<f32>),
+    Int8(QuantizedLinear),
+}
+
+impl Linear {
+    fn new(weight: Tensor, bias: Tensor, arithmetic: Arithmetic) -> candle_core::Result<Self> {
+        let (inputs, outputs) = weight.dims2()?;
+        let matrix = flat(weight)?;
+        Ok(Linear {
+            weight: match arithmetic {
+                Arithmetic::F32 => Weight::F32(matrix),
+                Arithmetic::Int8(kernel) => {
+                    Weight::Int8(QuantizedLinear::new(&matrix, inputs, outputs, kernel))
+                }
+            },
+            bias: flat(bias)?,
+            inputs,
+            outputs,
+        })
+    }
+
+    /// `out[m, outputs] += a[m, inputs] · weight`.
+    fn accumulate(&self, out: &mut [f32], a: &[f32], m: usize) {
+        match &self.weight {
+            Weight::F32(matrix) => matmul_accumulate(out, a, matrix, m, self.inputs, self.outputs),
+            Weight::Int8(quantized) => quantized.accumulate(out, a, m),
+        }
+    }
+}
+
+/// The arithmetic of the linear layers (attention, softmax and layer
+/// norms are f32 in both), with the int8 kernel chosen for this CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Arithmetic {
+    F32,
+    Int8(Kernel),
+}
+
+/// One encoder layer's weights.
 struct Layer {
-    qkv: Vec<f32>,
-    qkv_bias: Vec<f32>,
-    attention_out: Vec<f32>,
-    attention_out_bias: Vec<f32>,
+    qkv: Linear,
+    attention_out: Linear,
     attention_norm: Norm,
-    intermediate: Vec<f32>,
-    intermediate_bias: Vec<f32>,
-    output: Vec<f32>,
-    output_bias: Vec<f32>,
+    intermediate: Linear,
+    output: Linear,
     output_norm: Norm,
 }
 
@@ -78,9 +126,19 @@ fn flat(t: Tensor) -> candle_core::Result<Vec<f32>> {
 }
 
 /// A linear layer's `[out, in]` weight as `[in, out]`, and its bias.
-fn linear(vb: &VarBuilder, inputs: usize, outputs: usize) -> candle_core::Result<(Tensor, Tensor)> {
+fn linear_tensors(vb: &VarBuilder, inputs: usize, outputs: usize) -> candle_core::Result<(Tensor, Tensor)> {
     let weight = vb.get((outputs, inputs), "weight")?.t()?.contiguous()?;
     Ok((weight, vb.get(outputs, "bias")?))
+}
+
+fn linear(
+    vb: &VarBuilder,
+    inputs: usize,
+    outputs: usize,
+    arithmetic: Arithmetic,
+) -> candle_core::Result<Linear> {
+    let (weight, bias) = linear_tensors(vb, inputs, outputs)?;
+    Linear::new(weight, bias, arithmetic)
 }
 
 fn norm(vb: &VarBuilder, size: usize) -> candle_core::Result<Norm> {
@@ -100,7 +158,11 @@ impl BertForward {
     /// Read the weights as candle-transformers' `BertModel::load` names them
     /// (`embeddings.*`, `encoder.layer.N.*`, or the same under the
     /// `model_type` prefix).
-    pub(crate) fn load(vb: &VarBuilder, config: &Config) -> candle_core::Result<Self> {
+    pub(crate) fn load(
+        vb: &VarBuilder,
+        config: &Config,
+        arithmetic: Arithmetic,
+    ) -> candle_core::Result<Self> {
         let vb = match &config.model_type {
             Some(kind) if !vb.contains_tensor("embeddings.word_embeddings.weight") => vb.pp(kind),
             _ => vb.clone(),
@@ -129,23 +191,19 @@ impl BertForward {
             .map(|i| {
                 let vb = vb.pp(format!("encoder.layer.{i}"));
                 let attention = vb.pp("attention");
-                let (q, q_bias) = linear(&attention.pp("self.query"), hidden, hidden)?;
-                let (k, k_bias) = linear(&attention.pp("self.key"), hidden, hidden)?;
-                let (v, v_bias) = linear(&attention.pp("self.value"), hidden, hidden)?;
-                let (attention_out, attention_out_bias) =
-                    linear(&attention.pp("output.dense"), hidden, hidden)?;
-                let (inter, inter_bias) = linear(&vb.pp("intermediate.dense"), hidden, intermediate)?;
-                let (output, output_bias) = linear(&vb.pp("output.dense"), intermediate, hidden)?;
+                let (q, q_bias) = linear_tensors(&attention.pp("self.query"), hidden, hidden)?;
+                let (k, k_bias) = linear_tensors(&attention.pp("self.key"), hidden, hidden)?;
+                let (v, v_bias) = linear_tensors(&attention.pp("self.value"), hidden, hidden)?;
                 Ok(Layer {
-                    qkv: flat(Tensor::cat(&[q, k, v], 1)?)?,
-                    qkv_bias: flat(Tensor::cat(&[q_bias, k_bias, v_bias], 0)?)?,
-                    attention_out: flat(attention_out)?,
-                    attention_out_bias: flat(attention_out_bias)?,
+                    qkv: Linear::new(
+                        Tensor::cat(&[q, k, v], 1)?,
+                        Tensor::cat(&[q_bias, k_bias, v_bias], 0)?,
+                        arithmetic,
+                    )?,
+                    attention_out: linear(&attention.pp("output.dense"), hidden, hidden, arithmetic)?,
                     attention_norm: norm(&attention.pp("output.LayerNorm"), hidden)?,
-                    intermediate: flat(inter)?,
-                    intermediate_bias: flat(inter_bias)?,
-                    output: flat(output)?,
-                    output_bias: flat(output_bias)?,
+                    intermediate: linear(&vb.pp("intermediate.dense"), hidden, intermediate, arithmetic)?,
+                    output: linear(&vb.pp("output.dense"), intermediate, hidden, arithmetic)?,
                     output_norm: norm(&vb.pp("output.LayerNorm"), hidden)?,
                 })
             })
@@ -201,25 +259,18 @@ impl BertForward {
         let mut context = vec![0f32; tokens * hidden];
         let mut inter = vec![0f32; tokens * self.intermediate];
         for layer in &self.layers {
-            start_with_bias(&mut qkv, &layer.qkv_bias);
-            matmul_accumulate(&mut qkv, &x, &layer.qkv, tokens, hidden, 3 * hidden);
+            start_with_bias(&mut qkv, &layer.qkv.bias);
+            layer.qkv.accumulate(&mut qkv, &x, tokens);
             self.attention(&qkv, &starts, &mut context);
-            add_bias(&mut x, &layer.attention_out_bias);
-            matmul_accumulate(&mut x, &context, &layer.attention_out, tokens, hidden, hidden);
+            add_bias(&mut x, &layer.attention_out.bias);
+            layer.attention_out.accumulate(&mut x, &context, tokens);
             self.layer_norm(&mut x, &layer.attention_norm);
 
-            start_with_bias(&mut inter, &layer.intermediate_bias);
-            matmul_accumulate(
-                &mut inter,
-                &x,
-                &layer.intermediate,
-                tokens,
-                hidden,
-                self.intermediate,
-            );
+            start_with_bias(&mut inter, &layer.intermediate.bias);
+            layer.intermediate.accumulate(&mut inter, &x, tokens);
             self.activate(&mut inter);
-            add_bias(&mut x, &layer.output_bias);
-            matmul_accumulate(&mut x, &inter, &layer.output, tokens, self.intermediate, hidden);
+            add_bias(&mut x, &layer.output.bias);
+            layer.output.accumulate(&mut x, &inter, tokens);
             self.layer_norm(&mut x, &layer.output_norm);
         }
         x

@@ -15,6 +15,7 @@
 
 pub mod bert;
 mod forward;
+pub mod int8;
 pub mod remote;
 
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,8 @@ const EXACT_F32_ENGINES: [&str; 2] = [CANDLE_ENGINE, QUARRY_ENGINE];
 pub const REMOTE_ENGINE_PREFIX: &str = "openai-compatible ";
 /// Full single precision throughout the encoder.
 pub const F32: &str = "f32";
+/// Linear layers in 8-bit integers, the rest in f32 ([`int8`]).
+pub const INT8: &str = "int8";
 
 fn default_engine() -> String {
     CANDLE_ENGINE.to_string()
