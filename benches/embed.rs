@@ -86,6 +86,52 @@ fn throughput(
     );
 }
 
+/// How close int8 vectors stay to f32 ones on 1,000 real chunks: SciFact's
+/// abstracts (`$SCIFACT`, default `../shared/data/beir/scifact`) through
+/// Quarry's chunker, embedded both ways; the lowest, 1st-percentile and
+/// mean cosine, as one JSON line.
+fn int8_agreement(f32_encoder: &SentenceEncoder, int8: &SentenceEncoder) {
+    let dir = std::env::var("SCIFACT").unwrap_or_else(|_| "../shared/data/beir/scifact".into());
+    let Ok(corpus) = std::fs::read_to_string(Path::new(&dir).join("corpus.jsonl")) else {
+        eprintln!("no SciFact at {dir}: int8 agreement not measured");
+        return;
+    };
+    let chunker = Chunker::new(f32_encoder.tokenizer(), f32_encoder.max_tokens()).unwrap();
+    let mut chunks: Vec<String> = Vec::new();
+    for line in corpus.lines() {
+        let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+        let text = format!(
+            "{}\n\n{}",
+            doc["title"].as_str().unwrap_or(""),
+            doc["text"].as_str().unwrap_or("")
+        );
+        let extracted = extract(Path::new("abstract.txt"), text.as_bytes()).unwrap();
+        chunks.extend(chunker.chunk(&extracted).unwrap().into_iter().map(|c| c.text));
+        if chunks.len() >= 1_000 {
+            break;
+        }
+    }
+    chunks.truncate(1_000);
+    let texts: Vec<&str> = chunks.iter().map(String::as_str).collect();
+    let exact = f32_encoder.embed(&texts).unwrap();
+    let quantised = int8.embed(&texts).unwrap();
+    let mut cosines: Vec<f32> = exact
+        .iter()
+        .zip(&quantised)
+        .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum())
+        .collect();
+    cosines.sort_by(f32::total_cmp);
+    println!(
+        "{}",
+        serde_json::json!({
+            "area": "int8-agreement", "chunks": cosines.len(),
+            "kernel": int8.kernel().map(|k| k.name()),
+            "cosine_min": cosines[0], "cosine_p1": cosines[cosines.len() / 100],
+            "cosine_mean": cosines.iter().sum::<f32>() / cosines.len() as f32,
+        })
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let dir = ModelSearch::from_env(None)
         .find_embedder(DEFAULT_EMBEDDER)
@@ -119,6 +165,9 @@ fn bench(c: &mut Criterion) {
         sample,
         measuring,
     );
+    if measuring {
+        int8_agreement(&encoder, &int8);
+    }
     // The engine before, in the same run: the ratio is the measure.
     let before = CandleReference::load(&dir).expect("load candle's BERT");
     throughput(

@@ -502,7 +502,13 @@ fn exp(x: f32) -> f32 {
         * r
         + r
         + 1.0;
-    p * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    // 2ⁿ built from bits: n + 127 (1…254 after the clamp) lands in the low
+    // mantissa bits of 2²³ + n + 127. (An `as` cast would saturate, which
+    // keeps the loop from vectorising.)
+    let biased = (n + (127.0 + 8_388_608.0))
+        .to_bits()
+        .wrapping_sub(8_388_608f32.to_bits());
+    p * f32::from_bits(biased << 23)
 }
 
 /// erf(x) to 1.5·10⁻⁷ (Abramowitz & Stegun 7.1.26), branch-free.
