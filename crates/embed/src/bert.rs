@@ -397,16 +397,16 @@ impl SentenceEncoder {
         let hidden = self.identity.dimension;
         let pieces = word_pieces(&self.tokenizer, texts)?;
         let sequences: Vec<&[u32]> = pieces.iter().map(Vec::as_slice).collect();
-        let packed = self.forward.forward(&sequences);
-        let mut rows = packed.as_slice();
-        Ok(pieces
-            .iter()
-            .map(|p| {
-                let (text, rest) = rows.split_at(p.len() * hidden);
-                rows = rest;
-                text.to_vec()
-            })
-            .collect())
+        Ok(self.forward.forward(&sequences, |mut rows| {
+            pieces
+                .iter()
+                .map(|p| {
+                    let (text, rest) = rows.split_at(p.len() * hidden);
+                    rows = rest;
+                    text.to_vec()
+                })
+                .collect()
+        }))
     }
 }
 
@@ -446,13 +446,14 @@ impl Embedder for SentenceEncoder {
                 end += 1;
             }
             let sequences: Vec<&[u32]> = pieces[first..end].iter().map(Vec::as_slice).collect();
-            let packed = self.forward.forward(&sequences);
-            let mut start = 0;
-            for sequence in &sequences {
-                let rows = &packed[start * hidden..(start + sequence.len()) * hidden];
-                vectors.push(pool(rows, hidden, self.pooling));
-                start += sequence.len();
-            }
+            self.forward.forward(&sequences, |packed| {
+                let mut start = 0;
+                for sequence in &sequences {
+                    let rows = &packed[start * hidden..(start + sequence.len()) * hidden];
+                    vectors.push(pool(rows, hidden, self.pooling));
+                    start += sequence.len();
+                }
+            });
             first = end;
         }
         Ok(vectors)

@@ -119,6 +119,8 @@ pub(crate) struct BertForward {
     vocab: usize,
     eps: f32,
     activation: HiddenAct,
+    /// One set of buffers per pass running at once.
+    scratch: std::sync::Mutex<Vec<Scratch>>,
 }
 
 fn flat(t: Tensor) -> candle_core::Result<Vec<f32>> {
@@ -221,14 +223,16 @@ impl BertForward {
             vocab: config.vocab_size,
             eps: config.layer_norm_eps as f32,
             activation: config.hidden_act,
+            scratch: Default::default(),
         })
     }
 
-    /// The last layer's hidden states of every token of every sequence,
-    /// packed: `[sum of lengths, hidden]`, sequence after sequence. Each
-    /// sequence is at most the model's positions long, and its ids are
-    /// below the vocabulary's size (the tokenizer's own guarantee).
-    pub(crate) fn forward(&self, sequences: &[&[u32]]) -> Vec<f32> {
+    /// `read` given the last layer's hidden states of every token of every
+    /// sequence, packed: `[sum of lengths, hidden]`, sequence after
+    /// sequence. Each sequence is at most the model's positions long, and
+    /// its ids are below the vocabulary's size (the tokenizer's own
+    /// guarantee). `read` must not run the encoder itself.
+    pub(crate) fn forward<R>(&self, sequences: &[&[u32]], read: impl FnOnce(&[f32]) -> R) -> R {
         let hidden = self.hidden;
         let mut starts = Vec::with_capacity(sequences.len() + 1);
         starts.push(0usize);
@@ -240,40 +244,59 @@ impl BertForward {
             starts.push(starts.last().unwrap() + s.len());
         }
         let tokens = *starts.last().unwrap();
-        let mut x = vec![0f32; tokens * hidden];
-        for (sequence, start) in sequences.iter().zip(&starts) {
-            for (position, &id) in sequence.iter().enumerate() {
-                let id = id as usize;
-                assert!(id < self.vocab, "token id {id} outside the vocabulary");
-                let row = &mut x[(start + position) * hidden..][..hidden];
-                let word = &self.word[id * hidden..][..hidden];
-                let place = &self.position[position * hidden..][..hidden];
-                for (((out, w), p), t) in row.iter_mut().zip(word).zip(place).zip(&self.token_type) {
-                    *out = w + p + t;
+        let mut scratch = self
+            .scratch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default();
+        let result = {
+            let Scratch {
+                x,
+                qkv,
+                context,
+                inter,
+            } = &mut scratch;
+            let x = sized(x, tokens * hidden);
+            for (sequence, start) in sequences.iter().zip(&starts) {
+                for (position, &id) in sequence.iter().enumerate() {
+                    let id = id as usize;
+                    assert!(id < self.vocab, "token id {id} outside the vocabulary");
+                    let row = &mut x[(start + position) * hidden..][..hidden];
+                    let word = &self.word[id * hidden..][..hidden];
+                    let place = &self.position[position * hidden..][..hidden];
+                    for (((out, w), p), t) in row.iter_mut().zip(word).zip(place).zip(&self.token_type) {
+                        *out = w + p + t;
+                    }
                 }
             }
-        }
-        self.layer_norm(&mut x, &self.embeddings_norm);
+            self.layer_norm(x, &self.embeddings_norm);
 
-        let mut qkv = vec![0f32; tokens * 3 * hidden];
-        let mut context = vec![0f32; tokens * hidden];
-        let mut inter = vec![0f32; tokens * self.intermediate];
-        for layer in &self.layers {
-            start_with_bias(&mut qkv, &layer.qkv.bias);
-            layer.qkv.accumulate(&mut qkv, &x, tokens);
-            self.attention(&qkv, &starts, &mut context);
-            add_bias(&mut x, &layer.attention_out.bias);
-            layer.attention_out.accumulate(&mut x, &context, tokens);
-            self.layer_norm(&mut x, &layer.attention_norm);
+            let qkv = sized(qkv, tokens * 3 * hidden);
+            let context = sized(context, tokens * hidden);
+            let inter = sized(inter, tokens * self.intermediate);
+            for layer in &self.layers {
+                start_with_bias(qkv, &layer.qkv.bias);
+                layer.qkv.accumulate(qkv, x, tokens);
+                self.attention(qkv, &starts, context);
+                add_bias(x, &layer.attention_out.bias);
+                layer.attention_out.accumulate(x, context, tokens);
+                self.layer_norm(x, &layer.attention_norm);
 
-            start_with_bias(&mut inter, &layer.intermediate.bias);
-            layer.intermediate.accumulate(&mut inter, &x, tokens);
-            self.activate(&mut inter);
-            add_bias(&mut x, &layer.output.bias);
-            layer.output.accumulate(&mut x, &inter, tokens);
-            self.layer_norm(&mut x, &layer.output_norm);
-        }
-        x
+                start_with_bias(inter, &layer.intermediate.bias);
+                layer.intermediate.accumulate(inter, x, tokens);
+                self.activate(inter);
+                add_bias(x, &layer.output.bias);
+                layer.output.accumulate(x, inter, tokens);
+                self.layer_norm(x, &layer.output_norm);
+            }
+            read(x)
+        };
+        self.scratch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(scratch);
+        result
     }
 
     /// Self-attention of each sequence on its own: `context[t, h·d..]` =
@@ -384,6 +407,25 @@ impl BertForward {
                 HiddenAct::Relu => block.iter_mut().for_each(|v| *v = v.max(0.0)),
             });
     }
+}
+
+/// A pass's working buffers, kept by the encoder and reused by the next
+/// pass on whatever thread (the ingest pipeline's embed thread is new for
+/// every add): a pass of 1,024 word pieces needs about 13 MiB, allocated
+/// once instead of per pass.
+#[derive(Default)]
+struct Scratch {
+    x: Vec<f32>,
+    qkv: Vec<f32>,
+    context: Vec<f32>,
+    inter: Vec<f32>,
+}
+
+/// `buffer` as `len` zeros, keeping its allocation.
+fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    buffer.clear();
+    buffer.resize(len, 0.0);
+    buffer
 }
 
 /// The context buffer's pointer, shared by attention tasks that each write

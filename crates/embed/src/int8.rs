@@ -60,6 +60,12 @@ impl Kernel {
     }
 }
 
+thread_local! {
+    /// Each thread's quantised activations and integer sums, reused from
+    /// product to product instead of allocated per task.
+    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<i32>)> = std::cell::RefCell::default();
+}
+
 /// A linear layer's weight, `[inputs, outputs]`, quantised and packed:
 /// for each block of 16 output columns, for each group of 4 inputs, the 16
 /// columns' 4 bytes side by side (64 bytes: one VNNI operand).
@@ -123,12 +129,13 @@ impl QuantizedLinear {
         out[..m * outputs]
             .par_chunks_mut(ROWS_PER_TASK * outputs)
             .zip(a[..m * inputs].par_chunks(ROWS_PER_TASK * inputs))
-            .for_each_init(
-                || (Vec::new(), vec![0i32; ROWS_PER_TASK * self.blocks * COLUMNS]),
-                |(quantised, sums), (out, a)| {
+            .for_each(|(out, a)| {
+                SCRATCH.with(|scratch| {
+                    let (quantised, sums) = &mut *scratch.borrow_mut();
                     let rows = a.len() / inputs;
                     let activations = quantise_rows(a, inputs, self.padded_inputs, quantised);
-                    let sums = &mut sums[..rows * self.blocks * COLUMNS];
+                    sums.clear();
+                    sums.resize(rows * self.blocks * COLUMNS, 0);
                     self.integer_products(quantised, rows, sums);
                     let stride = self.blocks * COLUMNS;
                     for (i, (row_out, &(scale, zero))) in
@@ -144,8 +151,8 @@ impl QuantizedLinear {
                             *o += scale * w * (s - zero * c) as f32;
                         }
                     }
-                },
-            );
+                })
+            });
     }
 
     /// `sums[i, j] = Σₖ quantised[i, k]·qw[k, j]` for `rows` rows
