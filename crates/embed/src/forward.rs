@@ -506,7 +506,7 @@ fn softmax(row: &mut [f32]) {
 /// (associative and commutative: a sum, a maximum) then joins. The
 /// compiler vectorises this; a plain fold over floats stays scalar.
 #[inline(always)]
-fn lanes(
+pub(crate) fn lanes(
     values: &[f32],
     identity: f32,
     step: impl Fn(f32, f32) -> f32,

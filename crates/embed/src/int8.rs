@@ -172,14 +172,15 @@ impl QuantizedLinear {
         use std::arch::x86_64::*;
         let groups = self.padded_inputs / 4;
         let stride = self.blocks * COLUMNS;
-        // Two blocks (32 columns) × four rows per step: 8 accumulators.
+        // Two blocks (32 columns) × eight rows per step: 16 accumulators,
+        // each 64-byte weight load serving eight rows.
         let mut i = 0;
         while i < rows {
-            let tile_rows = (rows - i).min(4);
+            let tile_rows = (rows - i).min(8);
             let mut block = 0;
             while block < self.blocks {
                 let pair = (self.blocks - block).min(2);
-                let mut acc = [[_mm512_setzero_si512(); 2]; 4];
+                let mut acc = [[_mm512_setzero_si512(); 2]; 8];
                 let weights = self.packed.as_ptr().add(block * groups * 4 * COLUMNS);
                 for g in 0..groups {
                     let w0 = _mm512_loadu_si512(weights.add(g * 64) as *const _);
@@ -259,14 +260,17 @@ fn quantise_rows(a: &[f32], inputs: usize, padded: usize, quantised: &mut Vec<u8
     a.chunks_exact(inputs)
         .zip(quantised.chunks_exact_mut(padded))
         .map(|(row, out)| {
-            let (low, high) = row
-                .iter()
-                .fold((0f32, 0f32), |(low, high), &v| (low.min(v), high.max(v)));
+            let low = crate::forward::lanes(row, 0.0, f32::min, f32::min);
+            let high = crate::forward::lanes(row, 0.0, f32::max, f32::max);
             let scale = if high > low { (high - low) / 255.0 } else { 1.0 };
             let zero = (-low / scale).round().clamp(0.0, 255.0);
             let inverse = 1.0 / scale;
             for (q, &v) in out.iter_mut().zip(row) {
-                *q = (v * inverse + zero).round().clamp(0.0, 255.0) as u8;
+                // Rounded to the nearest integer by landing in the low
+                // mantissa bits of 2²³ + q (an `as u8` cast saturates and
+                // would keep this loop scalar).
+                let q_float = (v * inverse + zero).clamp(0.0, 255.0);
+                *q = ((q_float + 8_388_608.0).to_bits() & 0xFF) as u8;
             }
             (scale, zero as i32)
         })
