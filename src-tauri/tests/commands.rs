@@ -387,8 +387,9 @@ fn a_citation_opens_in_context_and_under_the_hood_shows_what_was_stored() {
     assert_eq!(none.code, "not_found");
 }
 
-#[test]
-fn the_watcher_picks_up_new_changed_and_deleted_files_and_a_restart_catches_up() {
+/// An app whose library holds one note, added from its documents folder
+/// (which is now watched): the app and that folder.
+fn with_one_note_added() -> (Harness, PathBuf) {
     let h = Harness::new(None, ModelSearch::default());
     let docs = h.docs();
     write(
@@ -400,6 +401,12 @@ fn the_watcher_picks_up_new_changed_and_deleted_files_and_a_restart_catches_up()
         h.events.job_end(1),
         IngestEvent::Finished { added: 1, .. }
     ));
+    (h, docs)
+}
+
+#[test]
+fn the_watcher_picks_up_new_changed_and_deleted_files_and_a_restart_catches_up() {
+    let (h, docs) = with_one_note_added();
 
     let new = docs.join("sub/new.txt");
     write(
@@ -471,17 +478,7 @@ fn the_watcher_picks_up_new_changed_and_deleted_files_and_a_restart_catches_up()
 
 #[test]
 fn what_another_process_adds_to_the_open_library_reaches_the_window_and_is_watched() {
-    let h = Harness::new(None, ModelSearch::default());
-    let docs = h.docs();
-    write(
-        &docs.join("first.md"),
-        "Kettles boil water for tea in a few minutes.\n",
-    );
-    block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
-    assert!(matches!(
-        h.events.job_end(1),
-        IngestEvent::Finished { added: 1, .. }
-    ));
+    let (h, _) = with_one_note_added();
 
     // The command line (its own `Library` on the same folder, as `quarry
     // add` opens it) adds a folder the app has never seen, while the app

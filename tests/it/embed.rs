@@ -8,7 +8,7 @@
 
 use quarry_embed::bert::{CandleReference, Pooling, Precision};
 use quarry_embed::int8::Kernel;
-use quarry_embed::{Embedder, SentenceEncoder};
+use quarry_embed::{cosine, Embedder, SentenceEncoder};
 use serde::Deserialize;
 
 use crate::support::{copy_model_files, embedder, model_dir, repo};
@@ -24,19 +24,19 @@ struct Item {
     embedding: Vec<f32>,
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (norm(a) * norm(b))
+/// The sentences and the vectors sentence-transformers made of them
+/// (`tests/data/make_st_reference.py`).
+fn reference() -> Reference {
+    let bytes = std::fs::read(repo().join("tests/data/st_reference.json")).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 #[test]
 fn matches_sentence_transformers() {
-    let bytes = std::fs::read(repo().join("tests/data/st_reference.json")).unwrap();
-    let reference: Reference = serde_json::from_slice(&bytes).unwrap();
+    let reference = reference();
     assert!(reference.items.len() >= 10);
     let texts: Vec<&str> = reference.items.iter().map(|i| i.text.as_str()).collect();
-    // All at once: exercises length-sorted batching and padding.
+    // All at once: packed into passes together.
     let ours = embedder().embed(&texts).unwrap();
     for (item, v) in reference.items.iter().zip(&ours) {
         assert_eq!(v.len(), 384);
@@ -54,8 +54,7 @@ fn matches_sentence_transformers() {
 /// The reference sentences, and text of very different lengths: one word,
 /// a sentence, a paragraph past the model's window.
 fn texts_of_every_length() -> Vec<String> {
-    let bytes = std::fs::read(repo().join("tests/data/st_reference.json")).unwrap();
-    let reference: Reference = serde_json::from_slice(&bytes).unwrap();
+    let reference = reference();
     let mut texts: Vec<String> = reference.items.into_iter().map(|i| i.text).collect();
     texts.push("capacitor".into());
     texts.push("Scanned invoices are read with tesseract before they are chunked. ".repeat(40));
@@ -115,8 +114,7 @@ fn int8_vectors_stay_near_sentence_transformers_on_either_kernel() {
     // holds 0.999). Both kernels compute the same integers, so forcing the
     // AVX2 one (as on CPUs without AVX-512 VNNI) changes no vector beyond
     // the order of float additions.
-    let bytes = std::fs::read(repo().join("tests/data/st_reference.json")).unwrap();
-    let reference: Reference = serde_json::from_slice(&bytes).unwrap();
+    let reference = reference();
     let texts: Vec<&str> = reference.items.iter().map(|i| i.text.as_str()).collect();
     let detected = SentenceEncoder::load_at(&model_dir(), Precision::Int8).unwrap();
     assert_eq!(detected.identity().precision, "int8");

@@ -5,7 +5,7 @@
 //! The loop runs alone in a child process, so its resident memory is its
 //! own: measured after a warm-up (half the run, at least 10 cycles) and at
 //! the end, it must not grow by more than a quarter plus 16 MiB. (With a
-//! warm-up of a fifth, 30-second runs grew 9–31% between the two, before
+//! warm-up of a fifth, 30-second runs grew 9–34% between the two, before
 //! and after the encoder changed, and one CI run failed: the allocator's
 //! arenas and tantivy's segments are still settling six seconds in. The
 //! 30-minute run, `scripts/soak 30`, is the evidence of a plateau.)

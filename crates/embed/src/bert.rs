@@ -15,7 +15,7 @@ use crate::forward::{Arithmetic, BertForward};
 use crate::int8::Kernel;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::{
     EmbedError, Embedder, EmbedderIdentity, TokenEmbeddingTable, CANDLE_ENGINE, F32, INT8, QUARRY_ENGINE,
@@ -201,14 +201,9 @@ fn folder_tokenizer(dir: &Path, raw_config: &serde_json::Value) -> Result<(Token
             ..Default::default()
         }))
         .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-    let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
-    let pad_token = tokenizer.id_to_token(pad_id).unwrap_or_else(|| "[PAD]".into());
-    tokenizer.with_padding(Some(PaddingParams {
-        strategy: PaddingStrategy::BatchLongest,
-        pad_id,
-        pad_token,
-        ..Default::default()
-    }));
+    // Never padded (a tokenizer.json may ask for it): the encoder packs
+    // texts without padding, and the chunker counts real pieces.
+    tokenizer.with_padding(None);
     Ok((tokenizer, max_tokens))
 }
 
@@ -294,22 +289,12 @@ impl Folder {
 }
 
 /// Each text's word pieces, as the model reads them (truncated at its
-/// window, special tokens included, no padding).
+/// window, special tokens included; the folder's tokenizer never pads).
 fn word_pieces(tokenizer: &Tokenizer, texts: &[&str]) -> Result<Vec<Vec<u32>>, EmbedError> {
     let encodings = tokenizer
         .encode_batch(texts.to_vec(), true)
         .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-    Ok(encodings
-        .iter()
-        .map(|e| {
-            e.get_ids()
-                .iter()
-                .zip(e.get_attention_mask())
-                .filter(|(_, &mask)| mask == 1)
-                .map(|(&id, _)| id)
-                .collect()
-        })
-        .collect())
+    Ok(encodings.into_iter().map(|e| e.get_ids().to_vec()).collect())
 }
 
 /// One text's vector from its tokens' last hidden states (`rows`, `[len,
@@ -394,19 +379,36 @@ impl SentenceEncoder {
     /// Each text's last hidden states, `[len, hidden]` row-major: what
     /// pooling reads (for comparing engines layer output by layer output).
     pub fn hidden_states(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.each_text(texts, <[f32]>::to_vec)
+    }
+
+    /// `read` of each text's last hidden states (`[len, hidden]`), in
+    /// input order: consecutive texts packed into passes of about
+    /// [`TOKENS_PER_PASS`] pieces, each pass threaded inside (see
+    /// [`crate::forward`]).
+    fn each_text<T>(&self, texts: &[&str], read: impl Fn(&[f32]) -> T) -> Result<Vec<T>, EmbedError> {
         let hidden = self.identity.dimension;
         let pieces = word_pieces(&self.tokenizer, texts)?;
-        let sequences: Vec<&[u32]> = pieces.iter().map(Vec::as_slice).collect();
-        Ok(self.forward.forward(&sequences, |mut rows| {
-            pieces
-                .iter()
-                .map(|p| {
-                    let (text, rest) = rows.split_at(p.len() * hidden);
+        let mut out = Vec::with_capacity(texts.len());
+        let mut first = 0;
+        while first < pieces.len() {
+            let mut end = first + 1;
+            let mut tokens = pieces[first].len();
+            while end < pieces.len() && tokens + pieces[end].len() <= TOKENS_PER_PASS {
+                tokens += pieces[end].len();
+                end += 1;
+            }
+            let sequences: Vec<&[u32]> = pieces[first..end].iter().map(Vec::as_slice).collect();
+            self.forward.forward(&sequences, |mut rows| {
+                for sequence in &sequences {
+                    let (text, rest) = rows.split_at(sequence.len() * hidden);
+                    out.push(read(text));
                     rows = rest;
-                    text.to_vec()
-                })
-                .collect()
-        }))
+                }
+            });
+            first = end;
+        }
+        Ok(out)
     }
 }
 
@@ -433,36 +435,14 @@ impl Embedder for SentenceEncoder {
         }
         let _span = tracing::debug_span!("embed", n = texts.len()).entered();
         let hidden = self.identity.dimension;
-        let pieces = word_pieces(&self.tokenizer, texts)?;
-        let mut vectors = Vec::with_capacity(texts.len());
-        // Consecutive texts packed into passes of about TOKENS_PER_PASS
-        // pieces; each pass is threaded inside (see `forward`).
-        let mut first = 0;
-        while first < pieces.len() {
-            let mut end = first + 1;
-            let mut tokens = pieces[first].len();
-            while end < pieces.len() && tokens + pieces[end].len() <= TOKENS_PER_PASS {
-                tokens += pieces[end].len();
-                end += 1;
-            }
-            let sequences: Vec<&[u32]> = pieces[first..end].iter().map(Vec::as_slice).collect();
-            self.forward.forward(&sequences, |packed| {
-                let mut start = 0;
-                for sequence in &sequences {
-                    let rows = &packed[start * hidden..(start + sequence.len()) * hidden];
-                    vectors.push(pool(rows, hidden, self.pooling));
-                    start += sequence.len();
-                }
-            });
-            first = end;
-        }
-        Ok(vectors)
+        self.each_text(texts, |rows| pool(rows, hidden, self.pooling))
     }
 }
 
 /// candle-transformers' `BertModel` on the same folder: the engine Quarry
 /// ran before its own forward pass, kept as the reference the differential
-/// test compares against (`tests/it/embed.rs`). Padded batches of one.
+/// test (`tests/it/embed.rs`) and the benchmark (`benches/embed.rs`) compare
+/// against.
 pub struct CandleReference {
     model: BertModel,
     tokenizer: Tokenizer,

@@ -6,7 +6,7 @@
 //! attention runs the generic softmax (several single-threaded passes that
 //! each allocate) with separate scale and mask adds, GELU calls scalar
 //! `erff`, every bias, mask and residual add allocates a new tensor on one
-//! thread, and texts of one call are padded to the longest. Here (1.7–2.3×
+//! thread, and texts of one call are padded to the longest. Here (1.7–2.6×
 //! its speed in f32 on the same texts, `benches/embed.rs`):
 //!
 //! - the texts of a call are packed into one `[tokens, hidden]` matrix with

@@ -33,21 +33,25 @@ pub(super) struct DenseIndex {
     state: RwLock<State>,
 }
 
-/// Whether a dump holds `identity`'s vectors. Dumps written before the
-/// fingerprint was recorded name only the weights; all of them were made by
-/// candle in f32.
+/// Whether a dump holds `identity`'s vectors: its fingerprint is the
+/// embedder's. Dumps written before the fingerprint was recorded name only
+/// the weights; all of them were made by candle in f32.
 fn made_by(manifest: &Manifest, identity: &EmbedderIdentity) -> bool {
-    let same = if manifest.embedder.is_empty() {
-        manifest.embedder_sha256.as_deref() == Some(identity.weights_sha256.as_str())
-            && identity.same_vectors(&EmbedderIdentity {
-                engine: CANDLE_ENGINE.into(),
-                precision: F32.into(),
-                ..identity.clone()
-            })
+    let dump = if manifest.embedder.is_empty() {
+        let Some(weights) = &manifest.embedder_sha256 else {
+            return false;
+        };
+        EmbedderIdentity {
+            weights_sha256: weights.clone(),
+            engine: CANDLE_ENGINE.into(),
+            precision: F32.into(),
+            ..identity.clone()
+        }
+        .fingerprint()
     } else {
-        manifest.embedder == identity.fingerprint()
+        manifest.embedder.clone()
     };
-    same && manifest.dimension == identity.dimension
+    dump == identity.fingerprint() && manifest.dimension == identity.dimension
 }
 
 impl DenseIndex {

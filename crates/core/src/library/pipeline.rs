@@ -84,12 +84,11 @@ const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 /// next add reads the file again.
 fn read_settled(path: &std::path::Path, facts: &mut FileFacts) -> Result<Vec<u8>, ExtractError> {
     for _ in 0..READS_OF_A_CHANGING_FILE {
+        let read = quarry_parse::read_file(path);
         // An editor's save truncates first: "empty" may be a moment of it.
-        let read = match quarry_parse::read_file(path) {
-            Err(ExtractError::Empty) => Err(ExtractError::Empty),
-            Err(other) => return Err(other),
-            Ok(bytes) => Ok(bytes),
-        };
+        if matches!(&read, Err(e) if !matches!(e, ExtractError::Empty)) {
+            return read;
+        }
         let meta = std::fs::metadata(path)?;
         let after = super::plan::file_facts(&meta);
         let same = after.size == facts.size && after.mtime_ns == facts.mtime_ns;
