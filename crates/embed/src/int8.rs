@@ -169,83 +169,114 @@ impl QuantizedLinear {
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     unsafe fn products_vnni(&self, quantised: &[u8], rows: usize, sums: &mut [i32]) {
-        use std::arch::x86_64::*;
-        let groups = self.padded_inputs / 4;
-        let stride = self.blocks * COLUMNS;
-        // Two blocks (32 columns) × eight rows per step: 16 accumulators,
-        // each 64-byte weight load serving eight rows.
+        // Tiles of eight rows; the last rows of a task in a smaller one.
         let mut i = 0;
         while i < rows {
             let tile_rows = (rows - i).min(8);
-            let mut block = 0;
-            while block < self.blocks {
-                let pair = (self.blocks - block).min(2);
-                let mut acc = [[_mm512_setzero_si512(); 2]; 8];
-                let weights = self.packed.as_ptr().add(block * groups * 4 * COLUMNS);
-                for g in 0..groups {
-                    let w0 = _mm512_loadu_si512(weights.add(g * 64) as *const _);
-                    let w1 = if pair == 2 {
-                        _mm512_loadu_si512(weights.add(groups * 64 + g * 64) as *const _)
-                    } else {
-                        _mm512_setzero_si512()
-                    };
-                    for (r, acc) in acc.iter_mut().enumerate().take(tile_rows) {
-                        let four = (quantised.as_ptr().add((i + r) * self.padded_inputs + g * 4)
-                            as *const i32)
-                            .read_unaligned();
-                        let a = _mm512_set1_epi32(four);
-                        acc[0] = _mm512_dpbusd_epi32(acc[0], a, w0);
-                        acc[1] = _mm512_dpbusd_epi32(acc[1], a, w1);
-                    }
-                }
-                for (r, acc) in acc.iter().enumerate().take(tile_rows) {
-                    for (half, &sum) in acc.iter().enumerate().take(pair) {
-                        let at = sums.as_mut_ptr().add((i + r) * stride + (block + half) * COLUMNS);
-                        _mm512_storeu_si512(at as *mut _, sum);
-                    }
-                }
-                block += pair;
+            let (a, out) = (
+                quantised.as_ptr().add(i * self.padded_inputs),
+                sums.as_mut_ptr().add(i * self.blocks * COLUMNS),
+            );
+            match tile_rows {
+                8 => self.tile_vnni::<8>(a, out),
+                7 => self.tile_vnni::<7>(a, out),
+                6 => self.tile_vnni::<6>(a, out),
+                5 => self.tile_vnni::<5>(a, out),
+                4 => self.tile_vnni::<4>(a, out),
+                3 => self.tile_vnni::<3>(a, out),
+                2 => self.tile_vnni::<2>(a, out),
+                _ => self.tile_vnni::<1>(a, out),
             }
             i += tile_rows;
         }
     }
 
+    /// `ROWS` rows of quantised activations (at `a`) times every column,
+    /// into `out`. `ROWS` is a constant so the tile's accumulators are
+    /// registers: with the row count a variable, the compiler kept them
+    /// in memory and reloaded them at every step.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn tile_vnni<const ROWS: usize>(&self, a: *const u8, out: *mut i32) {
+        use std::arch::x86_64::*;
+        let groups = self.padded_inputs / 4;
+        let stride = self.blocks * COLUMNS;
+        // Two blocks (32 columns) × ROWS rows per step: each 64-byte weight
+        // load serves every row of the tile.
+        let mut block = 0;
+        while block < self.blocks {
+            let pair = (self.blocks - block).min(2);
+            let mut acc = [[_mm512_setzero_si512(); 2]; ROWS];
+            let weights = self.packed.as_ptr().add(block * groups * 4 * COLUMNS);
+            let second = if pair == 2 { groups * 64 } else { 0 };
+            for g in 0..groups {
+                let w0 = _mm512_loadu_si512(weights.add(g * 64) as *const _);
+                // With one block left, the second half repeats the first
+                // and is not stored.
+                let w1 = _mm512_loadu_si512(weights.add(second + g * 64) as *const _);
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let four = (a.add(r * self.padded_inputs + g * 4) as *const i32).read_unaligned();
+                    let x = _mm512_set1_epi32(four);
+                    acc[0] = _mm512_dpbusd_epi32(acc[0], x, w0);
+                    acc[1] = _mm512_dpbusd_epi32(acc[1], x, w1);
+                }
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                for (half, &sum) in acc.iter().enumerate().take(pair) {
+                    let at = out.add(r * stride + (block + half) * COLUMNS);
+                    _mm512_storeu_si512(at as *mut _, sum);
+                }
+            }
+            block += pair;
+        }
+    }
+
     #[target_feature(enable = "avx2")]
     unsafe fn products_avx2(&self, quantised: &[u8], rows: usize, sums: &mut [i32]) {
+        let mut i = 0;
+        while i < rows {
+            let tile_rows = (rows - i).min(4);
+            let (a, out) = (
+                quantised.as_ptr().add(i * self.padded_inputs),
+                sums.as_mut_ptr().add(i * self.blocks * COLUMNS),
+            );
+            match tile_rows {
+                4 => self.tile_avx2::<4>(a, out),
+                3 => self.tile_avx2::<3>(a, out),
+                2 => self.tile_avx2::<2>(a, out),
+                _ => self.tile_avx2::<1>(a, out),
+            }
+            i += tile_rows;
+        }
+    }
+
+    /// The AVX2 tile: one block (16 columns, two 256-bit halves) × `ROWS`
+    /// rows per step (a constant, as in [`Self::tile_vnni`]).
+    #[target_feature(enable = "avx2")]
+    unsafe fn tile_avx2<const ROWS: usize>(&self, a: *const u8, out: *mut i32) {
         use std::arch::x86_64::*;
         let groups = self.padded_inputs / 4;
         let stride = self.blocks * COLUMNS;
         let ones = _mm256_set1_epi16(1);
-        // One block (16 columns: two 256-bit halves) × four rows per step.
-        let mut i = 0;
-        while i < rows {
-            let tile_rows = (rows - i).min(4);
-            for block in 0..self.blocks {
-                let mut acc = [[_mm256_setzero_si256(); 2]; 4];
-                let weights = self.packed.as_ptr().add(block * groups * 4 * COLUMNS);
-                for g in 0..groups {
-                    let w0 = _mm256_loadu_si256(weights.add(g * 64) as *const _);
-                    let w1 = _mm256_loadu_si256(weights.add(g * 64 + 32) as *const _);
-                    for (r, acc) in acc.iter_mut().enumerate().take(tile_rows) {
-                        let four = (quantised.as_ptr().add((i + r) * self.padded_inputs + g * 4)
-                            as *const i32)
-                            .read_unaligned();
-                        let a = _mm256_set1_epi32(four);
-                        // u8×i8 pairs summed to i16 (cannot saturate: the
-                        // weights have seven bits), then pairs of those to i32.
-                        acc[0] =
-                            _mm256_add_epi32(acc[0], _mm256_madd_epi16(_mm256_maddubs_epi16(a, w0), ones));
-                        acc[1] =
-                            _mm256_add_epi32(acc[1], _mm256_madd_epi16(_mm256_maddubs_epi16(a, w1), ones));
-                    }
-                }
-                for (r, acc) in acc.iter().enumerate().take(tile_rows) {
-                    let at = sums.as_mut_ptr().add((i + r) * stride + block * COLUMNS);
-                    _mm256_storeu_si256(at as *mut _, acc[0]);
-                    _mm256_storeu_si256(at.add(8) as *mut _, acc[1]);
+        for block in 0..self.blocks {
+            let mut acc = [[_mm256_setzero_si256(); 2]; ROWS];
+            let weights = self.packed.as_ptr().add(block * groups * 4 * COLUMNS);
+            for g in 0..groups {
+                let w0 = _mm256_loadu_si256(weights.add(g * 64) as *const _);
+                let w1 = _mm256_loadu_si256(weights.add(g * 64 + 32) as *const _);
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let four = (a.add(r * self.padded_inputs + g * 4) as *const i32).read_unaligned();
+                    let x = _mm256_set1_epi32(four);
+                    // u8×i8 pairs summed to i16 (cannot saturate: the
+                    // weights have seven bits), then pairs of those to i32.
+                    acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones));
+                    acc[1] = _mm256_add_epi32(acc[1], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones));
                 }
             }
-            i += tile_rows;
+            for (r, acc) in acc.iter().enumerate() {
+                let at = out.add(r * stride + block * COLUMNS);
+                _mm256_storeu_si256(at as *mut _, acc[0]);
+                _mm256_storeu_si256(at.add(8) as *mut _, acc[1]);
+            }
         }
     }
 }
@@ -327,31 +358,33 @@ mod tests {
 
     #[test]
     fn every_kernel_computes_the_plain_loops_integers() {
-        // Odd sizes: rows not a multiple of the tiles, columns not of 16,
-        // inputs not of 4.
-        let (m, k, n) = (53, 38, 41);
-        let a = matrix(m, k, 1);
+        // Odd sizes: every tile height (1–8 rows, and more rows than one
+        // tile), columns not a multiple of 16, inputs not of 4.
+        let (k, n) = (38, 41);
         let w = matrix(k, n, 2);
         let mut quantised = Vec::new();
-        for kernel in kernels() {
-            let layer = QuantizedLinear::new(&w, k, n, kernel);
-            quantise_rows(&a, k, layer.padded_inputs, &mut quantised);
-            let stride = layer.blocks * COLUMNS;
-            let mut sums = vec![0i32; m * stride];
-            layer.integer_products(&quantised, m, &mut sums);
-            for i in 0..m {
-                for j in 0..n {
-                    let (block, column) = (j / COLUMNS, j % COLUMNS);
-                    let want: i32 = (0..k)
-                        .map(|kk| {
-                            let q = layer.packed[block * layer.padded_inputs * COLUMNS
-                                + (kk / 4) * 4 * COLUMNS
-                                + column * 4
-                                + kk % 4];
-                            quantised[i * layer.padded_inputs + kk] as i32 * q as i32
-                        })
-                        .sum();
-                    assert_eq!(sums[i * stride + j], want, "{kernel:?} at ({i}, {j})");
+        for m in (1..=9).chain([53]) {
+            let a = matrix(m, k, 1);
+            for kernel in kernels() {
+                let layer = QuantizedLinear::new(&w, k, n, kernel);
+                quantise_rows(&a, k, layer.padded_inputs, &mut quantised);
+                let stride = layer.blocks * COLUMNS;
+                let mut sums = vec![0i32; m * stride];
+                layer.integer_products(&quantised, m, &mut sums);
+                for i in 0..m {
+                    for j in 0..n {
+                        let (block, column) = (j / COLUMNS, j % COLUMNS);
+                        let want: i32 = (0..k)
+                            .map(|kk| {
+                                let q = layer.packed[block * layer.padded_inputs * COLUMNS
+                                    + (kk / 4) * 4 * COLUMNS
+                                    + column * 4
+                                    + kk % 4];
+                                quantised[i * layer.padded_inputs + kk] as i32 * q as i32
+                            })
+                            .sum();
+                        assert_eq!(sums[i * stride + j], want, "{kernel:?}, {m} rows, at ({i}, {j})");
+                    }
                 }
             }
         }
