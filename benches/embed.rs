@@ -86,18 +86,18 @@ fn throughput(
     );
 }
 
-/// How close int8 vectors stay to f32 ones on 1,000 real chunks: SciFact's
-/// abstracts (`$SCIFACT`, default `../shared/data/beir/scifact`) through
-/// Quarry's chunker, embedded both ways; the lowest, 1st-percentile and
-/// mean cosine, as one JSON line.
-fn int8_agreement(f32_encoder: &SentenceEncoder, int8: &SentenceEncoder) {
+/// SciFact's abstracts (`$SCIFACT`, default `../shared/data/beir/scifact`),
+/// each as a text file's contents would be ("title\n\nabstract"), until
+/// Quarry's chunker has cut `chunks` passages from them: the documents and
+/// their passages. `None` (and a line on stderr) without SciFact.
+fn scifact_abstracts(encoder: &SentenceEncoder, chunks: usize) -> Option<(Vec<String>, Vec<String>)> {
     let dir = std::env::var("SCIFACT").unwrap_or_else(|_| "../shared/data/beir/scifact".into());
     let Ok(corpus) = std::fs::read_to_string(Path::new(&dir).join("corpus.jsonl")) else {
-        eprintln!("no SciFact at {dir}: int8 agreement not measured");
-        return;
+        eprintln!("no SciFact at {dir}: the measurements on its abstracts are skipped");
+        return None;
     };
-    let chunker = Chunker::new(f32_encoder.tokenizer(), f32_encoder.max_tokens()).unwrap();
-    let mut chunks: Vec<String> = Vec::new();
+    let chunker = Chunker::new(encoder.tokenizer(), encoder.max_tokens()).unwrap();
+    let (mut documents, mut passages) = (Vec::new(), Vec::new());
     for line in corpus.lines() {
         let doc: serde_json::Value = serde_json::from_str(line).unwrap();
         let text = format!(
@@ -106,11 +106,73 @@ fn int8_agreement(f32_encoder: &SentenceEncoder, int8: &SentenceEncoder) {
             doc["text"].as_str().unwrap_or("")
         );
         let extracted = extract(Path::new("abstract.txt"), text.as_bytes()).unwrap();
-        chunks.extend(chunker.chunk(&extracted).unwrap().into_iter().map(|c| c.text));
-        if chunks.len() >= 1_000 {
+        passages.extend(chunker.chunk(&extracted).unwrap().into_iter().map(|c| c.text));
+        documents.push(text);
+        if passages.len() >= chunks {
             break;
         }
     }
+    Some((documents, passages))
+}
+
+/// Part 5 of issue 13: does the pipeline keep the encoder busy? `quarry
+/// add` (the library's whole pipeline: walk, read, the extraction worker,
+/// chunk, embed, SQLite, tantivy, HNSW) on a folder of SciFact abstracts,
+/// one text file each, against the same encoder embedding the very same
+/// passages alone, in calls of 64 (its best rate), in the same process
+/// right after. One JSON line; with `QUARRY_BENCH_OUT`, the passages go to
+/// `pipeline-texts.json` so the peers encode exactly them too.
+fn pipeline_against_encoder(dir: &Path, precision: Precision, chunks: usize) {
+    let encoder = std::sync::Arc::new(SentenceEncoder::load_at(dir, precision).expect("load embedder"));
+    let Some((documents, passages)) = scifact_abstracts(&encoder, chunks) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("abstracts");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (i, text) in documents.iter().enumerate() {
+        std::fs::write(folder.join(format!("abstract-{i:05}.txt")), text).unwrap();
+    }
+    let library = quarry_core::Library::open(&tmp.path().join("library"), encoder.clone()).unwrap();
+    let started = Instant::now();
+    let report = library
+        .add(&[folder], &|_| {}, &std::sync::atomic::AtomicBool::new(false))
+        .unwrap();
+    let end_to_end = started.elapsed().as_secs_f64();
+    assert_eq!(report.failed, 0);
+    assert_eq!(
+        report.chunks_embedded,
+        passages.len(),
+        "the pipeline cut the same passages"
+    );
+    let texts: Vec<&str> = passages.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    for call in texts.chunks(64) {
+        encoder.embed(call).unwrap();
+    }
+    let alone = started.elapsed().as_secs_f64();
+    let (e2e_rate, encoder_rate) = (texts.len() as f64 / end_to_end, texts.len() as f64 / alone);
+    if let Some(out) = std::env::var_os("QUARRY_BENCH_OUT") {
+        let json = serde_json::json!({ "texts": passages, "batches": [64] });
+        std::fs::write(Path::new(&out).join("pipeline-texts.json"), json.to_string()).unwrap();
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "area": "pipeline", "precision": precision.as_str(), "files": documents.len(),
+            "chunks": texts.len(), "end_to_end_s": end_to_end, "end_to_end_chunks_per_s": e2e_rate,
+            "encoder_alone_chunks_per_s": encoder_rate, "ratio": e2e_rate / encoder_rate,
+        })
+    );
+}
+
+/// How close int8 vectors stay to f32 ones on 1,000 real chunks: SciFact's
+/// abstracts through Quarry's chunker, embedded both ways; the lowest,
+/// 1st-percentile and mean cosine, as one JSON line.
+fn int8_agreement(f32_encoder: &SentenceEncoder, int8: &SentenceEncoder) {
+    let Some((_, mut chunks)) = scifact_abstracts(f32_encoder, 1_000) else {
+        return;
+    };
     chunks.truncate(1_000);
     let texts: Vec<&str> = chunks.iter().map(String::as_str).collect();
     let exact = f32_encoder.embed(&texts).unwrap();
@@ -167,6 +229,10 @@ fn bench(c: &mut Criterion) {
     );
     if measuring {
         int8_agreement(&encoder, &int8);
+    }
+    // Once each as a smoke test (a few passages), 1,000 passages measuring.
+    for precision in [Precision::F32, Precision::Int8] {
+        pipeline_against_encoder(&dir, precision, if measuring { 1_000 } else { 4 });
     }
     // The engine before, in the same run: the ratio is the measure.
     let before = CandleReference::load(&dir).expect("load candle's BERT");

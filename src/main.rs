@@ -352,6 +352,18 @@ fn run() -> anyhow::Result<ExitCode> {
             let observe = |p: Progress| match p {
                 Progress::Planned { total, .. } => bar.set_length(total as u64),
                 Progress::Started { path } => bar.set_message(path.to_string()),
+                // Said on stderr too: a script (or a terminal without the
+                // bar) should know why nothing moves.
+                Progress::Paused { answering: true } => {
+                    bar.suspend(|| {
+                        eprintln!("quarry: indexing paused while a question is answered on this library")
+                    });
+                    bar.set_message("paused while a question is answered");
+                }
+                Progress::Paused { answering: false } => {
+                    bar.suspend(|| eprintln!("quarry: indexing goes on"));
+                    bar.set_message("");
+                }
                 Progress::File { done, .. } => bar.set_position(done as u64),
             };
             // Ctrl-C stops after the files in flight and commits them; the

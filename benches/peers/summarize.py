@@ -32,6 +32,23 @@ if embed:
             x = ratio(quarry["chunks_per_s"], r["chunks_per_s"]) if quarry and r is not quarry else ""
             print(f"  {r['engine'][:46]:46} {batch:>5} {r['chunks_per_s']:9.1f} {r['tokens_per_s']:9.0f} {x:>8}")
 
+for r in area("embed-agreement") + area("pipeline-peers-agreement"):
+    print(f"  {r['engine'][:46]:46} {r['texts']} texts: cosine with sentence-transformers "
+          f"min {r['min_cosine_with_sentence_transformers']:.4f}, mean {r['mean_cosine_with_sentence_transformers']:.4f}")
+
+pipeline = area("pipeline")
+if pipeline:
+    print("\nquarry add end to end on SciFact abstracts, one file each, against encoders alone on the same passages "
+          "(× = quarry add / that encoder)")
+    peers = area("pipeline-peers")
+    for r in pipeline:
+        print(f"  quarry add {r['precision']:4} {r['files']} files, {r['chunks']} passages: "
+              f"{r['end_to_end_chunks_per_s']:.1f} chunks/s; Quarry's encoder alone {r['encoder_alone_chunks_per_s']:.1f} "
+              f"(× {r['ratio']:.2f})")
+        for p in peers:
+            print(f"    × {ratio(r['end_to_end_chunks_per_s'], p['chunks_per_s'])} against {p['engine']} "
+                  f"({p['chunks_per_s']:.1f} chunks/s, calls of {p['batch']})")
+
 ann = area("ann")
 if ann:
     print("\nVector search (same vectors and queries; M 16, ef_construction 200, ef_search 96; "

@@ -48,6 +48,8 @@ pub enum IngestEvent {
     Queued { total: usize, paths: Vec<String> },
     /// A file's passages are being embedded.
     Started { path: String },
+    /// Indexing waits while a question is answered (`paused`), or goes on.
+    Paused { paused: bool },
     File {
         done: usize,
         total: usize,
@@ -78,6 +80,7 @@ impl IngestEvent {
             Progress::Started { path } => IngestEvent::Started {
                 path: path.to_string(),
             },
+            Progress::Paused { answering } => IngestEvent::Paused { paused: answering },
             Progress::File { done, total, report } => IngestEvent::File {
                 done,
                 total,

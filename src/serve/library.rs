@@ -293,6 +293,8 @@ pub struct JobState {
     done: usize,
     /// The file being embedded.
     current: Option<String>,
+    /// Waiting while a question is answered on this library.
+    paused: bool,
     /// The add's report, as `quarry add --json` prints it.
     report: Option<Value>,
     error: Option<String>,
@@ -340,6 +342,7 @@ impl Jobs {
                     let observe = |p: Progress| match p {
                         Progress::Planned { total, .. } => update(&|s| s.total = Some(total)),
                         Progress::Started { path } => update(&|s| s.current = Some(path.to_string())),
+                        Progress::Paused { answering } => update(&|s| s.paused = answering),
                         Progress::File { done, .. } => update(&|s| s.done = done),
                     };
                     match library.add(&paths, &observe, &stopping) {
@@ -376,6 +379,7 @@ impl Jobs {
             total: None,
             done: 0,
             current: None,
+            paused: false,
             report: None,
             error: None,
         };

@@ -11,7 +11,7 @@ use quarry_core::answer::{self, prompt, Abstention, AnswerOptions, Conversation,
 use quarry_core::Library;
 use quarry_generate::{Decoding, Generation, Generator, LlmResult, LoadOptions, Message};
 
-use crate::support::{gguf, indexed_corpus, llm_lock, load_llm, open, repo, QWEN, SMOLLM2};
+use crate::support::{answering_now, gguf, indexed_corpus, llm_lock, load_llm, open, repo, QWEN, SMOLLM2};
 
 /// A real generator that counts how often it is asked to generate.
 struct Counting<'a> {
@@ -387,6 +387,9 @@ fn a_prepared_session_answers_without_loading_the_model() {
     let library = std::sync::Arc::new(corpus.library);
     let mut kinds = Vec::new();
     let mut preview = None;
+    // Whether ingests of the library were told to give way, seen when the
+    // first token arrives (the model is still generating then).
+    let mut given_way = None;
     let turn = session
         .ask(Question {
             library,
@@ -396,6 +399,9 @@ fn a_prepared_session_answers_without_loading_the_model() {
             model: AnswerEngine::Default,
         })
         .finish(|event| {
+            if matches!(event, AnswerEvent::Token(_)) && given_way.is_none() {
+                given_way = Some(answering_now(&corpus.lib_dir));
+            }
             if let AnswerEvent::Retrieved {
                 preview: p, passages, ..
             } = event
@@ -424,4 +430,8 @@ fn a_prepared_session_answers_without_loading_the_model() {
     );
     assert!(turn.conversation_id.is_some() && turn.turn_id.is_some());
     assert!(!turn.answer.answer.trim().is_empty());
+    // A local model answered: ingests gave way while it generated, and may
+    // go on once the turn is done.
+    assert_eq!(given_way, Some(true));
+    assert!(!answering_now(&corpus.lib_dir));
 }

@@ -562,3 +562,98 @@ fn search_runs_while_another_thread_ingests() {
         .iter()
         .any(|h| h.passage.text.contains("building 17")));
 }
+
+#[test]
+fn an_ingest_gives_way_while_a_question_is_answered_here_or_in_another_process() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let library = Arc::new(open(&tmp.path().join("lib")));
+    let notes = |folder: &str, n: usize| {
+        let dir = tmp.path().join(folder);
+        for i in 0..n {
+            write(
+                &dir.join(format!("note{i:02}.txt")),
+                &format!(
+                    "Meeting note {i} of {folder}: the committee discussed the roof repairs of building {i}."
+                ),
+            );
+        }
+        dir
+    };
+
+    // In this process (the desktop app's case): a question is being
+    // answered when the add begins, so the add plans, pauses, and nothing
+    // is read, embedded or written until the answer is done.
+    let first = notes("first", 12);
+    let answering = library.answering().expect("the lock is taken");
+    let second_question = library
+        .answering()
+        .expect("two questions may be answered at once");
+    let (events_tx, events) = mpsc::channel::<&'static str>();
+    let ingesting = {
+        let library = library.clone();
+        std::thread::spawn(move || {
+            let observe = |p: quarry_core::Progress| {
+                let _ = events_tx.send(match p {
+                    quarry_core::Progress::Planned { .. } => "planned",
+                    quarry_core::Progress::Paused { answering: true } => "paused",
+                    quarry_core::Progress::Paused { answering: false } => "resumed",
+                    quarry_core::Progress::Started { .. } => "started",
+                    quarry_core::Progress::File { .. } => "file",
+                });
+            };
+            library.add(&[first], &observe, &AtomicBool::new(false)).unwrap()
+        })
+    };
+    let wait = Duration::from_secs(120);
+    assert_eq!(events.recv_timeout(wait), Ok("planned"));
+    assert_eq!(events.recv_timeout(wait), Ok("paused"));
+    // Still held: nothing moves (a while is all a test can watch).
+    assert_eq!(
+        events.recv_timeout(Duration::from_millis(500)),
+        Err(mpsc::RecvTimeoutError::Timeout)
+    );
+    drop(answering);
+    assert_eq!(
+        events.recv_timeout(Duration::from_millis(300)),
+        Err(mpsc::RecvTimeoutError::Timeout),
+        "one answer is still going on"
+    );
+    drop(second_question);
+    assert_eq!(events.recv_timeout(wait), Ok("resumed"));
+    let report = ingesting.join().unwrap();
+    assert_eq!(report.added, 12);
+    let rest: Vec<&str> = events.try_iter().collect();
+    assert_eq!(rest.iter().filter(|&&e| e == "file").count(), 12, "{rest:?}");
+
+    // Another process (`quarry add` beside `quarry ask`): the lock is the
+    // same file, so the command line's add pauses too, and says so.
+    let second = notes("second", 3);
+    let answering = library.answering().unwrap();
+    let mut child = crate::cli::quarry_command(library.dir(), &["add", second.to_str().unwrap(), "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map(Result::unwrap);
+    let paused = stderr
+        .by_ref()
+        .find(|l| l.contains("paused while a question is answered"));
+    assert!(paused.is_some(), "the add says it waits");
+    let listed = |library: &Library| library.read().documents().unwrap().len();
+    assert_eq!(
+        listed(&library),
+        12,
+        "nothing of the second folder is indexed while the answer goes on"
+    );
+    drop(answering);
+    let rest: Vec<String> = stderr.collect();
+    assert!(child.wait().unwrap().success(), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("indexing goes on")), "{rest:?}");
+    assert_eq!(listed(&library), 15);
+}

@@ -104,6 +104,19 @@ pub fn corpus(root: &Path) -> PathBuf {
     dir
 }
 
+/// Whether a question is being answered on the library in `dir` (its
+/// `answering.lock` held), seen from outside as an ingest would see it.
+pub fn answering_now(dir: &Path) -> bool {
+    let Ok(lock) = std::fs::File::open(dir.join("answering.lock")) else {
+        return false;
+    };
+    match lock.try_lock() {
+        Ok(()) => false,
+        Err(std::fs::TryLockError::WouldBlock) => true,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 /// Index `paths` into `library`, with no progress and no cancellation.
 pub fn add(library: &Library, path: &Path) -> AddReport {
     library

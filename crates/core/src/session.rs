@@ -24,6 +24,9 @@
 //! nothing is loaded then, the prompt's chat goes to that server, and its
 //! streamed reply is checked and recorded exactly as a local model's.
 //!
+//! While a local model answers, the library's ingests (in this process or
+//! another) pause: [`Library::answering`] is held for the turn.
+//!
 //! Invariant: the only place a question is turned into a recorded answer;
 //! front ends map its events to their screens, terminals and wires.
 
@@ -456,6 +459,12 @@ fn answer_turn(
         return Err(AnswerError::EmptyQuestion);
     }
     let library = question.library.as_ref();
+    // A local model answers on this machine's cores: ingests of the library
+    // pause until the turn is done (a remote engine needs no room here).
+    let _answering = match question.model {
+        AnswerEngine::Remote(_) => None,
+        AnswerEngine::Default | AnswerEngine::File(_) => library.answering(),
+    };
     let (mut conversation, history, stored) = match &question.conversation {
         ConversationRef::New => (Conversation::new(), Vec::new(), true),
         ConversationRef::Stored(id) => {

@@ -38,6 +38,12 @@ describe('library panel', () => {
     ]);
     expect(screen.getByText('0 of 3 files done · indexing a.pdf')).toBeTruthy();
 
+    // A question being answered pauses indexing, and the panel says why.
+    await backend.emitIngest({ kind: 'paused', paused: true });
+    await waitFor(() => expect(screen.getByText('0 of 3 files done · paused while a question is answered')).toBeTruthy());
+    await backend.emitIngest({ kind: 'paused', paused: false });
+    await waitFor(() => expect(screen.getByText('0 of 3 files done · indexing a.pdf')).toBeTruthy());
+
     await backend.emitIngest({ kind: 'file', done: 1, total: 3, path: '/docs/a.pdf', outcome: 'added', chunks: 9, error: null });
     await backend.emitIngest({ kind: 'file', done: 2, total: 3, path: '/docs/old.txt', outcome: 'unchanged', chunks: 2, error: null });
     await backend.emitIngest({ kind: 'started', path: '/docs/b.md' });

@@ -75,7 +75,13 @@ export function LibraryPanel({ library, dragging }: Props) {
         <p class="ingest__status muted">
           {running
             ? ingest.total > 0
-              ? `${ingest.done} of ${ingest.total} files done${ingest.current ? ` · indexing ${fileName(ingest.current)}` : ''}`
+              ? `${ingest.done} of ${ingest.total} files done${
+                  ingest.paused
+                    ? ' · paused while a question is answered'
+                    : ingest.current
+                      ? ` · indexing ${fileName(ingest.current)}`
+                      : ''
+                }`
               : 'Indexing…'
             : ingest.summary
               ? summaryText(ingest.summary)

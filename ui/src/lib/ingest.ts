@@ -21,6 +21,8 @@ export interface IngestState {
   total: number;
   /** The file being embedded now, if any. */
   current: string | null;
+  /** Waiting while a question is answered. */
+  paused: boolean;
   files: FileRow[];
   summary: IngestSummary | null;
   error: QuarryErrorShape | null;
@@ -31,6 +33,7 @@ export const initialIngest: IngestState = {
   done: 0,
   total: 0,
   current: null,
+  paused: false,
   files: [],
   summary: null,
   error: null,
@@ -78,6 +81,8 @@ export function ingestReducer(state: IngestState, event: IngestEvent): IngestSta
         current: event.path,
         files: upsert(state.files, event.path, { state: 'indexing', error: null }),
       };
+    case 'paused':
+      return { ...state, paused: event.paused };
     case 'file': {
       const done = Math.max(state.done + 1, event.done);
       const total = Math.max(state.total, event.total, done);
@@ -100,6 +105,7 @@ export function ingestReducer(state: IngestState, event: IngestEvent): IngestSta
         ...state,
         running: false,
         current: null,
+        paused: false,
         done: summary.cancelled ? state.done : state.total,
         summary,
         files: state.files.map((f) =>
@@ -112,6 +118,7 @@ export function ingestReducer(state: IngestState, event: IngestEvent): IngestSta
         ...state,
         running: false,
         current: null,
+        paused: false,
         error: event.error,
         files: state.files.map((f) =>
           f.state === 'queued' || f.state === 'indexing' ? { ...f, state: 'queued', cancelled: true } : f,

@@ -49,6 +49,8 @@ export type IngestEvent =
   | { kind: 'queued'; total: number; paths: string[] }
   /** A file began embedding. */
   | { kind: 'started'; path: string }
+  /** Indexing waits while a question is answered (`paused`), or goes on. */
+  | { kind: 'paused'; paused: boolean }
   | {
       kind: 'file';
       done: number;

@@ -66,6 +66,9 @@ pub enum Progress<'a> {
     Planned { total: usize, pending: &'a [String] },
     /// A file's text is ready and its passages are being embedded.
     Started { path: &'a str },
+    /// Indexing pauses (`answering`) while a question is answered on this
+    /// library, and goes on (`!answering`) when the answer is done.
+    Paused { answering: bool },
     /// A file is done (`done` of `total`).
     File {
         done: usize,

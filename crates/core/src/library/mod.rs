@@ -23,6 +23,7 @@
 //! catalog and the indexes together; it knows nothing of terminals,
 //! windows or answers.
 
+mod answering;
 mod dense;
 mod doctor;
 mod ingest;
@@ -43,6 +44,7 @@ use quarry_store::{Catalog, CatalogReader, StoreError};
 
 use crate::chunk::{ChunkError, Chunker};
 use crate::models::ModelError;
+pub use answering::Answering;
 use dense::DenseIndex;
 pub use doctor::{Health, PartHealth};
 pub use ingest::{AddOptions, AddReport, FileReport, Outcome, Progress, TextDocument};
