@@ -16,6 +16,15 @@
 //! The kernel drops the lock with its holder, so a crashed answer never
 //! leaves an ingest waiting.
 //!
+//! An embedding call already running when the question comes is not cut
+//! short, but the answer waits for it (each call holds a shared lock on
+//! `embedding.lock`, which [`Library::answering`] takes exclusively for a
+//! moment): the answer model counts the cores that are free when it makes
+//! its context, and one still embedding cost the answer a thread. Measured
+//! in one process before this wait (`benches/answer_under_load.rs`): the
+//! first token 1.9× an idle machine's, against 1.0× across processes, where
+//! loading the model gave the call time to end.
+//!
 //! Invariant: an ingest never waits for anything but a turn being answered
 //! (or its cancel), and answering never waits for an ingest.
 
@@ -27,9 +36,16 @@ use std::time::Duration;
 use super::Library;
 
 const ANSWERING_FILE: &str = "answering.lock";
+const EMBEDDING_FILE: &str = "embedding.lock";
 
-/// How often a paused ingest looks again.
+/// How often a paused ingest, or an answer waiting for a call in flight,
+/// looks again.
 const POLL: Duration = Duration::from_millis(25);
+
+/// The longest an answer waits for an embedding call in flight (one call
+/// is ~0.1 s at int8 and ~0.6 s at f32 on 2 cores; a remote embedder's may
+/// take longer, and the answer then goes on beside it).
+const CALL_IN_FLIGHT: Duration = Duration::from_secs(3);
 
 /// Held while a question is answered on this machine (see the module
 /// documentation); dropping it lets paused ingests go on.
@@ -38,9 +54,9 @@ pub struct Answering {
     _lock: File,
 }
 
-/// The lock file, created if it is missing and the folder is writable.
-fn open_lock(dir: &Path) -> Option<File> {
-    let path = dir.join(ANSWERING_FILE);
+/// A lock file, created if it is missing and the folder is writable.
+fn open_lock(dir: &Path, name: &str) -> Option<File> {
+    let path = dir.join(name);
     OpenOptions::new()
         .read(true)
         .write(true)
@@ -55,21 +71,58 @@ impl Library {
     /// Mark a question as being answered until the guard is dropped.
     /// `None` when the lock cannot be taken (a read-only folder that has no
     /// lock file, say: nothing can be indexing there either).
+    /// Returns once no embedding call of an ingest is in flight (or after
+    /// [`CALL_IN_FLIGHT`]).
     pub fn answering(&self) -> Option<Answering> {
-        let lock = open_lock(self.dir())?;
+        let lock = open_lock(self.dir(), ANSWERING_FILE)?;
         lock.lock_shared().ok()?;
+        if let Some(calls) = open_lock(self.dir(), EMBEDDING_FILE) {
+            let waited = std::time::Instant::now();
+            while waited.elapsed() < CALL_IN_FLIGHT {
+                match calls.try_lock() {
+                    Ok(()) => {
+                        let _ = calls.unlock();
+                        break;
+                    }
+                    Err(TryLockError::WouldBlock) => std::thread::sleep(POLL / 5),
+                    Err(TryLockError::Error(_)) => break,
+                }
+            }
+        }
         Some(Answering { _lock: lock })
     }
 }
 
-/// An ingest's view of the lock.
+/// An ingest's view of the locks.
 pub(super) struct GiveWay {
     lock: Option<File>,
+    calls: Option<File>,
+}
+
+/// Held for one embedding call (see [`GiveWay::call`]).
+pub(super) struct CallInFlight<'a>(Option<&'a File>);
+
+impl Drop for CallInFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(calls) = self.0 {
+            let _ = calls.unlock();
+        }
+    }
 }
 
 impl GiveWay {
     pub(super) fn new(dir: &Path) -> Self {
-        GiveWay { lock: open_lock(dir) }
+        GiveWay {
+            lock: open_lock(dir, ANSWERING_FILE),
+            calls: open_lock(dir, EMBEDDING_FILE),
+        }
+    }
+
+    /// Mark an embedding call as in flight until the guard is dropped, so
+    /// an answer that begins meanwhile waits for it. Never held while
+    /// waiting in [`GiveWay::wait`].
+    pub(super) fn call(&self) -> CallInFlight<'_> {
+        CallInFlight(self.calls.as_ref().filter(|calls| calls.lock_shared().is_ok()))
     }
 
     /// Whether a question is being answered now.

@@ -21,7 +21,7 @@ use quarry_parse::{ExtractError, Extracted};
 use quarry_store::{DocStatus, DocumentRow, FileFacts};
 use sha2::{Digest, Sha256};
 
-use super::answering::GiveWay;
+use super::answering::{CallInFlight, GiveWay};
 use super::ingest::{AddReport, Progress, TextDocument};
 use super::plan::Planned;
 use super::writer::Writer;
@@ -31,11 +31,11 @@ use crate::chunk::{Chunk, Chunker};
 /// Extracted files waiting for the embedder.
 const EXTRACTED_QUEUE: usize = 8;
 
-/// Word pieces per embedding call: two of the encoder's packed passes
-/// (about 13 passages), so a call is long enough to keep its passes full
-/// and short enough (≈ 0.3 s at int8 on 2 cores) that a question being
+/// Word pieces per embedding call: one of the encoder's packed passes
+/// (about 7 passages), so a call keeps its pass full and is short enough
+/// (≈ 0.1 s at int8, ≈ 0.6 s at f32 on 2 cores) that a question being
 /// answered waits little for the call in flight.
-const TOKENS_PER_CALL: usize = 2048;
+const TOKENS_PER_CALL: usize = 1024;
 
 /// One file on its way through the pipeline, with what planning knew of it.
 pub(super) struct Prepared {
@@ -269,7 +269,11 @@ impl Library {
                         tokens += tokens_to_embed(&next);
                         waiting.push(next);
                     }
-                    embed(embedder, &mut waiting, &|| give_way.wait(cancel, paused), observe);
+                    let before_call = || {
+                        give_way.wait(cancel, paused);
+                        give_way.call()
+                    };
+                    embed(embedder, &mut waiting, &before_call, observe);
                     for item in waiting {
                         if embedded_tx.send(item).is_err() {
                             return;
@@ -306,12 +310,13 @@ fn tokens_to_embed(item: &Prepared) -> usize {
 
 /// The embed stage for the files waiting: their passages in calls of about
 /// [`TOKENS_PER_CALL`] word pieces, a file's across calls if it is long,
-/// `before_call` run before each. A call the embedder fails is tried again
-/// file by file, so a file it cannot embed fails alone, with the reason.
-fn embed(
+/// `before_call` run before each and what it returns held through it. A
+/// call the embedder fails is tried again file by file, so a file it
+/// cannot embed fails alone, with the reason.
+fn embed<'a>(
     embedder: &dyn Embedder,
     items: &mut [Prepared],
-    before_call: &dyn Fn(),
+    before_call: &dyn Fn() -> CallInFlight<'a>,
     observe: &(dyn Fn(Progress) + Sync),
 ) {
     // (file, passage) of every passage to embed, in order.
@@ -340,7 +345,7 @@ fn embed(
             tokens += text(passages[end]).token_count;
             end += 1;
         }
-        before_call();
+        let _in_flight = before_call();
         let call = &passages[at..end];
         for &(file, _) in call {
             if !std::mem::replace(&mut started[file], true) {
