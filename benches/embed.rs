@@ -10,6 +10,7 @@
 //! encode exactly the same ones.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -122,9 +123,8 @@ fn scifact_abstracts(encoder: &SentenceEncoder, chunks: usize) -> Option<(Vec<St
 /// passages alone, in calls of 64 (its best rate), in the same process
 /// right after. One JSON line; with `QUARRY_BENCH_OUT`, the passages go to
 /// `pipeline-texts.json` so the peers encode exactly them too.
-fn pipeline_against_encoder(dir: &Path, precision: Precision, chunks: usize) {
-    let encoder = std::sync::Arc::new(SentenceEncoder::load_at(dir, precision).expect("load embedder"));
-    let Some((documents, passages)) = scifact_abstracts(&encoder, chunks) else {
+fn pipeline_against_encoder(encoder: &Arc<SentenceEncoder>, chunks: usize) {
+    let Some((documents, passages)) = scifact_abstracts(encoder, chunks) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -160,7 +160,7 @@ fn pipeline_against_encoder(dir: &Path, precision: Precision, chunks: usize) {
     println!(
         "{}",
         serde_json::json!({
-            "area": "pipeline", "precision": precision.as_str(), "files": documents.len(),
+            "area": "pipeline", "precision": encoder.identity().precision, "files": documents.len(),
             "chunks": texts.len(), "end_to_end_s": end_to_end, "end_to_end_chunks_per_s": e2e_rate,
             "encoder_alone_chunks_per_s": encoder_rate, "ratio": e2e_rate / encoder_rate,
         })
@@ -199,7 +199,8 @@ fn bench(c: &mut Criterion) {
     let dir = ModelSearch::from_env(None)
         .find_embedder(DEFAULT_EMBEDDER)
         .expect("run models/fetch");
-    let encoder = SentenceEncoder::load(&dir).expect("load embedder");
+    // Shared (`Arc`) because the pipeline line gives them to a library.
+    let encoder = Arc::new(SentenceEncoder::load(&dir).expect("load embedder"));
     let texts: Vec<String> = (0..64).map(passage).collect();
     let tokens = encoder.tokenizer().encode(texts[0].as_str(), true).unwrap().len();
     let measuring = std::env::args().any(|a| a == "--bench");
@@ -217,7 +218,7 @@ fn bench(c: &mut Criterion) {
         sample,
         measuring,
     );
-    let int8 = SentenceEncoder::load_at(&dir, Precision::Int8).expect("load embedder at int8");
+    let int8 = Arc::new(SentenceEncoder::load_at(&dir, Precision::Int8).expect("load embedder at int8"));
     throughput(
         &format!(
             "quarry int8 ({} kernel)",
@@ -232,8 +233,8 @@ fn bench(c: &mut Criterion) {
         int8_agreement(&encoder, &int8);
     }
     // Once each as a smoke test (a few passages), 1,000 passages measuring.
-    for precision in [Precision::F32, Precision::Int8] {
-        pipeline_against_encoder(&dir, precision, if measuring { 1_000 } else { 4 });
+    for each in [&encoder, &int8] {
+        pipeline_against_encoder(each, if measuring { 1_000 } else { 4 });
     }
     // The engine before, in the same run: the ratio is the measure.
     let before = CandleReference::load(&dir).expect("load candle's BERT");

@@ -422,11 +422,14 @@ struct Scratch {
     inter: Vec<f32>,
 }
 
-/// `buffer` as `len` zeros, keeping its allocation.
+/// `buffer` as `len` values, keeping its allocation. What an earlier pass
+/// left is not cleared: every buffer is written whole before it is read
+/// (the embeddings fill `x`, `start_with_bias` fills `qkv` and `inter`,
+/// and attention's products write `context` without reading it), so
+/// zeroing ~13 MiB per pass would be work for nothing.
 fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    buffer.clear();
     buffer.resize(len, 0.0);
-    buffer
+    &mut buffer[..len]
 }
 
 /// The context buffer's pointer, shared by attention tasks that each write

@@ -158,36 +158,31 @@ impl QuantizedLinear {
     /// `sums[i, j] = Σₖ quantised[i, k]·qw[k, j]` for `rows` rows
     /// (`sums` is `[rows, blocks·16]`).
     fn integer_products(&self, quantised: &[u8], rows: usize, sums: &mut [i32]) {
-        match self.kernel {
-            // SAFETY: `detect` chose this kernel only where the CPU has
-            // AVX-512 F, BW and VNNI.
-            Kernel::Avx512Vnni => unsafe { self.products_vnni(quantised, rows, sums) },
-            // SAFETY: Quarry is built for x86-64-v3 (AVX2 and FMA).
-            Kernel::Avx2 => unsafe { self.products_avx2(quantised, rows, sums) },
-        }
-    }
-
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    unsafe fn products_vnni(&self, quantised: &[u8], rows: usize, sums: &mut [i32]) {
-        // Tiles of eight rows; the last rows of a task in a smaller one.
-        let mut i = 0;
-        while i < rows {
-            let tile_rows = (rows - i).min(8);
-            let (a, out) = (
-                quantised.as_ptr().add(i * self.padded_inputs),
-                sums.as_mut_ptr().add(i * self.blocks * COLUMNS),
-            );
-            match tile_rows {
-                8 => self.tile_vnni::<8>(a, out),
-                7 => self.tile_vnni::<7>(a, out),
-                6 => self.tile_vnni::<6>(a, out),
-                5 => self.tile_vnni::<5>(a, out),
-                4 => self.tile_vnni::<4>(a, out),
-                3 => self.tile_vnni::<3>(a, out),
-                2 => self.tile_vnni::<2>(a, out),
-                _ => self.tile_vnni::<1>(a, out),
+        // Tiles of the kernel's height; the last rows of a task in a smaller one.
+        let height = match self.kernel {
+            Kernel::Avx512Vnni => 8,
+            Kernel::Avx2 => 4,
+        };
+        for first in (0..rows).step_by(height) {
+            let a = quantised[first * self.padded_inputs..].as_ptr();
+            let out = sums[first * self.blocks * COLUMNS..].as_mut_ptr();
+            match (self.kernel, (rows - first).min(height)) {
+                // SAFETY: `detect` chose this kernel only where the CPU has
+                // AVX-512 F, BW and VNNI.
+                (Kernel::Avx512Vnni, 8) => unsafe { self.tile_vnni::<8>(a, out) },
+                (Kernel::Avx512Vnni, 7) => unsafe { self.tile_vnni::<7>(a, out) },
+                (Kernel::Avx512Vnni, 6) => unsafe { self.tile_vnni::<6>(a, out) },
+                (Kernel::Avx512Vnni, 5) => unsafe { self.tile_vnni::<5>(a, out) },
+                (Kernel::Avx512Vnni, 4) => unsafe { self.tile_vnni::<4>(a, out) },
+                (Kernel::Avx512Vnni, 3) => unsafe { self.tile_vnni::<3>(a, out) },
+                (Kernel::Avx512Vnni, 2) => unsafe { self.tile_vnni::<2>(a, out) },
+                (Kernel::Avx512Vnni, _) => unsafe { self.tile_vnni::<1>(a, out) },
+                // SAFETY: Quarry is built for x86-64-v3 (AVX2 and FMA).
+                (Kernel::Avx2, 4) => unsafe { self.tile_avx2::<4>(a, out) },
+                (Kernel::Avx2, 3) => unsafe { self.tile_avx2::<3>(a, out) },
+                (Kernel::Avx2, 2) => unsafe { self.tile_avx2::<2>(a, out) },
+                (Kernel::Avx2, _) => unsafe { self.tile_avx2::<1>(a, out) },
             }
-            i += tile_rows;
         }
     }
 
@@ -227,25 +222,6 @@ impl QuantizedLinear {
                 }
             }
             block += pair;
-        }
-    }
-
-    #[target_feature(enable = "avx2")]
-    unsafe fn products_avx2(&self, quantised: &[u8], rows: usize, sums: &mut [i32]) {
-        let mut i = 0;
-        while i < rows {
-            let tile_rows = (rows - i).min(4);
-            let (a, out) = (
-                quantised.as_ptr().add(i * self.padded_inputs),
-                sums.as_mut_ptr().add(i * self.blocks * COLUMNS),
-            );
-            match tile_rows {
-                4 => self.tile_avx2::<4>(a, out),
-                3 => self.tile_avx2::<3>(a, out),
-                2 => self.tile_avx2::<2>(a, out),
-                _ => self.tile_avx2::<1>(a, out),
-            }
-            i += tile_rows;
         }
     }
 

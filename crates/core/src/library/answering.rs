@@ -43,11 +43,11 @@ const EMBEDDING_FILE: &str = "embedding.lock";
 const POLL: Duration = Duration::from_millis(25);
 
 /// The longest an answer waits for an embedding call in flight (one call
-/// is ~0.1 s at int8 and ~0.6 s at f32 on 2 cores; a remote embedder's may
+/// is ~0.1 s at int8 and ~0.5 s at f32 on 2 cores; a remote embedder's may
 /// take longer, and the answer then goes on beside it).
 const CALL_IN_FLIGHT: Duration = Duration::from_secs(3);
 
-/// Held while a question is answered on this machine (see the module
+/// Held while a question is answered on this library (see the module
 /// documentation); dropping it lets paused ingests go on.
 #[derive(Debug)]
 pub struct Answering {
@@ -67,6 +67,20 @@ fn open_lock(dir: &Path, name: &str) -> Option<File> {
         .ok()
 }
 
+/// Whether another holder (another open of the file, in this process or
+/// another) has a lock on `file` now: it cannot be taken exclusively. When
+/// it can, it is let go at once.
+fn held_elsewhere(file: &File) -> bool {
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(TryLockError::WouldBlock) => true,
+        Err(TryLockError::Error(_)) => false,
+    }
+}
+
 impl Library {
     /// Mark a question as being answered until the guard is dropped.
     /// `None` when the lock cannot be taken (a read-only folder that has no
@@ -78,15 +92,8 @@ impl Library {
         lock.lock_shared().ok()?;
         if let Some(calls) = open_lock(self.dir(), EMBEDDING_FILE) {
             let waited = std::time::Instant::now();
-            while waited.elapsed() < CALL_IN_FLIGHT {
-                match calls.try_lock() {
-                    Ok(()) => {
-                        let _ = calls.unlock();
-                        break;
-                    }
-                    Err(TryLockError::WouldBlock) => std::thread::sleep(POLL / 5),
-                    Err(TryLockError::Error(_)) => break,
-                }
+            while held_elsewhere(&calls) && waited.elapsed() < CALL_IN_FLIGHT {
+                std::thread::sleep(POLL / 5);
             }
         }
         Some(Answering { _lock: lock })
@@ -127,18 +134,7 @@ impl GiveWay {
 
     /// Whether a question is being answered now.
     fn answering(&self) -> bool {
-        let Some(lock) = &self.lock else {
-            return false;
-        };
-        match lock.try_lock() {
-            // Nobody holds it: let go at once, so an answer can begin.
-            Ok(()) => {
-                let _ = lock.unlock();
-                false
-            }
-            Err(TryLockError::WouldBlock) => true,
-            Err(TryLockError::Error(_)) => false,
-        }
+        self.lock.as_ref().is_some_and(held_elsewhere)
     }
 
     /// Wait while a question is answered (or until `cancel`), calling

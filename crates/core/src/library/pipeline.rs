@@ -8,9 +8,9 @@
 //!
 //! The embed stage takes the passages of every file waiting for it (up to
 //! [`TOKENS_PER_CALL`] word pieces) into one call: a folder of one-passage
-//! files would otherwise give the encoder one short text per call, which it
-//! runs at about 0.7× its rate on full passes (`benches/embed.rs`, calls of
-//! 1 text vs 16). Both stages give way to a question being answered
+//! files would otherwise give the encoder one short text per call, which at
+//! int8 it runs at about 0.7× its rate on full passes (`benches/embed.rs`,
+//! calls of 1 text vs 16). Both stages give way to a question being answered
 //! (`answering.rs`) before each call and each batch of files.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,7 +33,7 @@ const EXTRACTED_QUEUE: usize = 8;
 
 /// Word pieces per embedding call: one of the encoder's packed passes
 /// (about 7 passages), so a call keeps its pass full and is short enough
-/// (≈ 0.1 s at int8, ≈ 0.6 s at f32 on 2 cores) that a question being
+/// (≈ 0.1 s at int8, ≈ 0.5 s at f32 on 2 cores) that a question being
 /// answered waits little for the call in flight.
 const TOKENS_PER_CALL: usize = 1024;
 
@@ -311,8 +311,9 @@ fn tokens_to_embed(item: &Prepared) -> usize {
 /// The embed stage for the files waiting: their passages in calls of about
 /// [`TOKENS_PER_CALL`] word pieces, a file's across calls if it is long,
 /// `before_call` run before each and what it returns held through it. A
-/// call the embedder fails is tried again file by file, so a file it
-/// cannot embed fails alone, with the reason.
+/// call the embedder fails is tried again passage by passage (up to each
+/// file's first failure), so a file it cannot embed fails alone, with the
+/// reason.
 fn embed<'a>(
     embedder: &dyn Embedder,
     items: &mut [Prepared],
@@ -320,18 +321,14 @@ fn embed<'a>(
     observe: &(dyn Fn(Progress) + Sync),
 ) {
     // (file, passage) of every passage to embed, in order.
-    let passages: Vec<(usize, usize)> = items
+    let passages: Vec<(usize, &Chunk)> = items
         .iter()
         .enumerate()
         .flat_map(|(file, item)| match &item.work {
-            Work::Ready { chunks, .. } => (0..chunks.len()).map(|p| (file, p)).collect(),
+            Work::Ready { chunks, .. } => chunks.iter().map(|c| (file, c)).collect(),
             _ => Vec::new(),
         })
         .collect();
-    let text = |(file, p): (usize, usize)| match &items[file].work {
-        Work::Ready { chunks, .. } => &chunks[p],
-        _ => unreachable!("only ready files have passages"),
-    };
     let mut vectors: Vec<Option<Vec<f32>>> = vec![None; passages.len()];
     let mut failed: Vec<Option<String>> = vec![None; items.len()];
     let mut started = vec![false; items.len()];
@@ -339,10 +336,8 @@ fn embed<'a>(
     while at < passages.len() {
         let mut end = at;
         let mut tokens = 0;
-        while end < passages.len()
-            && (end == at || tokens + text(passages[end]).token_count <= TOKENS_PER_CALL)
-        {
-            tokens += text(passages[end]).token_count;
+        while end < passages.len() && (end == at || tokens + passages[end].1.token_count <= TOKENS_PER_CALL) {
+            tokens += passages[end].1.token_count;
             end += 1;
         }
         let _in_flight = before_call();
@@ -354,7 +349,7 @@ fn embed<'a>(
                 });
             }
         }
-        let texts: Vec<&str> = call.iter().map(|&p| text(p).text.as_str()).collect();
+        let texts: Vec<&str> = call.iter().map(|(_, c)| c.text.as_str()).collect();
         match embedder.embed(&texts) {
             Ok(embedded) => {
                 for (slot, vector) in vectors[at..end].iter_mut().zip(embedded) {
@@ -363,9 +358,9 @@ fn embed<'a>(
             }
             // Which file's passage failed the call: embed each alone.
             Err(_) => {
-                for (slot, &(file, p)) in vectors[at..end].iter_mut().zip(call) {
+                for (slot, &(file, passage)) in vectors[at..end].iter_mut().zip(call) {
                     if failed[file].is_none() {
-                        match embedder.embed(&[text((file, p)).text.as_str()]) {
+                        match embedder.embed(&[passage.text.as_str()]) {
                             Ok(mut one) => *slot = one.pop(),
                             Err(e) => failed[file] = Some(e.to_string()),
                         }
