@@ -156,7 +156,8 @@ impl ScaleEmbedder {
         let dir = ModelSearch::from_env(None)
             .find_embedder(DEFAULT_EMBEDDER)
             .expect("run models/fetch");
-        let real = SentenceEncoder::load(&dir).expect("load MiniLM");
+        // Queries are embedded as a new library embeds them.
+        let real = SentenceEncoder::load_at(&dir, quarry_core::DEFAULT_PRECISION).expect("load MiniLM");
         let mut identity = real.identity().clone();
         identity.name = format!("{} (queries) + clustered passage vectors (bench)", identity.name);
         identity.weights_sha256 = format!("bench-{}", identity.weights_sha256);
@@ -289,6 +290,7 @@ fn library_at_scale(c: &mut Criterion, target: usize, dir: &Path) {
 
     let lexical = LexicalIndex::open(&dir.join("lexical")).expect("lexical index");
     let mut bm25 = Vec::new();
+    let mut query_embedding = Vec::new();
     let mut fused = Vec::new();
     let options = SearchOptions::default();
     for q in &queries {
@@ -296,10 +298,14 @@ fn library_at_scale(c: &mut Criterion, target: usize, dir: &Path) {
         lexical.search(q, options.candidates).expect("bm25");
         bm25.push(t.elapsed().as_secs_f64() * 1000.0);
         let t = Instant::now();
+        embedder.embed(&[q.as_str()]).expect("embed the query");
+        query_embedding.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
         library.search(q, &options).expect("search");
         fused.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let (bm25, fused) = (Percentiles::of(&bm25), Percentiles::of(&fused));
+    let query_embedding = Percentiles::of(&query_embedding);
     let reopen = std::process::Command::new(std::env::current_exe().unwrap())
         .env("QUARRY_BENCH_REOPEN", dir)
         .output()
@@ -311,6 +317,8 @@ fn library_at_scale(c: &mut Criterion, target: usize, dir: &Path) {
         "index_s": index_s, "index_chunks_per_s_without_embedding": chunks as f64 / index_s,
         "bm25_ms_p50": bm25.p50, "bm25_ms_p99": bm25.p99,
         "fused_ms_p50": fused.p50, "fused_ms_p99": fused.p99,
+        "query_embedding_ms_p50": query_embedding.p50,
+        "query_precision": embedder.real.identity().precision,
         "peak_rss_indexing_mib": indexing_peak / 1024,
         "peak_rss_reopen_mib": reopen["peak_rss_mib"], "reopen_s": reopen["open_s"],
     }));

@@ -11,11 +11,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use quarry_core::answer::AnswerOptions;
+use quarry_core::embed::Precision;
 use quarry_core::fusion::{FusionConfig, FusionMethod, Normalization};
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
 use quarry_core::parse::place;
 use quarry_core::remote;
-use quarry_core::{default_library_dir, Health, Library, Outcome, Progress, SearchOptions};
+use quarry_core::{default_library_dir, embed_precision, Health, Library, Outcome, Progress, SearchOptions};
 use serde_json::json;
 
 #[path = "cli/answer.rs"]
@@ -41,6 +42,12 @@ struct Cli {
     /// via QUARRY_MODELS, the repository's models/ or the Hugging Face cache).
     #[arg(long, global = true, env = "QUARRY_EMBEDDER")]
     embedder: Option<PathBuf>,
+    /// The local encoder's arithmetic: int8 (linear layers in 8-bit
+    /// integers, ~5x faster) or f32 (exact). Default: the precision the
+    /// library was made at, int8 for a new one. A library made at the other
+    /// precision must be re-embedded (`quarry reembed --precision ...`).
+    #[arg(long, global = true, env = "QUARRY_EMBED_PRECISION")]
+    precision: Option<Precision>,
     /// Embed with a model on an OpenAI-compatible server (Hugging Face TEI,
     /// vLLM, Ollama, Infinity, another `quarry serve`) instead of on this
     /// machine, e.g. http://gpu-box:8080/v1. Every passage indexed and every
@@ -309,7 +316,7 @@ fn open_library(cli: &Cli) -> anyhow::Result<Library> {
 fn open_library_at(cli: &Cli, dir: &std::path::Path) -> anyhow::Result<Library> {
     let search = ModelSearch::from_env(cli.embedder.clone());
     let embedder = match &cli.embed_url {
-        None => search.load_embedder(DEFAULT_EMBEDDER)?,
+        None => search.load_embedder(DEFAULT_EMBEDDER, embed_precision(dir, cli.precision))?,
         Some(url) => {
             let server = remote::embedding_server(url, cli.embed_model.as_deref().unwrap_or_default())?;
             eprintln!(
@@ -742,7 +749,7 @@ fn open_library_any_embedder(cli: &Cli) -> anyhow::Result<Library> {
     if let Some(other) = library.info()?.mismatch {
         if !cli.json {
             eprintln!(
-                "quarry: note: this library was indexed with {other}, not {}; run `quarry reembed` to re-embed it",
+                "quarry: note: this library was indexed with {other}, not {}; run `quarry reembed` (with the same --embedder and --precision) to re-embed it",
                 library.embedder().identity()
             );
         }

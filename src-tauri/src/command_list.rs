@@ -10,6 +10,7 @@ quarry_commands! {
     library::reindex,
     library::remove_paths,
     library::cancel_ingest,
+    library::reembed_library,
     chat::ask,
     chat::stop_answer,
     chat::list_conversations,

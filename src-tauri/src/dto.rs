@@ -8,6 +8,7 @@ use quarry_core::answer::cite::{CitationReport, CitationStatus, SentenceCitation
 use quarry_core::answer::{Abstention, Answer, Citation, Passage};
 use quarry_core::catalog::{ConversationRow, DocStatus, DocumentRow};
 use quarry_core::context::PassageContext;
+use quarry_core::embed::Precision;
 use quarry_core::fusion::HitScores;
 use quarry_core::inspect::Inspection;
 use quarry_core::session::AnswerEvent as SessionEvent;
@@ -58,12 +59,16 @@ pub enum IngestEvent {
         chunks: usize,
         error: Option<String>,
     },
+    /// The library's passages are being re-embedded (`done` of `total`).
+    Reembedding { done: u64, total: u64 },
     Finished {
         added: usize,
         updated: usize,
         unchanged: usize,
         failed: usize,
         removed: usize,
+        /// Passages re-embedded (a re-embedding job; 0 for files).
+        reembedded: u64,
         cancelled: bool,
     },
     /// The job could not run at all (e.g. the library failed to open).
@@ -99,7 +104,32 @@ impl IngestEvent {
             unchanged: report.unchanged,
             failed: report.failed,
             removed: report.removed,
+            reembedded: 0,
             cancelled: report.cancelled,
+        }
+    }
+
+    /// A finished run's event that also counts `passages` re-embedded.
+    pub fn with_reembedded(self, passages: u64) -> Self {
+        match self {
+            IngestEvent::Finished {
+                added,
+                updated,
+                unchanged,
+                failed,
+                removed,
+                cancelled,
+                ..
+            } => IngestEvent::Finished {
+                added,
+                updated,
+                unchanged,
+                failed,
+                removed,
+                reembedded: passages,
+                cancelled,
+            },
+            other => other,
         }
     }
 }
@@ -151,6 +181,20 @@ pub struct LibraryOverview {
     pub roots: Vec<String>,
     pub documents: Vec<DocumentDto>,
     pub ingest_running: bool,
+    /// Set when the library's passages were embedded by another embedder
+    /// than the one now chosen: nothing is searched or added until they are
+    /// re-embedded (`reembed_library`).
+    pub mismatch: Option<EmbedderMismatch>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbedderMismatch {
+    /// The embedder the passages were made with, and the one now chosen,
+    /// as a person reads them ("all-MiniLM-L6-v2 at f32").
+    pub library: String,
+    pub current: String,
+    /// Passages to re-embed.
+    pub passages: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -676,6 +720,9 @@ pub struct SettingsView {
     /// The embedding model's folder chosen in the app (`None`: the default
     /// one, wherever it is found).
     pub embedder_dir: Option<String>,
+    /// The local encoder's precision as set (`None`: the library's own,
+    /// int8 for a new library); the one running is `embedder.precision`.
+    pub embed_precision: Option<Precision>,
     /// The app's models folder, where chosen models are linked.
     pub models_dir: String,
     pub passages: usize,

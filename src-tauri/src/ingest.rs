@@ -47,6 +47,9 @@ enum Work {
     Ingest(JobKind),
     /// Removal goes through the queue too: it needs the library's one writer.
     Remove(Sender<CommandResult<AddReport>>),
+    /// Re-embed every passage with the current embedder (after a change of
+    /// model or precision); also the one writer's work.
+    Reembed,
     /// The queue was dropped: end the worker (the folder watcher's
     /// submitter may still hold the channel open).
     Stop,
@@ -151,6 +154,11 @@ impl IngestQueue {
         done
     }
 
+    /// Re-embed the library's passages once the jobs before it are done.
+    pub fn reembed(&self) {
+        self.submitter.send(Vec::new(), Work::Reembed);
+    }
+
     /// Stop the running job after the files in flight (they are committed,
     /// so a later add continues from there) and drop the user's queued ones.
     pub fn cancel(&self) {
@@ -238,6 +246,27 @@ impl Worker {
         before.is_some_and(|(same, was)| same == now.0 && was != generation)
     }
 
+    /// Re-embed every passage, then catch up with the library's folders
+    /// (not rescanned when it opened: it could take no new passages then);
+    /// one run, one summary.
+    fn reembed(&self, library: &Library, cancel: &AtomicBool) -> CommandResult<IngestEvent> {
+        let passages =
+            library.reembed(&|done, total| self.events.ingest(&IngestEvent::Reembedding { done, total }))?;
+        let roots = library.roots()?;
+        let caught_up = match roots.is_empty() {
+            true => AddReport::default(),
+            false => {
+                let observe = |p: Progress| self.events.ingest(&IngestEvent::from_progress(p));
+                let rescan = AddOptions {
+                    force: false,
+                    from_user: false,
+                };
+                library.add_with(&roots, rescan, &observe, cancel)?
+            }
+        };
+        Ok(IngestEvent::finished(&caught_up).with_reembedded(passages))
+    }
+
     /// Run one job; returns the event that ends it, if it has one.
     fn run_job(&self, job: &Job, seen: &mut Option<(usize, u64)>) -> Option<IngestEvent> {
         let library = match self.library.get() {
@@ -248,7 +277,7 @@ impl Worker {
                         let _ = reply.send(Err(error));
                         None
                     }
-                    Work::Ingest(_) => Some(IngestEvent::Failed { error }),
+                    Work::Ingest(_) | Work::Reembed => Some(IngestEvent::Failed { error }),
                     Work::Stop => None,
                 };
             }
@@ -259,6 +288,13 @@ impl Worker {
                 self.settle(&library, seen);
                 let _ = reply.send(result);
                 None
+            }
+            Work::Reembed => {
+                let end = self
+                    .reembed(&library, &job.cancel)
+                    .unwrap_or_else(|error| IngestEvent::Failed { error });
+                self.settle(&library, seen);
+                Some(end)
             }
             Work::Ingest(kind) => {
                 if job.cancel.load(Ordering::SeqCst) {

@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use quarry_core::answer::AnswerOptions;
+use quarry_core::embed::Precision;
 use quarry_core::remote::{self, RemoteEmbedding};
 use quarry_core::session::AnswerEngine;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,10 @@ pub struct Settings {
     /// default model, wherever it is found).
     #[serde(default)]
     pub embedder_dir: Option<PathBuf>,
+    /// The local encoder's precision (`None`: the one the library was made
+    /// at, int8 for a new library).
+    #[serde(default)]
+    pub embed_precision: Option<Precision>,
     pub passages: usize,
     /// An OpenAI-compatible server that writes the answers instead of a
     /// local model (`None`: answers are made on this machine).
@@ -75,6 +80,7 @@ impl Settings {
                 .unwrap_or_else(quarry_core::default_library_dir),
             model_path: std::env::var_os("QUARRY_MODEL").map(PathBuf::from),
             embedder_dir: None,
+            embed_precision: None,
             passages: AnswerOptions::default().passages,
             // The variables the CLI reads too (`quarry ask --help`).
             engine_url: remote::env_text("QUARRY_ENGINE_URL"),
@@ -215,6 +221,7 @@ mod tests {
             library_dir: PathBuf::from("/default/library"),
             model_path: None,
             embedder_dir: None,
+            embed_precision: None,
             passages: 4,
             engine_url: None,
             engine_model: None,
@@ -281,6 +288,7 @@ mod tests {
             library_dir: PathBuf::from("/somewhere"),
             model_path: Some(PathBuf::from("/models/qwen.gguf")),
             embedder_dir: Some(PathBuf::from("/models/all-MiniLM-L6-v2")),
+            embed_precision: Some(Precision::F32),
             passages: 7,
             engine_url: Some("http://gpu-box:8000/v1".into()),
             engine_model: Some("qwen2.5-7b".into()),

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crossbeam_channel::Receiver;
-use quarry_core::embed::Embedder;
+use quarry_core::embed::{Embedder, Precision};
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
+use quarry_core::remote;
 use quarry_core::session::{AnswerEngine, AnswerEvent, ConversationRef, Question, Session, Turn};
 use quarry_core::{AddReport, Library};
 
@@ -39,6 +40,9 @@ pub struct AppConfig {
     pub models: ModelSearch,
     /// The embedding model's folder; `None` to find the default one.
     pub embedder_dir: Option<PathBuf>,
+    /// The local encoder's precision the process was started with
+    /// (`QUARRY_EMBED_PRECISION`, as the CLI reads it), over the settings'.
+    pub embed_precision: Option<Precision>,
     /// Where models chosen in the window are linked (the app's models
     /// folder, which [`ModelSearch::from_env`] searches).
     pub models_dir: PathBuf,
@@ -59,6 +63,11 @@ impl AppConfig {
             defaults: Settings::from_env(),
             models: ModelSearch::from_env(None),
             embedder_dir: std::env::var_os("QUARRY_EMBEDDER").map(PathBuf::from),
+            embed_precision: remote::env_text("QUARRY_EMBED_PRECISION").and_then(|text| {
+                text.parse()
+                    .map_err(|e| tracing::warn!("ignoring QUARRY_EMBED_PRECISION: {e}"))
+                    .ok()
+            }),
             models_dir: quarry_core::models::app_models_dir(),
             prompt_cache: Some(quarry_core::session::default_prompt_cache()),
             preload_model: true,
@@ -70,12 +79,22 @@ struct Parts {
     config: AppConfig,
     settings: Mutex<Settings>,
     library: Arc<LibrarySlot>,
-    /// Loaded once, on first need, and kept across library changes.
-    embedder: Mutex<Option<Arc<dyn Embedder>>>,
+    /// Loaded on first need and kept while the choice it was loaded for
+    /// stays the same (across library changes made at the same precision).
+    embedder: Mutex<Option<(EmbedderChoice, Arc<dyn Embedder>)>>,
     watches: Arc<Watches>,
     events: Arc<dyn EventSink>,
     ingest: IngestQueue,
     session: Session,
+}
+
+/// Everything that decides which embedder the app loads.
+#[derive(Debug, Clone, PartialEq)]
+struct EmbedderChoice {
+    dir: Option<PathBuf>,
+    /// The embedding server and its model id, if any.
+    server: (Option<String>, Option<String>),
+    precision: Precision,
 }
 
 /// The state every command receives (cheap to clone).
@@ -149,8 +168,8 @@ impl AppState {
     pub fn apply_settings(&self, new: Settings) -> CommandResult<Settings> {
         new.validate()?;
         let old = self.settings();
-        let embedder_changed = (&new.embed_url, &new.embed_model, &new.embedder_dir)
-            != (&old.embed_url, &old.embed_model, &old.embedder_dir);
+        let choice = self.embedder_choice(&new);
+        let embedder_changed = choice != self.embedder_choice(&old);
         let reopen = new.library_dir != old.library_dir || self.parts.library.failed() || embedder_changed;
         if reopen && self.parts.ingest.running() {
             return Err(CommandError::busy(
@@ -160,7 +179,7 @@ impl AppState {
         // A new embedder is reached (or loaded) before anything changes: a
         // server that cannot be used leaves the settings as they were.
         let embedder = match embedder_changed {
-            true => self.embedder_for(&new)?,
+            true => self.embedder_for(&new, &choice)?,
             false => self.embedder()?,
         };
         let library = if reopen {
@@ -171,7 +190,7 @@ impl AppState {
         new.save(&self.parts.config.settings_file)?;
         *lock(&self.parts.settings) = new.clone();
         if embedder_changed {
-            *lock(&self.parts.embedder) = Some(embedder);
+            *lock(&self.parts.embedder) = Some((choice, embedder));
         }
         let engine_changed = (&new.engine_url, &new.engine_model, new.engine_context)
             != (&old.engine_url, &old.engine_model, old.engine_context);
@@ -222,7 +241,14 @@ impl AppState {
         self.parts
             .watches
             .restart(&library, self.parts.ingest.submitter());
+        // A library whose passages are another embedder's cannot take new
+        // ones: it is caught up once re-embedded (`reembed`), not now.
+        let mismatch = library
+            .info()
+            .map(|info| info.mismatch.is_some())
+            .unwrap_or(false);
         match roots {
+            Ok(_) if mismatch => {}
             Ok(roots) if !roots.is_empty() => self.parts.ingest.submit(roots, JobKind::Rescan),
             Ok(_) => {}
             Err(e) => tracing::warn!("cannot read the library's folders: {e}"),
@@ -242,28 +268,41 @@ impl AppState {
             .close(CommandError::new("library", "Quarry is closing"));
     }
 
-    /// The embedder the settings choose, loaded (or reached) once.
+    /// The embedder the settings choose for their library, loaded (or
+    /// reached) once per choice.
     pub fn embedder(&self) -> CommandResult<Arc<dyn Embedder>> {
-        let mut slot = lock(&self.parts.embedder);
-        if let Some(embedder) = slot.as_ref() {
-            return Ok(embedder.clone());
+        let settings = self.settings();
+        let choice = self.embedder_choice(&settings);
+        if let Some((loaded_for, embedder)) = lock(&self.parts.embedder).as_ref() {
+            if *loaded_for == choice {
+                return Ok(embedder.clone());
+            }
         }
-        let embedder = self.embedder_for(&self.settings())?;
-        *slot = Some(embedder.clone());
+        let embedder = self.embedder_for(&settings, &choice)?;
+        *lock(&self.parts.embedder) = Some((choice, embedder.clone()));
         Ok(embedder)
+    }
+
+    /// What decides the embedder `settings` get: the process's own choices
+    /// (QUARRY_EMBEDDER, QUARRY_EMBED_PRECISION) over the saved ones, and a
+    /// precision left open follows the library (int8 for a new one).
+    fn embedder_choice(&self, settings: &Settings) -> EmbedderChoice {
+        let config = &self.parts.config;
+        let chosen = config.embed_precision.or(settings.embed_precision);
+        EmbedderChoice {
+            dir: config
+                .embedder_dir
+                .clone()
+                .or_else(|| settings.embedder_dir.clone()),
+            server: (settings.embed_url.clone(), settings.embed_model.clone()),
+            precision: quarry_core::embed_precision(&settings.library_dir, chosen),
+        }
     }
 
     /// The local encoder, or the server `settings` name (whose passages are
     /// sized by the local encoder's tokenizer).
-    fn embedder_for(&self, settings: &Settings) -> CommandResult<Arc<dyn Embedder>> {
-        // QUARRY_EMBEDDER (the process's own choice) over the one saved.
-        let chosen = self
-            .parts
-            .config
-            .embedder_dir
-            .as_ref()
-            .or(settings.embedder_dir.as_ref());
-        let search = match chosen {
+    fn embedder_for(&self, settings: &Settings, choice: &EmbedderChoice) -> CommandResult<Arc<dyn Embedder>> {
+        let search = match &choice.dir {
             Some(dir) => ModelSearch {
                 explicit: Some(dir.clone()),
                 ..ModelSearch::default()
@@ -272,7 +311,7 @@ impl AppState {
         };
         Ok(match settings.embed_server()? {
             Some(server) => search.connect_embedder(&server, DEFAULT_EMBEDDER)?,
-            None => search.load_embedder(DEFAULT_EMBEDDER)?,
+            None => search.load_embedder(DEFAULT_EMBEDDER, choice.precision)?,
         })
     }
 
@@ -284,6 +323,12 @@ impl AppState {
     /// Remove documents or folders once the jobs before it are done.
     pub fn remove(&self, paths: Vec<PathBuf>) -> Receiver<CommandResult<AddReport>> {
         self.parts.ingest.remove(paths)
+    }
+
+    /// Re-embed the library's passages with the embedder now chosen, after
+    /// any running job, then catch up with its folders.
+    pub fn reembed(&self) {
+        self.parts.ingest.reembed();
     }
 
     /// Stop the running ingest after the files in flight, and drop the

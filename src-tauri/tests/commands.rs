@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use quarry_core::embed::Precision;
 use quarry_core::models::ModelSearch;
 use quarry_desktop::commands::{chat, inspect, library, settings as settings_cmd, sources};
 use quarry_desktop::dto::{AnswerEvent, AskReply, FileOutcome, IngestEvent};
@@ -152,6 +153,7 @@ impl Harness {
                 library_dir: root.path().join("library"),
                 model_path,
                 embedder_dir: None,
+                embed_precision: None,
                 passages: 3,
                 engine_url: None,
                 engine_model: None,
@@ -161,6 +163,7 @@ impl Harness {
             },
             models,
             embedder_dir,
+            embed_precision: None,
             models_dir: root.path().join("app-models"),
             prompt_cache: Some(root.path().join("prompt-cache")),
             preload_model,
@@ -767,6 +770,84 @@ fn without_a_model_not_found_still_works_and_the_app_says_what_it_looked_for() {
 }
 
 #[test]
+fn a_new_library_is_made_at_int8_and_a_change_of_precision_is_re_embedded_from_the_window() {
+    let h = Harness::new(None, ModelSearch::default());
+    let docs = h.docs();
+    fixture_folder(&docs);
+    block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
+    assert!(matches!(
+        h.events.job_end(1),
+        IngestEvent::Finished { added: 3, .. }
+    ));
+    let view = block_on(settings_cmd::get_settings(h.state())).unwrap();
+    assert_eq!(view.embed_precision, None);
+    assert_eq!(view.embedder.as_ref().unwrap().precision, "int8");
+    let overview = block_on(library::library_overview(h.state())).unwrap();
+    assert!(overview.mismatch.is_none());
+    let passages: u64 = overview.documents.iter().map(|d| d.chunks).sum();
+    assert!(passages >= 3);
+
+    // Choosing f32 reopens the library with the f32 encoder: its int8
+    // passages are another embedder's, so the window offers re-embedding.
+    let with = |precision| Settings {
+        library_dir: PathBuf::from(&view.library_dir),
+        passages: 3,
+        embed_precision: precision,
+        ..Settings::default()
+    };
+    let saved = block_on(settings_cmd::save_settings(h.state(), with(Some(Precision::F32)))).unwrap();
+    assert_eq!(saved.embed_precision, Some(Precision::F32));
+    assert_eq!(saved.embedder.as_ref().unwrap().precision, "f32");
+    let mismatch = block_on(library::library_overview(h.state()))
+        .unwrap()
+        .mismatch
+        .expect("the library's passages are int8 ones");
+    assert!(mismatch.library.ends_with("at int8"), "{mismatch:?}");
+    assert!(mismatch.current.ends_with("at f32"), "{mismatch:?}");
+    assert_eq!(mismatch.passages, passages);
+    // Adding would mix f32 vectors into int8 ones: refused, saying why.
+    block_on(library::add_paths(h.state(), paths(&[&docs]))).unwrap();
+    match h.events.job_end(2) {
+        IngestEvent::Failed { error } => assert!(error.message.contains("int8"), "{}", error.message),
+        other => panic!("an add into a library of the other precision ran: {other:?}"),
+    }
+
+    block_on(library::reembed_library(h.state())).unwrap();
+    // One run: the passages re-embedded, then the folder (not rescanned
+    // while the library could take nothing) caught up: all there already.
+    let end = h.events.job_end(3);
+    assert!(
+        matches!(end, IngestEvent::Finished { reembedded, added: 0, unchanged: 3, cancelled: false, .. } if reembedded == passages),
+        "{end:?}"
+    );
+    let progress: Vec<(u64, u64)> = h
+        .events
+        .all()
+        .iter()
+        .filter_map(|e| match e {
+            IngestEvent::Reembedding { done, total } => Some((*done, *total)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress.last(), Some(&(passages, passages)), "{progress:?}");
+    assert!(block_on(library::library_overview(h.state()))
+        .unwrap()
+        .mismatch
+        .is_none());
+
+    // Back to "as the library was made": it is f32 now, so nothing changes.
+    let following = block_on(settings_cmd::save_settings(h.state(), with(None))).unwrap();
+    assert_eq!(following.embedder.as_ref().unwrap().precision, "f32");
+    assert!(block_on(library::library_overview(h.state()))
+        .unwrap()
+        .mismatch
+        .is_none());
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(h.root.path().join("settings.json")).unwrap()).unwrap();
+    assert_eq!(stored["embed_precision"], Value::Null);
+}
+
+#[test]
 fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
     let h = Harness::with_smollm2();
     let view = block_on(settings_cmd::get_settings(h.state())).unwrap();
@@ -870,6 +951,7 @@ fn settings_are_validated_saved_and_a_new_library_folder_is_opened() {
         written,
         [
             "embed_model",
+            "embed_precision",
             "embed_url",
             "embedder_dir",
             "engine_context",

@@ -42,6 +42,52 @@ pub fn json(output: &Output) -> Value {
 }
 
 #[test]
+fn a_new_library_is_int8_an_existing_one_keeps_its_precision_and_a_switch_is_a_reembed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = corpus(tmp.path());
+    let lib = tmp.path().join("lib");
+    let added = json(&quarry(&lib, &["add", docs.to_str().unwrap(), "--json"]));
+    assert!(added["added"].as_u64().unwrap() > 0, "{added}");
+    let info = json(&quarry(&lib, &["info", "--json"]));
+    assert_eq!(info["embedder"]["precision"], "int8", "{info}");
+    let chunks = info["chunks"].as_u64().unwrap();
+
+    // f32 asked for on an int8 library: refused, saying both ways out.
+    let refused = quarry(&lib, &["--precision", "f32", "search", "impeller seal"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("quarry reembed") && stderr.contains("--precision int8"),
+        "{stderr}"
+    );
+    let reembedded = json(&quarry(&lib, &["reembed", "--precision", "f32", "--json"]));
+    assert_eq!(reembedded["reembedded"].as_u64(), Some(chunks), "{reembedded}");
+    assert_eq!(reembedded["embedder"]["precision"], "f32");
+
+    // Without a flag the library opens at the precision it was made at now.
+    let info = json(&quarry(&lib, &["info", "--json"]));
+    assert_eq!(info["embedder"]["precision"], "f32", "{info}");
+    assert_eq!(info["mismatch"], Value::Null, "{info}");
+    let found = json(&quarry(&lib, &["search", "ZX-4417-B", "-k", "1", "--json"]));
+    assert!(found["results"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("manual.pdf"));
+    // The environment variable is the flag's other spelling.
+    let by_env = quarry_command(&lib, &["info", "--json"])
+        .env("QUARRY_EMBED_PRECISION", "int8")
+        .output()
+        .unwrap();
+    assert_eq!(json(&by_env)["mismatch"]["precision"], "f32");
+    let unknown = quarry(&lib, &["--precision", "int4", "info"]);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        !unknown.status.success() && stderr.contains("f32 or int8"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn add_search_docs_remove() {
     let tmp = tempfile::tempdir().unwrap();
     let docs = corpus(tmp.path());

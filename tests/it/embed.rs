@@ -6,12 +6,12 @@
 //! different lengths into one pass changes no text's vector; pooling comes
 //! from the folder; a corrupt weights file is a clear error naming the file.
 
-use quarry_embed::bert::{CandleReference, Pooling, Precision};
+use quarry_embed::bert::{CandleReference, Pooling};
 use quarry_embed::int8::Kernel;
 use quarry_embed::{cosine, Embedder, SentenceEncoder};
 use serde::Deserialize;
 
-use crate::support::{copy_model_files, embedder, model_dir, repo};
+use crate::support::{copy_model_files, embedder, int8_embedder, model_dir, repo};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -116,7 +116,7 @@ fn int8_vectors_stay_near_sentence_transformers_on_either_kernel() {
     // the order of float additions.
     let reference = reference();
     let texts: Vec<&str> = reference.items.iter().map(|i| i.text.as_str()).collect();
-    let detected = SentenceEncoder::load_at(&model_dir(), Precision::Int8).unwrap();
+    let detected = int8_embedder();
     assert_eq!(detected.identity().precision, "int8");
     assert!(!detected.identity().same_vectors(embedder().identity()));
     // (What `QUARRY_INT8_KERNEL=avx2` chooses; set here without the

@@ -12,10 +12,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use quarry_core::{Library, LibraryError, Outcome, SearchHit, SearchOptions, TextDocument};
-use quarry_embed::bert::Precision;
 use quarry_embed::{Embedder, SentenceEncoder};
 
-use crate::support::{add, copy_model_files, embedder, fixture, indexed_corpus, model_dir, open, write};
+use crate::support::{
+    add, copy_model_files, embedder, fixture, indexed_corpus, int8_embedder, model_dir, open, write,
+};
 
 fn search(library: &Library, query: &str) -> Vec<SearchHit> {
     library
@@ -493,7 +494,7 @@ fn a_library_of_another_precision_is_another_embedders_and_is_reembedded() {
     drop(corpus.library);
     // The same weights at int8 (what QUARRY_EMBED_PRECISION=int8 loads) on
     // the f32 library.
-    let int8 = Arc::new(SentenceEncoder::load_at(&model_dir(), Precision::Int8).unwrap());
+    let int8 = int8_embedder();
     let library = Library::open(&lib_dir, int8.clone()).unwrap();
     let f32_identity = embedder().identity().clone();
     assert_eq!(library.info().unwrap().mismatch, Some(f32_identity.clone()));
@@ -530,7 +531,11 @@ fn a_library_of_another_precision_is_another_embedders_and_is_reembedded() {
     drop(library);
     // And back at f32, the library asks for re-embedding the other way.
     assert_eq!(
-        open(&lib_dir).info().unwrap().mismatch,
+        Library::open(&lib_dir, embedder())
+            .unwrap()
+            .info()
+            .unwrap()
+            .mismatch,
         Some(int8.identity().clone())
     );
 }

@@ -7,7 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
 use quarry_core::{AddReport, Library};
-use quarry_embed::SentenceEncoder;
+use quarry_embed::bert::Precision;
+use quarry_embed::{Embedder, SentenceEncoder};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -58,8 +59,29 @@ pub fn catalog_generation(library: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Open the library in `dir` as the front ends do: at the precision its
+/// vectors were made at (the CLI makes int8 libraries), f32 for a new one
+/// (the in-process tests' own [`embedder`]).
 pub fn open(dir: &Path) -> Library {
-    Library::open(dir, embedder()).expect("open library")
+    let made_at = quarry_core::recorded_embedder(dir)
+        .expect("read the library's embedder")
+        .map(|identity| identity.precision);
+    let embedder: Arc<dyn Embedder> = match made_at.as_deref() {
+        Some(quarry_embed::INT8) => int8_embedder(),
+        _ => embedder(),
+    };
+    Library::open(dir, embedder).expect("open library")
+}
+
+/// The default embedder at int8 (what the CLI makes new libraries with),
+/// loaded once per test binary.
+pub fn int8_embedder() -> Arc<SentenceEncoder> {
+    static EMBEDDER: OnceLock<Arc<SentenceEncoder>> = OnceLock::new();
+    EMBEDDER
+        .get_or_init(|| {
+            Arc::new(SentenceEncoder::load_at(&model_dir(), Precision::Int8).expect("load MiniLM at int8"))
+        })
+        .clone()
 }
 
 pub fn write(path: &Path, text: &str) {

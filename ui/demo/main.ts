@@ -69,7 +69,7 @@ async function ingest(paths: string[]) {
     if (!failed) documents = [...documents, makeDocument(documents.length + 10, { path, title: null })];
   }
   await send({ kind: 'file', done: done + 1, total: paths.length + 1, path: '/home/ana/notes/old.txt', outcome: 'unchanged', chunks: 2, error: null });
-  await send({ kind: 'finished', added: paths.length, updated: 0, unchanged: 1, failed: 0, removed: 0, cancelled: false });
+  await send({ kind: 'finished', added: paths.length, updated: 0, unchanged: 1, failed: 0, removed: 0, reembedded: 0, cancelled: false });
 }
 
 mockWindows('main');

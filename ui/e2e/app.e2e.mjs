@@ -243,6 +243,38 @@ async function run(driver, fixtures, env) {
   await driver.executeScript('arguments[0].scrollIntoView({ block: "end" })', rows[rows.length - 1]);
   await screenshot(driver, 'quarry-library-formats.png');
 
+  // A change of precision, as a person makes one: Settings → Precision →
+  // f32, Save. The library's passages are int8 ones (a new library's), so
+  // the Library panel says so and offers to re-embed them; that done, the
+  // library is searched again.
+  await driver.findElement(byTestId('nav-settings')).click();
+  const running = await driver.wait(until.elementLocated(byTestId('embed-precision-running')), 20_000);
+  if ((await running.getText()) !== 'int8') throw new Error(`a new library is not embedded at int8: ${await running.getText()}`);
+  // (WebKitWebDriver cannot click a <select>'s options: the value is set
+  // and the change event the window listens to is sent.)
+  const select = await driver.findElement(By.id('embed-precision'));
+  await driver.executeScript('arguments[0].scrollIntoView({ block: "center" })', select);
+  await driver.executeScript(
+    "arguments[0].value = 'f32'; arguments[0].dispatchEvent(new Event('change', { bubbles: true }))",
+    select,
+  );
+  await driver.findElement(By.xpath("//button[normalize-space()='Save']")).click();
+  await driver.wait(until.elementLocated(By.xpath("//*[normalize-space()='Saved.']")), 60_000, 'the precision was not saved');
+  await driver.findElement(byTestId('nav-library')).click();
+  const offer = await driver.wait(until.elementLocated(byTestId('embedder-mismatch')), 30_000, 'no offer to re-embed');
+  const offerText = await offer.getText();
+  if (!/at int8/.test(offerText) || !/at f32/.test(offerText)) throw new Error(`the offer does not say what changed: ${offerText}`);
+  await driver.executeScript('arguments[0].scrollIntoView({ block: "center" })', offer);
+  await screenshot(driver, 'quarry-reembed-offered.png');
+  await offer.findElement(By.css('button')).click();
+  const done = await driver.wait(
+    until.elementLocated(By.xpath("//p[contains(@class,'ingest__status') and contains(., 'passages re-embedded')]")),
+    INDEXING_MS,
+    'the library was not re-embedded',
+  );
+  log(`re-embedded at f32: ${await done.getAttribute('textContent')}`);
+  if ((await driver.findElements(byTestId('embedder-mismatch'))).length > 0) throw new Error('the offer stayed after re-embedding');
+
   // After all of it (answer, sources, under the hood, settings, library,
   // the hostile document listed): no request left the app's own origin,
   // none was even tried, and no document's script ran.

@@ -28,9 +28,9 @@ pub mod session;
 pub mod watch;
 
 pub use library::{
-    default_cache_dir, default_config_dir, default_library_dir, AddOptions, AddReport, Candidates,
-    CatalogRead, FileReport, Health, Library, LibraryError, LibraryInfo, LibraryResult, Outcome, PartHealth,
-    Progress, SearchHit, SearchOptions, TextDocument,
+    default_cache_dir, default_config_dir, default_library_dir, embed_precision, recorded_embedder,
+    AddOptions, AddReport, Candidates, CatalogRead, FileReport, Health, Library, LibraryError, LibraryInfo,
+    LibraryResult, Outcome, PartHealth, Progress, SearchHit, SearchOptions, TextDocument, DEFAULT_PRECISION,
 };
 
 /// The catalog's rows as the read path returns them.
@@ -42,7 +42,8 @@ pub mod catalog {
 /// is in [`crate::remote`]).
 pub mod embed {
     pub use quarry_embed::{
-        cosine, norm, EmbedError, Embedder, EmbedderIdentity, SentenceEncoder, TokenEmbeddingTable,
+        bert::Precision, cosine, norm, EmbedError, Embedder, EmbedderIdentity, SentenceEncoder,
+        TokenEmbeddingTable,
     };
 }
 

@@ -397,21 +397,16 @@ pub enum EmbedderLoadError {
 }
 
 impl ModelSearch {
-    /// Find the embedder (`name`, or the explicit folder) and load it, in
-    /// f32 or at the precision `QUARRY_EMBED_PRECISION` names (`int8`: the
-    /// linear layers in 8-bit integers, faster, other vectors — a library
-    /// made at one precision asks to be re-embedded at the other).
-    pub fn load_embedder(&self, name: &str) -> Result<Arc<dyn Embedder>, EmbedderLoadError> {
+    /// Find the embedder (`name`, or the explicit folder) and load it at
+    /// `precision` (`int8`: the linear layers in 8-bit integers, faster,
+    /// other vectors — a library made at one precision asks to be
+    /// re-embedded at the other; [`crate::embed_precision`] chooses).
+    pub fn load_embedder(
+        &self,
+        name: &str,
+        precision: Precision,
+    ) -> Result<Arc<dyn Embedder>, EmbedderLoadError> {
         let dir = self.find_embedder(name)?;
-        let precision = match std::env::var("QUARRY_EMBED_PRECISION") {
-            Ok(value) => value
-                .parse::<Precision>()
-                .map_err(|detail| EmbedError::Unsupported {
-                    path: dir.clone(),
-                    detail: format!("QUARRY_EMBED_PRECISION: {detail}"),
-                })?,
-            Err(_) => Precision::F32,
-        };
         Ok(Arc::new(SentenceEncoder::load_at(&dir, precision)?))
     }
 

@@ -64,8 +64,10 @@ struct SentenceBertConfig {
     max_seq_length: Option<usize>,
 }
 
-/// The arithmetic of [`SentenceEncoder`]'s linear layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The arithmetic of [`SentenceEncoder`]'s linear layers (written `f32`
+/// and `int8`, as identities record it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Precision {
     #[default]
     F32,

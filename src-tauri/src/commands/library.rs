@@ -4,10 +4,11 @@
 use tauri::State;
 
 use super::blocking;
-use crate::dto::{DocumentDto, LibraryOverview, RemoveReply};
+use crate::dto::{DocumentDto, EmbedderMismatch, LibraryOverview, RemoveReply};
 use crate::error::{CommandError, CommandResult};
 use crate::ingest::JobKind;
 use crate::state::{to_paths, AppState};
+use quarry_core::embed::EmbedderIdentity;
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn library_overview(state: State<'_, AppState>) -> CommandResult<LibraryOverview> {
@@ -15,11 +16,21 @@ pub async fn library_overview(state: State<'_, AppState>) -> CommandResult<Libra
     blocking(move || {
         let library = state.library()?;
         let documents = library.read().documents()?;
+        let info = library.info()?;
+        let made_by = |identity: &EmbedderIdentity| match identity.server() {
+            Some(url) => format!("{} at {url}", identity.name),
+            None => format!("{} at {}", identity.name, identity.precision),
+        };
         Ok(LibraryOverview {
             dir: library.dir().display().to_string(),
             roots: library.roots()?.iter().map(|r| r.display().to_string()).collect(),
             documents: documents.into_iter().map(DocumentDto::from).collect(),
             ingest_running: state.ingest_running(),
+            mismatch: info.mismatch.map(|made_with| EmbedderMismatch {
+                library: made_by(&made_with),
+                current: made_by(&info.embedder),
+                passages: info.chunks,
+            }),
         })
     })
     .await
@@ -60,6 +71,15 @@ pub async fn remove_paths(state: State<'_, AppState>, paths: Vec<String>) -> Com
     Ok(RemoveReply {
         removed: report.removed,
     })
+}
+
+/// Re-embed every passage with the embedder now chosen (after a change of
+/// model or precision), in the background after any running job; progress
+/// arrives as `ingest:progress` events.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn reembed_library(state: State<'_, AppState>) -> CommandResult<()> {
+    state.reembed();
+    Ok(())
 }
 
 /// Stop the running ingest after the files in flight, and drop queued ones.

@@ -1,9 +1,10 @@
-//! Settings: library folder, answer model or remote engine, passages; the
-//! embedding model is shown read-only (changing it means re-embedding, a
-//! CLI job). A person without models chooses them on disk
-//! ([`choose_model`]: the first-run screen offers both, the missing-model
-//! banner the answer model); a library written by another embedder then
-//! says so and waits for `quarry reembed`, as it does for the CLI.
+//! Settings: library folder, answer model or remote engine, passages, the
+//! encoder's precision; the embedding model is shown read-only. A person
+//! without models chooses them on disk ([`choose_model`]: the first-run
+//! screen offers both, the missing-model banner the answer model). A library
+//! written by another embedder (another model or precision) then says so in
+//! its overview and waits to be re-embedded (`reembed_library`, or
+//! `quarry reembed`).
 
 use tauri::State;
 
@@ -46,6 +47,7 @@ fn view(state: &AppState, settings: &Settings) -> CommandResult<SettingsView> {
         library_dir: settings.library_dir.display().to_string(),
         model_path: settings.model_path.as_ref().map(|p| p.display().to_string()),
         embedder_dir: settings.embedder_dir.as_ref().map(|p| p.display().to_string()),
+        embed_precision: settings.embed_precision,
         models_dir: state.models_dir().display().to_string(),
         passages: settings.passages,
         engine_url: settings.engine_url.clone(),

@@ -71,7 +71,7 @@ describe('library panel', () => {
         makeDocument(3, { path: '/docs/review.pptx', format: 'pptx', title: 'Review', unit: 'slide', units: 1 }),
       ],
     });
-    await backend.emitIngest({ kind: 'finished', added: 1, updated: 0, unchanged: 1, failed: 1, removed: 0, cancelled: false });
+    await backend.emitIngest({ kind: 'finished', added: 1, updated: 0, unchanged: 1, failed: 1, removed: 0, reembedded: 0, cancelled: false });
     await waitFor(() => expect(progress().dataset.running).toBe('false'));
     expect(screen.getByText('Done: 1 added, 1 unchanged, 1 failed')).toBeTruthy();
     const rows = await screen.findAllByTestId('document-row');
@@ -172,5 +172,39 @@ describe('library panel', () => {
     render(<App />);
     await waitFor(() => expect(progress().dataset.running).toBe('true'));
     expect(progress().hasAttribute('value')).toBe(false);
+  });
+
+  it('offers to re-embed a library made by another embedder, and shows the passages going', async () => {
+    const mismatch = { library: 'all-MiniLM-L6-v2 at f32', current: 'all-MiniLM-L6-v2 at int8', passages: 12 };
+    let overview: LibraryOverview = makeOverview({ documents: [makeDocument(1, { chunks: 12 })], mismatch });
+    const backend = installBackend({ library_overview: () => overview, reembed_library: () => null });
+    render(<App />);
+    const banner = await screen.findByTestId('embedder-mismatch');
+    expect(banner.textContent).toContain('all-MiniLM-L6-v2 at f32');
+    expect(banner.textContent).toContain('all-MiniLM-L6-v2 at int8');
+    fireEvent.click(within(banner).getByText('Re-embed 12 passages'));
+    await waitFor(() => expect(backend.argsOf('reembed_library')).toHaveLength(1));
+
+    await backend.emitIngest({ kind: 'reembedding', done: 5, total: 12 });
+    await waitFor(() => expect(screen.getByText('Re-embedding: 5 of 12 passages')).toBeTruthy());
+    expect(progress().value).toBe(5);
+    expect(progress().max).toBe(12);
+    expect(screen.queryByTestId('embedder-mismatch')).toBeNull();
+    // One transaction: there is nothing to cancel halfway.
+    expect(screen.queryByText('Cancel')).toBeNull();
+
+    overview = { ...overview, mismatch: null };
+    await backend.emitIngest({
+      kind: 'finished',
+      added: 0,
+      updated: 0,
+      unchanged: 0,
+      failed: 0,
+      removed: 0,
+      reembedded: 12,
+      cancelled: false,
+    });
+    await waitFor(() => expect(screen.getByText('Done: 12 passages re-embedded')).toBeTruthy());
+    expect(screen.queryByTestId('embedder-mismatch')).toBeNull();
   });
 });

@@ -54,6 +54,18 @@ export function LibraryPanel({ library, dragging }: Props) {
         <ErrorNotice error={library.actionError} onDismiss={library.clearActionError} />
       )}
       {ingest.error && <ErrorNotice error={ingest.error} title="Indexing failed" />}
+      {overview?.mismatch && !ingest.reembedding && (
+        <div class="notice notice--warning" role="alert" data-testid="embedder-mismatch">
+          <p>
+            These passages were embedded by <strong>{overview.mismatch.library}</strong>; Quarry now embeds with{' '}
+            <strong>{overview.mismatch.current}</strong>. Their vectors do not mix, so searching and adding wait until
+            the library is re-embedded (or the embedder is set back in Settings).
+          </p>
+          <button type="button" class="button button--primary" disabled={running} onClick={() => void library.reembed()}>
+            Re-embed {plural(overview.mismatch.passages, 'passage')}
+          </button>
+        </div>
+      )}
 
       <div class="ingest" aria-live="polite">
         <div class="ingest__bar">
@@ -66,7 +78,7 @@ export function LibraryPanel({ library, dragging }: Props) {
             max={indeterminate ? undefined : Math.max(ingest.total, 1)}
             value={indeterminate ? undefined : ingest.total === 0 ? (running ? 0 : 1) : ingest.done}
           />
-          {running && (
+          {running && !ingest.reembedding && (
             <button type="button" class="small-button small-button--danger" onClick={() => void library.cancel()}>
               Cancel
             </button>
@@ -74,7 +86,9 @@ export function LibraryPanel({ library, dragging }: Props) {
         </div>
         <p class="ingest__status muted">
           {running
-            ? ingest.total > 0
+            ? ingest.reembedding
+              ? `Re-embedding: ${ingest.done} of ${plural(ingest.total, 'passage')}`
+              : ingest.total > 0
               ? `${ingest.done} of ${ingest.total} files done${
                   ingest.paused
                     ? ' · paused while a question is answered'

@@ -18,7 +18,9 @@ describe('settings', () => {
     render(<App />);
     const panel = await openSettings();
     expect((within(panel).getByLabelText('Library folder') as HTMLInputElement).value).toBe('/home/ana/.local/share/quarry');
-    const options = within(panel).getAllByRole('option').map((o) => o.textContent);
+    const options = within(within(panel).getByLabelText('Language model'))
+      .getAllByRole('option')
+      .map((o) => o.textContent);
     expect(options).toEqual([
       'Automatic (qwen2.5-coder-1.5b-instruct-q4_k_m.gguf)',
       'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf — qwen2 · 1.5B · Q4_K_M (default)',
@@ -28,6 +30,36 @@ describe('settings', () => {
     expect(panel.textContent).toContain('all-MiniLM-L6-v2');
     expect(panel.textContent).toContain('384');
     expect(within(panel).getByTestId('model-facts').textContent).toContain('default');
+  });
+
+  it('chooses the embedding precision and shows the one running', async () => {
+    let stored = makeSettings();
+    const backend = installBackend({
+      get_settings: () => stored,
+      save_settings: (args) => {
+        const update = (args as { update: Settings }).update;
+        stored = { ...stored, ...update, embedder: { ...stored.embedder!, precision: update.embed_precision ?? 'int8' } };
+        return stored;
+      },
+    });
+    render(<App />);
+    const panel = await openSettings();
+    const precision = within(panel).getByLabelText('Precision') as HTMLSelectElement;
+    expect(precision.value).toBe('');
+    expect(Array.from(precision.options).map((o) => o.textContent)).toEqual([
+      'As the library was made (int8 for a new library)',
+      'int8 — indexes about 5× faster',
+      'f32 — exact, slower',
+    ]);
+    expect(within(panel).getByTestId('embed-precision-running').textContent).toBe('f32');
+    fireEvent.change(precision, { target: { value: 'int8' } });
+    fireEvent.click(within(panel).getByText('Save'));
+    await waitFor(() => expect(backend.argsOf('save_settings')).toHaveLength(1));
+    expect((backend.argsOf('save_settings')[0] as { update: Settings }).update.embed_precision).toBe('int8');
+    await waitFor(() => expect(within(panel).getByTestId('embed-precision-running').textContent).toBe('int8'));
+    // A server's embeddings have no precision to choose.
+    fireEvent.click(within(panel).getByTestId('embed-remote'));
+    expect(within(panel).queryByLabelText('Precision')).toBeNull();
   });
 
   it('saves the chosen folder, model and passage count', async () => {
@@ -59,6 +91,7 @@ describe('settings', () => {
             library_dir: '/mnt/data/quarry',
             model_path: '/models/gemma-3-1b-it-q4_0.gguf',
             embedder_dir: null,
+            embed_precision: null,
             passages: 8,
             engine_url: null,
             engine_model: null,
@@ -92,6 +125,7 @@ describe('settings', () => {
             library_dir: '/home/ana/.local/share/quarry',
             model_path: null,
             embedder_dir: null,
+            embed_precision: null,
             passages: 10,
             engine_url: null,
             engine_model: null,
@@ -129,6 +163,7 @@ describe('settings', () => {
             library_dir: '/home/ana/.local/share/quarry',
             model_path: null,
             embedder_dir: null,
+            embed_precision: null,
             passages: 5,
             engine_url: 'http://gpu-box:8000/v1',
             engine_model: 'qwen2.5-7b',

@@ -1,7 +1,7 @@
 import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import * as ipc from '../lib/ipc';
-import type { ModelInfo, QuarryErrorShape, Settings } from '../lib/types';
+import type { ModelInfo, Precision, QuarryErrorShape, Settings } from '../lib/types';
 import { ErrorNotice } from './ErrorNotice';
 
 interface Props {
@@ -107,6 +107,7 @@ export function SettingsPanel({ onSaved }: Props) {
   const [remoteEmbed, setRemoteEmbed] = useState(false);
   const [embedUrl, setEmbedUrl] = useState('');
   const [embedModel, setEmbedModel] = useState('');
+  const [precision, setPrecision] = useState<Precision | ''>('');
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState(false);
 
@@ -122,6 +123,7 @@ export function SettingsPanel({ onSaved }: Props) {
     setRemoteEmbed(s.embed_url !== null);
     setEmbedUrl(s.embed_url ?? '');
     setEmbedModel(s.embed_model ?? '');
+    setPrecision(s.embed_precision ?? '');
   };
 
   const engine = engineUpdate(remote, engineUrl, engineModel, engineContext);
@@ -157,7 +159,8 @@ export function SettingsPanel({ onSaved }: Props) {
       engine.engine_model !== settings.engine_model ||
       engine.engine_context !== settings.engine_context ||
       embed.embed_url !== settings.embed_url ||
-      embed.embed_model !== settings.embed_model);
+      embed.embed_model !== settings.embed_model ||
+      (precision || null) !== settings.embed_precision);
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -170,6 +173,7 @@ export function SettingsPanel({ onSaved }: Props) {
         library_dir: libraryDir.trim(),
         model_path: modelPath === '' ? null : modelPath,
         embedder_dir: settings.embedder_dir,
+        embed_precision: precision || null,
         passages: clampPassages(passages),
         ...engine,
         ...embed,
@@ -335,11 +339,29 @@ export function SettingsPanel({ onSaved }: Props) {
             note={
               <p class="field__hint muted" data-testid="embed-privacy">
                 Every passage indexed and every question searched is sent to this server. The library records which model
-                made its vectors: after switching, run <code>quarry reembed</code> before searching. API key:
+                made its vectors: after switching, re-embed it from the Library panel before searching. API key:
                 QUARRY_EMBED_API_KEY, if the server needs one.
               </p>
             }
           >
+            {!remoteEmbed && (
+              <div class="field">
+                <label for="embed-precision">Precision</label>
+                <select
+                  id="embed-precision"
+                  value={precision}
+                  onChange={(e) => changed(setPrecision)((e.currentTarget as HTMLSelectElement).value as Precision | '')}
+                >
+                  <option value="">As the library was made (int8 for a new library)</option>
+                  <option value="int8">int8 — indexes about 5× faster</option>
+                  <option value="f32">f32 — exact, slower</option>
+                </select>
+                <p class="field__hint muted">
+                  Both find the same passages to within a fraction of a percent. A library made at the other precision
+                  is re-embedded from the Library panel before it is searched again.
+                </p>
+              </div>
+            )}
             {settings.embedder_error && <p class="field__hint error-text">{settings.embedder_error}</p>}
             {settings.embedder && (
               <dl class="facts">
@@ -349,6 +371,12 @@ export function SettingsPanel({ onSaved }: Props) {
                 <dd>{settings.embedder.dimension}</dd>
                 <dt>Max tokens</dt>
                 <dd>{settings.embedder.max_tokens}</dd>
+                {!settings.embedder.engine.startsWith('openai-compatible') && (
+                  <>
+                    <dt>Running at</dt>
+                    <dd data-testid="embed-precision-running">{settings.embedder.precision}</dd>
+                  </>
+                )}
                 <dt>{settings.embedder.engine.startsWith('openai-compatible') ? 'Server' : 'Path'}</dt>
                 <dd>
                   <code>{settings.embedder.path}</code>

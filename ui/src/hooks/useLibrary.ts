@@ -17,6 +17,8 @@ export interface Library {
   reindex: (paths: string[]) => Promise<void>;
   remove: (paths: string[]) => Promise<void>;
   cancel: () => Promise<void>;
+  /** Re-embed every passage with the embedder now chosen (after a change of model or precision). */
+  reembed: () => Promise<void>;
 }
 
 /** The library overview, live ingest progress, and the actions on them. */
@@ -87,6 +89,7 @@ export function useLibrary(): Library {
     [act, reload],
   );
   const cancel = useCallback(() => act(() => ipc.cancelIngest()), [act]);
+  const reembed = useCallback(() => act(() => ipc.reembedLibrary()), [act]);
 
   return {
     overview,
@@ -101,5 +104,6 @@ export function useLibrary(): Library {
     reindex,
     remove,
     cancel,
+    reembed,
   };
 }

@@ -12,6 +12,7 @@ const finished = (over: Partial<Extract<IngestEvent, { kind: 'finished' }>> = {}
   unchanged: 0,
   failed: 0,
   removed: 0,
+  reembedded: 0,
   cancelled: false,
   ...over,
 });
@@ -124,11 +125,26 @@ describe('ingestReducer', () => {
 
 describe('summaryText', () => {
   it('lists the non-zero counts', () => {
-    expect(summaryText({ added: 2, updated: 0, unchanged: 5, failed: 1, removed: 0, cancelled: false })).toBe(
+    expect(summaryText({ added: 2, updated: 0, unchanged: 5, failed: 1, removed: 0, reembedded: 0, cancelled: false })).toBe(
       'Done: 2 added, 5 unchanged, 1 failed',
     );
-    expect(summaryText({ added: 0, updated: 0, unchanged: 0, failed: 0, removed: 0, cancelled: true })).toBe(
+    expect(summaryText({ added: 0, updated: 0, unchanged: 0, failed: 0, removed: 0, reembedded: 0, cancelled: true })).toBe(
       'Cancelled: nothing to do',
     );
+  });
+});
+
+describe('a re-embedding run', () => {
+  it('counts passages, then the folders it catches up with as files, and sums up both', () => {
+    let s = run([
+      { kind: 'reembedding', done: 256, total: 300 },
+      { kind: 'reembedding', done: 300, total: 300 },
+    ]);
+    expect(s).toMatchObject({ running: true, reembedding: true, done: 300, total: 300 });
+    s = run([{ kind: 'queued', total: 2, paths: ['/docs/new.md'] }], s);
+    expect(s).toMatchObject({ running: true, reembedding: false, done: 0, total: 2 });
+    s = run([finished({ added: 1, unchanged: 1, reembedded: 300 })], s);
+    expect(s.running).toBe(false);
+    expect(summaryText(s.summary!)).toBe('Done: 1 added, 1 unchanged, 300 passages re-embedded');
   });
 });

@@ -23,6 +23,8 @@ export interface IngestState {
   current: string | null;
   /** Waiting while a question is answered. */
   paused: boolean;
+  /** The run re-embeds the library's passages: `done` and `total` count passages, not files. */
+  reembedding: boolean;
   files: FileRow[];
   summary: IngestSummary | null;
   error: QuarryErrorShape | null;
@@ -34,6 +36,7 @@ export const initialIngest: IngestState = {
   total: 0,
   current: null,
   paused: false,
+  reembedding: false,
   files: [],
   summary: null,
   error: null,
@@ -57,7 +60,9 @@ function upsert(files: FileRow[], path: string, change: Partial<FileRow>): FileR
 export function ingestReducer(state: IngestState, event: IngestEvent): IngestState {
   switch (event.kind) {
     case 'queued': {
-      if (!state.running) {
+      // (A re-embedding run goes on to catch up with the folders: files from
+      // here on, counted afresh.)
+      if (!state.running || state.reembedding) {
         return {
           ...initialIngest,
           running: true,
@@ -83,6 +88,14 @@ export function ingestReducer(state: IngestState, event: IngestEvent): IngestSta
       };
     case 'paused':
       return { ...state, paused: event.paused };
+    case 'reembedding':
+      return {
+        ...(state.reembedding ? state : initialIngest),
+        running: true,
+        reembedding: true,
+        done: event.done,
+        total: event.total,
+      };
     case 'file': {
       const done = Math.max(state.done + 1, event.done);
       const total = Math.max(state.total, event.total, done);
@@ -106,6 +119,7 @@ export function ingestReducer(state: IngestState, event: IngestEvent): IngestSta
         running: false,
         current: null,
         paused: false,
+        reembedding: false,
         done: summary.cancelled ? state.done : state.total,
         summary,
         files: state.files.map((f) =>
@@ -119,6 +133,7 @@ export function ingestReducer(state: IngestState, event: IngestEvent): IngestSta
         running: false,
         current: null,
         paused: false,
+        reembedding: false,
         error: event.error,
         files: state.files.map((f) =>
           f.state === 'queued' || f.state === 'indexing' ? { ...f, state: 'queued', cancelled: true } : f,
@@ -158,6 +173,7 @@ export function summaryText(s: IngestSummary): string {
   if (s.unchanged) parts.push(`${s.unchanged} unchanged`);
   if (s.removed) parts.push(`${s.removed} removed`);
   if (s.failed) parts.push(`${s.failed} failed`);
+  if (s.reembedded) parts.push(`${s.reembedded} ${s.reembedded === 1 ? 'passage' : 'passages'} re-embedded`);
   const body = parts.length ? parts.join(', ') : 'nothing to do';
   return s.cancelled ? `Cancelled: ${body}` : `Done: ${body}`;
 }

@@ -93,6 +93,7 @@ export const addPaths = (paths: string[]) => call<void>('add_paths', { paths });
 export const reindex = (paths: string[]) => call<void>('reindex', { paths });
 export const removePaths = (paths: string[]) => call<{ removed: number }>('remove_paths', { paths });
 export const cancelIngest = () => call<void>('cancel_ingest');
+export const reembedLibrary = () => call<void>('reembed_library');
 
 /**
  * Asks a question. Events stream through `onEvent` while the answer is written;

@@ -42,6 +42,15 @@ export interface LibraryOverview {
   roots: string[];
   documents: Document[];
   ingest_running: boolean;
+  /** Set when the passages were embedded by another embedder than the one now chosen: nothing is searched or added until they are re-embedded. */
+  mismatch: EmbedderMismatch | null;
+}
+
+export interface EmbedderMismatch {
+  /** "all-MiniLM-L6-v2 at f32": what made the passages, and what is chosen now. */
+  library: string;
+  current: string;
+  passages: number;
 }
 
 export type IngestEvent =
@@ -51,6 +60,8 @@ export type IngestEvent =
   | { kind: 'started'; path: string }
   /** Indexing waits while a question is answered (`paused`), or goes on. */
   | { kind: 'paused'; paused: boolean }
+  /** The library's passages are being re-embedded. */
+  | { kind: 'reembedding'; done: number; total: number }
   | {
       kind: 'file';
       done: number;
@@ -70,6 +81,8 @@ export interface IngestSummary {
   unchanged: number;
   failed: number;
   removed: number;
+  /** Passages re-embedded (a re-embedding run; 0 for files). */
+  reembedded: number;
   cancelled: boolean;
 }
 
@@ -304,6 +317,8 @@ export interface Settings {
   model_path: string | null;
   /** The embedding model's folder chosen in the app (null: the default one, wherever it is found). */
   embedder_dir: string | null;
+  /** The local encoder's precision as set (null: the library's own, int8 for a new one); the one running is `embedder.precision`. */
+  embed_precision: Precision | null;
   /** The app's models folder, where chosen models are linked. */
   models_dir: string;
   passages: number;
@@ -326,10 +341,14 @@ export interface Settings {
   models: ModelInfo[];
 }
 
+/** The local encoder's arithmetic. */
+export type Precision = 'int8' | 'f32';
+
 export interface SettingsUpdate {
   library_dir: string;
   model_path: string | null;
   embedder_dir: string | null;
+  embed_precision: Precision | null;
   passages: number;
   engine_url: string | null;
   engine_model: string | null;

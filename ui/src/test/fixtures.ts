@@ -106,7 +106,7 @@ export function makeDocument(id: number, over: Partial<Document> = {}): Document
 }
 
 export function makeOverview(over: Partial<LibraryOverview> = {}): LibraryOverview {
-  return { dir: '/home/ana/.local/share/quarry', roots: [], documents: [], ingest_running: false, ...over };
+  return { dir: '/home/ana/.local/share/quarry', roots: [], documents: [], ingest_running: false, mismatch: null, ...over };
 }
 
 export function makeModelStatus(over: Partial<ModelStatus> = {}): ModelStatus {
@@ -187,6 +187,7 @@ export function makeSettings(over: Partial<Settings> = {}): Settings {
     library_dir: '/home/ana/.local/share/quarry',
     model_path: null,
     embedder_dir: null,
+    embed_precision: null,
     models_dir: '/home/ana/.local/share/quarry/models',
     passages: 5,
     engine_url: null,

@@ -36,6 +36,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use quarry_embed::bert::Precision;
 use quarry_embed::{EmbedError, Embedder, EmbedderIdentity};
 use quarry_index::lexical::LexicalIndex;
 use quarry_index::IndexError;
@@ -81,8 +82,9 @@ pub enum LibraryError {
     ReadOnly { dir: PathBuf },
     #[error(
         "this library was indexed with {library}, but the current embedder is {current}; \
-         run `quarry reembed` to re-embed its {chunks} chunks with the current model, \
-         or pass --embedder pointing at the library's model"
+         run `quarry reembed` (with the same --embedder and --precision) to re-embed \
+         its {chunks} chunks with the current one, or open it as it was made ({})",
+        made_with(library)
     )]
     EmbedderMismatch {
         // Boxed: two identities would make every `Result` of the library large.
@@ -93,6 +95,17 @@ pub enum LibraryError {
 }
 
 pub type LibraryResult<T> = Result<T, LibraryError>;
+
+/// The flags that open a library with the embedder it was made with.
+fn made_with(library: &EmbedderIdentity) -> String {
+    match library.server() {
+        Some(url) => format!("--embed-url {url}"),
+        None => format!(
+            "--embedder pointing at its model, --precision {}",
+            library.precision
+        ),
+    }
+}
 
 /// Below this much free space, a failed write is put down to a full disk.
 const FULL_DISK_BYTES: u64 = 1024 * 1024;
@@ -155,6 +168,38 @@ pub fn default_cache_dir() -> PathBuf {
     directories::ProjectDirs::from("", "", "quarry")
         .map(|d| d.cache_dir().to_path_buf())
         .unwrap_or_else(|| PathBuf::from(".quarry-cache"))
+}
+
+/// The embedder the library in `dir` was made with, read without opening
+/// it (`None`: no library there yet, or none that says).
+pub fn recorded_embedder(dir: &Path) -> LibraryResult<Option<EmbedderIdentity>> {
+    let catalog = dir.join(CATALOG_FILE);
+    if !catalog.is_file() {
+        return Ok(None);
+    }
+    Ok(CatalogReader::open(&catalog)?.embedder()?)
+}
+
+/// The precision new libraries are embedded at: int8 held every quality bar
+/// (min cosine 0.9941 with f32 on 1,000 SciFact passages, dense nDCG@10
+/// −0.0038, fused unchanged; BENCHMARKS.md) and indexes ~5× faster.
+pub const DEFAULT_PRECISION: Precision = Precision::Int8;
+
+/// The precision the local encoder runs at for the library in `dir`:
+/// `chosen` (a flag, a setting, `QUARRY_EMBED_PRECISION`) when there is one;
+/// else the one the library's vectors were made at, so an existing library
+/// opens without re-embedding; else [`DEFAULT_PRECISION`]. A library that
+/// cannot be read here gets the default and says what is wrong when opened.
+pub fn embed_precision(dir: &Path, chosen: Option<Precision>) -> Precision {
+    if let Some(precision) = chosen {
+        return precision;
+    }
+    match recorded_embedder(dir) {
+        Ok(Some(identity)) if identity.server().is_none() => {
+            identity.precision.parse().unwrap_or(DEFAULT_PRECISION)
+        }
+        _ => DEFAULT_PRECISION,
+    }
 }
 
 /// The platform's data folder for the default library.
