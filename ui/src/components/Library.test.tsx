@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
 import { installBackend } from '../test/backend';
-import { makeDocument, makeOverview } from '../test/fixtures';
+import { makeDocument, makeFinished, makeOverview } from '../test/fixtures';
 import type { LibraryOverview } from '../lib/types';
 import { App } from './App';
 
@@ -71,7 +71,7 @@ describe('library panel', () => {
         makeDocument(3, { path: '/docs/review.pptx', format: 'pptx', title: 'Review', unit: 'slide', units: 1 }),
       ],
     });
-    await backend.emitIngest({ kind: 'finished', added: 1, updated: 0, unchanged: 1, failed: 1, removed: 0, reembedded: 0, cancelled: false });
+    await backend.emitIngest(makeFinished({ added: 1, unchanged: 1, failed: 1 }));
     await waitFor(() => expect(progress().dataset.running).toBe('false'));
     expect(screen.getByText('Done: 1 added, 1 unchanged, 1 failed')).toBeTruthy();
     const rows = await screen.findAllByTestId('document-row');
@@ -194,16 +194,7 @@ describe('library panel', () => {
     expect(screen.queryByText('Cancel')).toBeNull();
 
     overview = { ...overview, mismatch: null };
-    await backend.emitIngest({
-      kind: 'finished',
-      added: 0,
-      updated: 0,
-      unchanged: 0,
-      failed: 0,
-      removed: 0,
-      reembedded: 12,
-      cancelled: false,
-    });
+    await backend.emitIngest(makeFinished({ reembedded: 12 }));
     await waitFor(() => expect(screen.getByText('Done: 12 passages re-embedded')).toBeTruthy());
     expect(screen.queryByTestId('embedder-mismatch')).toBeNull();
   });

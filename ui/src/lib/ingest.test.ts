@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { fileStateLabel, ingestReducer, initialIngest, summaryText, type IngestState } from './ingest';
 import type { IngestEvent } from './types';
+import { makeFinished } from '../test/fixtures';
 
 const run = (events: IngestEvent[], from: IngestState = initialIngest) => events.reduce(ingestReducer, from);
 const states = (s: IngestState) => Object.fromEntries(s.files.map((f) => [f.path, f.state]));
-
-const finished = (over: Partial<Extract<IngestEvent, { kind: 'finished' }>> = {}): IngestEvent => ({
-  kind: 'finished',
-  added: 0,
-  updated: 0,
-  unchanged: 0,
-  failed: 0,
-  removed: 0,
-  reembedded: 0,
-  cancelled: false,
-  ...over,
-});
 
 describe('ingestReducer', () => {
   it('queues files and starts a run', () => {
@@ -63,7 +52,7 @@ describe('ingestReducer', () => {
     const s = run([
       { kind: 'queued', total: 1, paths: ['/a.pdf'] },
       { kind: 'file', done: 1, total: 1, path: '/a.pdf', outcome: 'updated', chunks: 4, error: null },
-      finished({ updated: 1 }),
+      makeFinished({ updated: 1 }),
     ]);
     expect(s.running).toBe(false);
     expect(s.done).toBe(s.total);
@@ -75,7 +64,7 @@ describe('ingestReducer', () => {
       { kind: 'queued', total: 2, paths: ['/a.pdf', '/b.pdf'] },
       { kind: 'file', done: 1, total: 2, path: '/a.pdf', outcome: 'added', chunks: 2, error: null },
       { kind: 'started', path: '/b.pdf' },
-      finished({ added: 1, cancelled: true }),
+      makeFinished({ added: 1, cancelled: true }),
     ]);
     expect(s.running).toBe(false);
     expect(s.done).toBe(1);
@@ -96,7 +85,7 @@ describe('ingestReducer', () => {
     const first = run([
       { kind: 'queued', total: 1, paths: ['/a.pdf'] },
       { kind: 'file', done: 1, total: 1, path: '/a.pdf', outcome: 'added', chunks: 1, error: null },
-      finished({ added: 1 }),
+      makeFinished({ added: 1 }),
     ]);
     const second = run([{ kind: 'queued', total: 1, paths: ['/b.pdf'] }], first);
     expect(Object.keys(states(second))).toEqual(['/b.pdf']);
@@ -143,7 +132,7 @@ describe('a re-embedding run', () => {
     expect(s).toMatchObject({ running: true, reembedding: true, done: 300, total: 300 });
     s = run([{ kind: 'queued', total: 2, paths: ['/docs/new.md'] }], s);
     expect(s).toMatchObject({ running: true, reembedding: false, done: 0, total: 2 });
-    s = run([finished({ added: 1, unchanged: 1, reembedded: 300 })], s);
+    s = run([makeFinished({ added: 1, unchanged: 1, reembedded: 300 })], s);
     expect(s.running).toBe(false);
     expect(summaryText(s.summary!)).toBe('Done: 1 added, 1 unchanged, 300 passages re-embedded');
   });

@@ -4,6 +4,7 @@ import type {
   Answer,
   Conversation,
   Document,
+  IngestEvent,
   Inspection,
   LibraryOverview,
   ModelStatus,
@@ -228,4 +229,9 @@ export function makeSettings(over: Partial<Settings> = {}): Settings {
     ],
     ...over,
   };
+}
+
+/** An ingest run's end: every count 0 unless given. */
+export function makeFinished(over: Partial<Extract<IngestEvent, { kind: 'finished' }>> = {}): IngestEvent {
+  return { kind: 'finished', added: 0, updated: 0, unchanged: 0, failed: 0, removed: 0, reembedded: 0, cancelled: false, ...over };
 }
