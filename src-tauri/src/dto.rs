@@ -98,38 +98,19 @@ impl IngestEvent {
     }
 
     pub fn finished(report: &AddReport) -> Self {
+        Self::finished_after_reembedding(0, report)
+    }
+
+    /// The end of a run that re-embedded `passages`, then did `report`.
+    pub fn finished_after_reembedding(passages: u64, report: &AddReport) -> Self {
         IngestEvent::Finished {
             added: report.added,
             updated: report.updated,
             unchanged: report.unchanged,
             failed: report.failed,
             removed: report.removed,
-            reembedded: 0,
+            reembedded: passages,
             cancelled: report.cancelled,
-        }
-    }
-
-    /// A finished run's event that also counts `passages` re-embedded.
-    pub fn with_reembedded(self, passages: u64) -> Self {
-        match self {
-            IngestEvent::Finished {
-                added,
-                updated,
-                unchanged,
-                failed,
-                removed,
-                cancelled,
-                ..
-            } => IngestEvent::Finished {
-                added,
-                updated,
-                unchanged,
-                failed,
-                removed,
-                reembedded: passages,
-                cancelled,
-            },
-            other => other,
         }
     }
 }

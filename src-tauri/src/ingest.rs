@@ -264,7 +264,7 @@ impl Worker {
                 library.add_with(&roots, rescan, &observe, cancel)?
             }
         };
-        Ok(IngestEvent::finished(&caught_up).with_reembedded(passages))
+        Ok(IngestEvent::finished_after_reembedding(passages, &caught_up))
     }
 
     /// Run one job; returns the event that ends it, if it has one.

@@ -248,8 +248,7 @@ impl AppState {
             .map(|info| info.mismatch.is_some())
             .unwrap_or(false);
         match roots {
-            Ok(_) if mismatch => {}
-            Ok(roots) if !roots.is_empty() => self.parts.ingest.submit(roots, JobKind::Rescan),
+            Ok(roots) if !roots.is_empty() && !mismatch => self.parts.ingest.submit(roots, JobKind::Rescan),
             Ok(_) => {}
             Err(e) => tracing::warn!("cannot read the library's folders: {e}"),
         }

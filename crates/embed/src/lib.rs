@@ -71,6 +71,15 @@ fn default_precision() -> String {
 }
 
 impl EmbedderIdentity {
+    /// The model and where or how it runs, as a person reads it:
+    /// "all-MiniLM-L6-v2 at int8", "bge-small-en at http://gpu-box:8080/v1".
+    pub fn described(&self) -> String {
+        match self.server() {
+            Some(url) => format!("{} at {url}", self.name),
+            None => format!("{} at {}", self.name, self.precision),
+        }
+    }
+
     /// The server that computes these vectors, for a remote embedder.
     pub fn server(&self) -> Option<&str> {
         self.engine.strip_prefix(REMOTE_ENGINE_PREFIX)

@@ -8,7 +8,6 @@ use crate::dto::{DocumentDto, EmbedderMismatch, LibraryOverview, RemoveReply};
 use crate::error::{CommandError, CommandResult};
 use crate::ingest::JobKind;
 use crate::state::{to_paths, AppState};
-use quarry_core::embed::EmbedderIdentity;
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn library_overview(state: State<'_, AppState>) -> CommandResult<LibraryOverview> {
@@ -17,18 +16,14 @@ pub async fn library_overview(state: State<'_, AppState>) -> CommandResult<Libra
         let library = state.library()?;
         let documents = library.read().documents()?;
         let info = library.info()?;
-        let made_by = |identity: &EmbedderIdentity| match identity.server() {
-            Some(url) => format!("{} at {url}", identity.name),
-            None => format!("{} at {}", identity.name, identity.precision),
-        };
         Ok(LibraryOverview {
             dir: library.dir().display().to_string(),
             roots: library.roots()?.iter().map(|r| r.display().to_string()).collect(),
             documents: documents.into_iter().map(DocumentDto::from).collect(),
             ingest_running: state.ingest_running(),
             mismatch: info.mismatch.map(|made_with| EmbedderMismatch {
-                library: made_by(&made_with),
-                current: made_by(&info.embedder),
+                library: made_with.described(),
+                current: info.embedder.described(),
                 passages: info.chunks,
             }),
         })

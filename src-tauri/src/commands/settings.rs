@@ -33,7 +33,7 @@ fn view(state: &AppState, settings: &Settings) -> CommandResult<SettingsView> {
         (Some(embedder), _) => {
             let identity = embedder.identity();
             match identity.server() {
-                Some(url) => format!("{} at {url}", identity.name),
+                Some(_) => identity.described(),
                 None => "this computer".to_string(),
             }
         }
