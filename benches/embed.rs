@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use quarry_core::chunk::Chunker;
+use quarry_core::chunk::{Chunk, Chunker};
+use quarry_core::library::TOKENS_PER_CALL;
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
 use quarry_embed::bert::{CandleReference, Precision};
 use quarry_embed::int8::Kernel;
@@ -92,7 +93,7 @@ fn throughput(
 /// each as a text file's contents would be ("title\n\nabstract"), until
 /// Quarry's chunker has cut `chunks` passages from them: the documents and
 /// their passages. `None` (and a line on stderr) without SciFact.
-fn scifact_abstracts(encoder: &SentenceEncoder, chunks: usize) -> Option<(Vec<String>, Vec<String>)> {
+fn scifact_abstracts(encoder: &SentenceEncoder, chunks: usize) -> Option<(Vec<String>, Vec<Chunk>)> {
     let dir = std::env::var("SCIFACT").unwrap_or_else(|_| "../shared/data/beir/scifact".into());
     let Ok(corpus) = std::fs::read_to_string(Path::new(&dir).join("corpus.jsonl")) else {
         eprintln!("no SciFact at {dir}: the measurements on its abstracts are skipped");
@@ -108,7 +109,7 @@ fn scifact_abstracts(encoder: &SentenceEncoder, chunks: usize) -> Option<(Vec<St
             doc["text"].as_str().unwrap_or("")
         );
         let extracted = extract(Path::new("abstract.txt"), text.as_bytes()).unwrap();
-        passages.extend(chunker.chunk(&extracted).unwrap().into_iter().map(|c| c.text));
+        passages.extend(chunker.chunk(&extracted).unwrap());
         documents.push(text);
         if passages.len() >= chunks {
             break;
@@ -124,10 +125,10 @@ fn scifact_abstracts(encoder: &SentenceEncoder, chunks: usize) -> Option<(Vec<St
 /// passages alone, in calls of 64 (its best rate), in the same process
 /// right after. One JSON line; with `QUARRY_BENCH_OUT`, the passages go to
 /// `pipeline-texts.json` so the peers encode exactly them too.
-fn pipeline_against_encoder(encoder: &Arc<SentenceEncoder>, chunks: usize) {
-    let Some((documents, passages)) = scifact_abstracts(encoder, chunks) else {
-        return;
-    };
+fn pipeline_against_encoder(
+    encoder: &Arc<SentenceEncoder>,
+    (documents, passages): &(Vec<String>, Vec<Chunk>),
+) {
     let tmp = tempfile::tempdir().unwrap();
     let folder = tmp.path().join("abstracts");
     std::fs::create_dir_all(&folder).unwrap();
@@ -157,29 +158,24 @@ fn pipeline_against_encoder(encoder: &Arc<SentenceEncoder>, chunks: usize) {
         passages.len(),
         "the pipeline cut the same passages"
     );
-    let texts: Vec<&str> = passages.iter().map(String::as_str).collect();
+    let texts: Vec<&str> = passages.iter().map(|c| c.text.as_str()).collect();
     let started = Instant::now();
     for call in texts.chunks(64) {
         encoder.embed(call).unwrap();
     }
     let alone = started.elapsed().as_secs_f64();
-    // The same passages in the pipeline's calls (one pass of at most 1,024
-    // word pieces each, in file order) rather than 64 at a time.
+    // The same passages in calls as the pipeline makes them while files
+    // are waiting (at most TOKENS_PER_CALL word pieces each, in file order)
+    // rather than 64 at a time.
     let mut calls: Vec<Vec<&str>> = vec![Vec::new()];
     let mut pieces = 0;
-    for text in &texts {
-        let count = encoder
-            .tokenizer()
-            .encode(*text, true)
-            .unwrap()
-            .len()
-            .min(encoder.max_tokens());
-        if pieces + count > 1_024 && !calls.last().unwrap().is_empty() {
+    for chunk in passages {
+        if pieces + chunk.token_count > TOKENS_PER_CALL && !calls.last().unwrap().is_empty() {
             calls.push(Vec::new());
             pieces = 0;
         }
-        pieces += count;
-        calls.last_mut().unwrap().push(text);
+        pieces += chunk.token_count;
+        calls.last_mut().unwrap().push(&chunk.text);
     }
     let started = Instant::now();
     for call in &calls {
@@ -189,7 +185,7 @@ fn pipeline_against_encoder(encoder: &Arc<SentenceEncoder>, chunks: usize) {
     let (e2e_rate, encoder_rate) = (texts.len() as f64 / end_to_end, texts.len() as f64 / alone);
     if let Some(out) = std::env::var_os("QUARRY_BENCH_OUT") {
         // 0: all in one call, batched by the peer as it is best used.
-        let json = serde_json::json!({ "texts": passages, "batches": [0, 64] });
+        let json = serde_json::json!({ "texts": texts, "batches": [0, 64] });
         std::fs::write(Path::new(&out).join("pipeline-texts.json"), json.to_string()).unwrap();
     }
     println!(
@@ -207,12 +203,8 @@ fn pipeline_against_encoder(encoder: &Arc<SentenceEncoder>, chunks: usize) {
 /// How close int8 vectors stay to f32 ones on 1,000 real chunks: SciFact's
 /// abstracts through Quarry's chunker, embedded both ways; the lowest,
 /// 1st-percentile and mean cosine, as one JSON line.
-fn int8_agreement(f32_encoder: &SentenceEncoder, int8: &SentenceEncoder) {
-    let Some((_, mut chunks)) = scifact_abstracts(f32_encoder, 1_000) else {
-        return;
-    };
-    chunks.truncate(1_000);
-    let texts: Vec<&str> = chunks.iter().map(String::as_str).collect();
+fn int8_agreement(f32_encoder: &SentenceEncoder, int8: &SentenceEncoder, passages: &[Chunk]) {
+    let texts: Vec<&str> = passages.iter().take(1_000).map(|c| c.text.as_str()).collect();
     let exact = f32_encoder.embed(&texts).unwrap();
     let quantised = int8.embed(&texts).unwrap();
     let mut cosines: Vec<f32> = exact
@@ -266,8 +258,12 @@ fn bench(c: &mut Criterion) {
         sample,
         measuring,
     );
+    // SciFact's abstracts, read and chunked once for the lines that use them.
+    let abstracts = scifact_abstracts(&encoder, if measuring { 1_000 } else { 4 });
     if measuring {
-        int8_agreement(&encoder, &int8);
+        if let Some((_, passages)) = &abstracts {
+            int8_agreement(&encoder, &int8, passages);
+        }
         // The AVX2 kernel (what CPUs without AVX-512 VNNI run), forced,
         // beside the one detected, in the same run.
         if int8.kernel() != Some(Kernel::Avx2) {
@@ -283,7 +279,9 @@ fn bench(c: &mut Criterion) {
     }
     // Once each as a smoke test (a few passages), 1,000 passages measuring.
     for each in [&encoder, &int8] {
-        pipeline_against_encoder(each, if measuring { 1_000 } else { 4 });
+        if let Some(abstracts) = &abstracts {
+            pipeline_against_encoder(each, abstracts);
+        }
     }
     // The engine before, in the same run: the ratio is the measure.
     let before = CandleReference::load(&dir).expect("load candle's BERT");

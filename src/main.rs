@@ -16,7 +16,9 @@ use quarry_core::fusion::{FusionConfig, FusionMethod, Normalization};
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
 use quarry_core::parse::place;
 use quarry_core::remote;
-use quarry_core::{default_library_dir, embed_precision, Health, Library, Outcome, Progress, SearchOptions};
+use quarry_core::{
+    default_library_dir, embed_precision, Health, Library, LibraryError, Outcome, Progress, SearchOptions,
+};
 use serde_json::json;
 
 #[path = "cli/answer.rs"]
@@ -746,12 +748,9 @@ fn print_inspection(out: &mut impl Write, i: &quarry_core::inspect::Inspection) 
 /// so when it is not the current one).
 fn open_library_any_embedder(cli: &Cli) -> anyhow::Result<Library> {
     let library = open_library(cli)?;
-    if let Some(other) = library.info()?.mismatch {
-        if !cli.json {
-            eprintln!(
-                "quarry: note: this library was indexed with {other}, not {}; run `quarry reembed` (with the same --embedder and --precision) to re-embed it",
-                library.embedder().identity()
-            );
+    if !cli.json {
+        if let Err(mismatch @ LibraryError::EmbedderMismatch { .. }) = library.ensure_same_embedder() {
+            eprintln!("quarry: note: {mismatch}");
         }
     }
     Ok(library)

@@ -243,12 +243,10 @@ impl AppState {
             .restart(&library, self.parts.ingest.submitter());
         // A library whose passages are another embedder's cannot take new
         // ones: it is caught up once re-embedded (`reembed`), not now.
-        let mismatch = library
-            .info()
-            .map(|info| info.mismatch.is_some())
-            .unwrap_or(false);
         match roots {
-            Ok(roots) if !roots.is_empty() && !mismatch => self.parts.ingest.submit(roots, JobKind::Rescan),
+            Ok(roots) if !roots.is_empty() && library.mismatch().is_none() => {
+                self.parts.ingest.submit(roots, JobKind::Rescan)
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!("cannot read the library's folders: {e}"),
         }

@@ -15,16 +15,16 @@ pub async fn library_overview(state: State<'_, AppState>) -> CommandResult<Libra
     blocking(move || {
         let library = state.library()?;
         let documents = library.read().documents()?;
-        let info = library.info()?;
+        let passages = documents.iter().map(|d| d.chunk_count).sum();
         Ok(LibraryOverview {
             dir: library.dir().display().to_string(),
             roots: library.roots()?.iter().map(|r| r.display().to_string()).collect(),
             documents: documents.into_iter().map(DocumentDto::from).collect(),
             ingest_running: state.ingest_running(),
-            mismatch: info.mismatch.map(|made_with| EmbedderMismatch {
+            mismatch: library.mismatch().map(|made_with| EmbedderMismatch {
                 library: made_with.described(),
-                current: info.embedder.described(),
-                passages: info.chunks,
+                current: library.embedder().identity().described(),
+                passages,
             }),
         })
     })

@@ -201,6 +201,8 @@ export function SettingsPanel({ onSaved }: Props) {
   };
 
   const selected = settings?.models.find((m) => m.path === modelPath) ?? null;
+  /** The embeddings come from a server (its engine is named after it): no path, no precision. */
+  const embedderIsRemote = settings?.embedder?.engine.startsWith('openai-compatible') ?? false;
   const fallback = settings?.models.find((m) => m.is_default) ?? null;
   const shown = selected ?? (modelPath === '' ? fallback : null);
 
@@ -371,13 +373,13 @@ export function SettingsPanel({ onSaved }: Props) {
                 <dd>{settings.embedder.dimension}</dd>
                 <dt>Max tokens</dt>
                 <dd>{settings.embedder.max_tokens}</dd>
-                {!settings.embedder.engine.startsWith('openai-compatible') && (
+                {!embedderIsRemote && (
                   <>
                     <dt>Running at</dt>
                     <dd data-testid="embed-precision-running">{settings.embedder.precision}</dd>
                   </>
                 )}
-                <dt>{settings.embedder.engine.startsWith('openai-compatible') ? 'Server' : 'Path'}</dt>
+                <dt>{embedderIsRemote ? 'Server' : 'Path'}</dt>
                 <dd>
                   <code>{settings.embedder.path}</code>
                 </dd>

@@ -49,6 +49,7 @@ pub use answering::Answering;
 use dense::DenseIndex;
 pub use doctor::{Health, PartHealth};
 pub use ingest::{AddOptions, AddReport, FileReport, Outcome, Progress, TextDocument};
+pub use pipeline::TOKENS_PER_CALL;
 pub use search::{Candidates, CatalogRead, SearchHit, SearchOptions};
 
 const CATALOG_FILE: &str = "catalog.sqlite";
@@ -282,7 +283,7 @@ impl Library {
             sandbox: Sandbox::discover(),
             dense_rebuilt_at_open: None,
         };
-        if library.library_embedder_if_other().is_none() {
+        if library.mismatch().is_none() {
             library.dense_rebuilt_at_open = library.dense.load(&current, &lock(&library.reader))?;
         }
         // Bringing a lagging lexical index up to the catalog writes; where
@@ -321,13 +322,17 @@ impl Library {
         lock(&self.writer)
     }
 
-    fn library_embedder_if_other(&self) -> Option<EmbedderIdentity> {
+    /// The embedder the catalog's vectors were made with, when it is not
+    /// this library's current one (nothing is added or searched until
+    /// [`Library::reembed`]).
+    pub fn mismatch(&self) -> Option<EmbedderIdentity> {
         self.mismatch.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Adding and searching need the library's vectors to be this embedder's.
-    fn ensure_same_embedder(&self) -> LibraryResult<()> {
-        match self.library_embedder_if_other() {
+    /// Adding and searching need the library's vectors to be this embedder's:
+    /// [`LibraryError::EmbedderMismatch`], saying how to mend it, when not.
+    pub fn ensure_same_embedder(&self) -> LibraryResult<()> {
+        match self.mismatch() {
             None => Ok(()),
             Some(library) => Err(LibraryError::EmbedderMismatch {
                 library: Box::new(library),
@@ -355,7 +360,7 @@ impl Library {
             generation: reader.generation()?,
             lexical_generation: self.lexical.generation()?,
             dense_vectors: self.dense.len(),
-            mismatch: self.library_embedder_if_other(),
+            mismatch: self.mismatch(),
         })
     }
 }
