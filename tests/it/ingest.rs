@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use quarry_core::chunk::{Chunker, MAX_CHUNK_TOKENS};
+use quarry_core::chunk::{Chunker, MAX_CHUNK_TOKENS, MIN_CHUNK_TOKENS, OVERLAP_TOKENS};
 use quarry_embed::Embedder;
 use quarry_parse::{extract, read_file, ExtractError, Format};
 
@@ -147,4 +147,112 @@ fn a_parser_panic_is_this_files_failure() {
         "{err}"
     );
     assert!(err.to_string().contains("unexpected encoding"), "{err}");
+}
+
+/// The chunker sizes text-splitter's candidates from one tokenisation of
+/// each page (or text): its passages must be exactly those text-splitter
+/// cuts when it tokenises every candidate itself, and each passage's count
+/// the tokenizer's own, on prose, Markdown, every fixture format, and the
+/// hard cases (accents, CJK, Cyrillic, emoji, URLs, code, words longer
+/// than WordPiece's 100 characters, a run longer than a passage).
+#[test]
+fn chunks_are_those_text_splitter_cuts_tokenising_every_candidate() {
+    use text_splitter::{ChunkConfig, MarkdownSplitter, TextSplitter};
+    let e = embedder();
+    let chunker = Chunker::new(e.tokenizer(), e.max_tokens()).unwrap();
+    let mut tokenizer = e.tokenizer().clone();
+    tokenizer.with_truncation(None).unwrap();
+    tokenizer.with_padding(None);
+    assert_eq!(e.max_tokens(), 256, "the sizes below are all-MiniLM-L6-v2's");
+    let config = || {
+        ChunkConfig::new(MIN_CHUNK_TOKENS..MAX_CHUNK_TOKENS)
+            .with_sizer(&tokenizer)
+            .with_overlap(OVERLAP_TOKENS)
+            .unwrap()
+            .with_trim(true)
+    };
+    let corpus =
+        std::fs::read_to_string(crate::support::repo().join("tests/data/beir-tiny/corpus.jsonl")).unwrap();
+    let prose: String = corpus
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let mut hard = String::new();
+    for i in 0..40 {
+        hard.push_str(&format!(
+            "Café naïve coöperation {i}: résumé — ÉCOLE. 東京の天気は晴れです{i}。 Привет, мир {i}! 🚀🔥 \
+             see https://example.org/a/b?c={i}&d=e#f or foo_bar::baz({i}) -> Result<(), E>; \
+             {} x{i}.y{i}.z{i} (1,234.5%) \"quoted\" [UNK] don't U.S.A.\n",
+            "pneumonoultramicroscopicsilicovolcanoconiosis".repeat(1 + i % 4)
+        ));
+        if i % 7 == 0 {
+            hard.push('\n');
+        }
+    }
+    hard.push_str(&"y".repeat(5000));
+    let mut docs = vec![
+        extract(Path::new("prose.txt"), prose.as_bytes()).unwrap(),
+        extract(Path::new("hard.txt"), hard.as_bytes()).unwrap(),
+        extract(
+            Path::new("hard.md"),
+            format!("# Hard\n\n{hard}\n\n## Prose\n\n{prose}").as_bytes(),
+        )
+        .unwrap(),
+    ];
+    for name in [
+        "manual.pdf",
+        "report.docx",
+        "review.pptx",
+        "budget.xlsx",
+        "minutes.odt",
+        "lighthouse.epub",
+        "letter.rtf",
+        "order.eml",
+        "archive.mbox",
+    ] {
+        docs.push(extract_fixture(name).unwrap());
+    }
+    let mut compared = 0;
+    for doc in &docs {
+        let segments: Vec<(usize, usize)> = if doc.pages.is_empty() {
+            vec![(0, doc.text.len())]
+        } else {
+            doc.pages.iter().map(|p| (p.start, p.end)).collect()
+        };
+        let mut expected = Vec::new();
+        for (start, end) in segments {
+            let segment = &doc.text[start..end];
+            let pieces: Vec<(usize, &str)> = match doc.format {
+                Format::Markdown => MarkdownSplitter::new(config()).chunk_indices(segment).collect(),
+                _ => TextSplitter::new(config()).chunk_indices(segment).collect(),
+            };
+            expected.extend(
+                pieces
+                    .into_iter()
+                    .filter(|(_, text)| !text.trim().is_empty())
+                    .map(|(offset, text)| {
+                        (
+                            start + offset,
+                            text.to_string(),
+                            tokenizer.encode_fast(text, true).unwrap().len(),
+                        )
+                    }),
+            );
+        }
+        let chunks: Vec<(usize, String, usize)> = chunker
+            .chunk(doc)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.start, c.text, c.token_count))
+            .collect();
+        assert_eq!(chunks, expected, "{:?}", doc.format);
+        compared += chunks.len();
+    }
+    assert!(compared > 60, "{compared} passages compared");
 }

@@ -1,7 +1,8 @@
 //! Token-aware chunking that keeps positions for citations.
 //!
-//! Sizes are counted in the embedder's own word pieces (text-splitter with the
-//! model's `tokenizers::Tokenizer`), and text-splitter prefers the largest
+//! Sizes are counted in the embedder's own word pieces (text-splitter, sizing
+//! its candidates from one tokenisation of each page with the model's
+//! `tokenizers::Tokenizer`: `SegmentSizer`), and text-splitter prefers the largest
 //! semantic unit that fits: sections (Markdown), paragraphs, lines, sentences,
 //! then words. Each chunk is an exact slice `text[start..end]` of the
 //! document's extracted text, so a citation can point back to it.
@@ -21,8 +22,8 @@
 //! Invariant: chunk knows nothing of storage or indexes; it never loads a
 //! model, it is handed a tokenizer.
 
-use text_splitter::{ChunkCapacity, ChunkConfig, MarkdownSplitter, TextSplitter};
-use tokenizers::Tokenizer;
+use text_splitter::{ChunkCapacity, ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
+use tokenizers::{PostProcessor, Tokenizer};
 
 use quarry_parse::{Extracted, Format};
 
@@ -62,9 +63,89 @@ pub enum ChunkError {
 
 pub struct Chunker {
     tokenizer: Tokenizer,
-    text: TextSplitter<Tokenizer>,
-    markdown: MarkdownSplitter<Tokenizer>,
+    /// Word pieces the tokenizer adds to one text ([CLS] and [SEP]).
+    special_tokens: usize,
+    capacity: ChunkCapacity,
+    overlap: usize,
     model_max_tokens: usize,
+}
+
+/// Bytes of a segment tokenised at a time by [`SegmentSizer::new`]: bounds
+/// the tokenizer's transient memory (its `Encoding` holds ~40 bytes per
+/// word piece) for a long text file, which is one segment.
+const TOKENISED_AT_ONCE: usize = 64 * 1024;
+
+/// Sizes text-splitter's candidates, pieces of one segment, by counting the
+/// segment's word pieces that lie inside them. text-splitter's own sizer for
+/// a `Tokenizer` tokenises every candidate it weighs: 1.35 s of CPU to chunk
+/// 291 SciFact abstracts whose single tokenisation takes 0.13 s (5% of `quarry
+/// add`'s CPU, taken from the encoder it shares two cores with). A BERT
+/// tokenizer splits at whitespace and punctuation before it cuts words into
+/// pieces, so a candidate whose ends fall between pre-tokens holds exactly
+/// the pieces the whole segment has there; a candidate cutting through a word
+/// piece (text-splitter's last resort, a word longer than a passage) is
+/// tokenised itself. The passages and their counts are those of the
+/// tokenizer itself on every candidate (`tests/it/ingest.rs` compares them).
+struct SegmentSizer<'a> {
+    tokenizer: &'a Tokenizer,
+    segment: &'a str,
+    /// Byte spans of the segment's word pieces, in order.
+    pieces: Vec<(usize, usize)>,
+}
+
+impl<'a> SegmentSizer<'a> {
+    fn new(tokenizer: &'a Tokenizer, segment: &'a str) -> Result<Self, ChunkError> {
+        let mut pieces = Vec::new();
+        let mut block_start = 0;
+        while block_start < segment.len() {
+            // Blocks end at whitespace, which no word piece crosses.
+            let mut cut = (block_start + TOKENISED_AT_ONCE).min(segment.len());
+            while !segment.is_char_boundary(cut) {
+                cut += 1;
+            }
+            let block_end = segment[cut..]
+                .find(char::is_whitespace)
+                .map_or(segment.len(), |at| cut + at);
+            let encoding = tokenizer
+                .encode(&segment[block_start..block_end], false)
+                .map_err(|e| ChunkError::Tokenizer(e.to_string()))?;
+            pieces.extend(
+                encoding
+                    .get_offsets()
+                    .iter()
+                    .map(|&(start, end)| (block_start + start, block_start + end)),
+            );
+            block_start = block_end;
+        }
+        Ok(SegmentSizer {
+            tokenizer,
+            segment,
+            pieces,
+        })
+    }
+}
+
+impl ChunkSizer for SegmentSizer<'_> {
+    fn size(&self, chunk: &str) -> usize {
+        // Whether no word piece has `at` strictly inside it.
+        let between_pieces = |at: usize| {
+            let piece = self.pieces.partition_point(|p| p.1 <= at);
+            self.pieces.get(piece).is_none_or(|p| p.0 >= at)
+        };
+        let start = (chunk.as_ptr() as usize).checked_sub(self.segment.as_ptr() as usize);
+        let span = start
+            .map(|start| (start, start + chunk.len()))
+            .filter(|&(start, end)| {
+                end <= self.segment.len() && between_pieces(start) && between_pieces(end)
+            });
+        // Not a slice of the segment, or its ends cut a word piece.
+        let Some((start, end)) = span else {
+            return self.tokenizer.size(chunk);
+        };
+        let first = self.pieces.partition_point(|p| p.0 < start);
+        let after = self.pieces.partition_point(|p| p.1 <= end);
+        after.saturating_sub(first)
+    }
 }
 
 impl Chunker {
@@ -81,22 +162,29 @@ impl Chunker {
         let max = MAX_CHUNK_TOKENS.min(room);
         let min = MIN_CHUNK_TOKENS.min(max * 3 / 5);
         let overlap = OVERLAP_TOKENS.min(min / 3);
-        let config = || -> Result<ChunkConfig<Tokenizer>, ChunkError> {
-            let capacity = ChunkCapacity::new(min)
-                .with_max(max)
-                .map_err(|e| ChunkError::Config(e.to_string()))?;
-            Ok(ChunkConfig::new(capacity)
-                .with_sizer(sizer.clone())
-                .with_overlap(overlap)
-                .map_err(|e| ChunkError::Config(e.to_string()))?
-                .with_trim(true))
-        };
-        Ok(Chunker {
-            text: TextSplitter::new(config()?),
-            markdown: MarkdownSplitter::new(config()?),
+        let capacity = ChunkCapacity::new(min)
+            .with_max(max)
+            .map_err(|e| ChunkError::Config(e.to_string()))?;
+        let special_tokens = sizer.get_post_processor().map_or(0, |p| p.added_tokens(false));
+        let chunker = Chunker {
             tokenizer: sizer,
+            special_tokens,
+            capacity,
+            overlap,
             model_max_tokens,
-        })
+        };
+        // The configuration is checked here, once, not at each segment.
+        chunker.config(&SegmentSizer::new(&chunker.tokenizer, "")?)?;
+        Ok(chunker)
+    }
+
+    /// text-splitter's configuration for one segment, sized by its pieces.
+    fn config<'s>(&self, sizer: &'s SegmentSizer) -> Result<ChunkConfig<&'s SegmentSizer<'s>>, ChunkError> {
+        Ok(ChunkConfig::new(self.capacity)
+            .with_sizer(sizer)
+            .with_overlap(self.overlap)
+            .map_err(|e| ChunkError::Config(e.to_string()))?
+            .with_trim(true))
     }
 
     pub fn chunk(&self, doc: &Extracted) -> Result<Vec<Chunk>, ChunkError> {
@@ -107,25 +195,27 @@ impl Chunker {
         } else {
             doc.pages.iter().map(|p| (p.start, p.end)).collect()
         };
-        let mut spans: Vec<(usize, &str)> = Vec::new();
+        // (start in the document, text, word pieces with the special ones).
+        let mut spans: Vec<(usize, &str, usize)> = Vec::new();
         for (start, end) in segments {
             let segment = &doc.text[start..end];
+            let sizer = SegmentSizer::new(&self.tokenizer, segment)?;
+            let config = self.config(&sizer)?;
             let pieces: Vec<(usize, &str)> = match doc.format {
-                Format::Markdown => self.markdown.chunk_indices(segment).collect(),
-                _ => self.text.chunk_indices(segment).collect(),
+                Format::Markdown => MarkdownSplitter::new(config).chunk_indices(segment).collect(),
+                _ => TextSplitter::new(config).chunk_indices(segment).collect(),
             };
-            spans.extend(pieces.into_iter().map(|(offset, text)| (start + offset, text)));
+            spans.extend(
+                pieces
+                    .into_iter()
+                    .filter(|(_, text)| !text.trim().is_empty())
+                    .map(|(offset, text)| (start + offset, text, sizer.size(text) + self.special_tokens)),
+            );
         }
         spans
             .into_iter()
-            .filter(|(_, text)| !text.trim().is_empty())
             .enumerate()
-            .map(|(ordinal, (start, text))| {
-                let token_count = self
-                    .tokenizer
-                    .encode_fast(text, true)
-                    .map_err(|e| ChunkError::Tokenizer(e.to_string()))?
-                    .len();
+            .map(|(ordinal, (start, text, token_count))| {
                 if token_count > self.model_max_tokens {
                     return Err(ChunkError::Oversized {
                         ordinal,
