@@ -5,9 +5,12 @@ Prints one JSON object per line on stdout and nothing else there; progress
 goes to stderr. Install with benches/peers/retrieval-requirements.txt.
 
   embed      --model DIR --texts FILE.json [--threads 2] [--runs 3] [--area embed]
+             [--engines sentence-transformers,onnxruntime]
              sentence-transformers (PyTorch, CPU) and ONNX Runtime on an int8
              export of the same model: chunks/s, tokens/s, and the export's
-             cosine with sentence-transformers
+             cosine with sentence-transformers; the engine's name says which
+             kernels PyTorch's ATen dispatches to (ATEN_CPU_CAPABILITY holds
+             them to e.g. AVX2)
   bm25       --beir DIR [--split test] [--runs 3] [--engines bm25s,rank-bm25]
              index time, per-query latency, nDCG@10 and Recall@100
   trec-eval  --qrels QRELS.tsv --run RUN.tsv
@@ -85,23 +88,26 @@ def cmd_embed(a):
                           max_length=model.max_seq_length)["input_ids"]
     tokens = sum(len(x) for x in ids)
     engine = (f"sentence-transformers {sentence_transformers.__version__} "
-              f"(torch {torch.__version__.split('+')[0]})")
+              f"(torch {torch.__version__.split('+')[0]}, {torch.backends.cpu.get_cpu_capability()})")
 
     def st_encode(batch, size=None):
         return model.encode(batch, batch_size=size or len(batch), normalize_embeddings=True,
                             show_progress_bar=False)
 
-    ort_encode, ort_engine = onnx_int8_encoder(model, Path(a.texts).parent / "onnx", a.threads)
-    # The int8 export's own quality, as Quarry's int8 is held to a bar:
-    # cosine with sentence-transformers' f32 vectors on the same texts.
-    import numpy as np
-    reference, quantized = st_encode(texts), np.concatenate([ort_encode(texts[i:i + 16]) for i in range(0, len(texts), 16)])
-    cosines = (reference * quantized).sum(axis=1)
-    emit({"area": f"{a.area}-agreement", "engine": ort_engine, "texts": len(texts),
-          "min_cosine_with_sentence_transformers": float(cosines.min()),
-          "mean_cosine_with_sentence_transformers": float(cosines.mean())})
+    engines = [(engine, st_encode)]
+    if "onnxruntime" in a.engines.split(","):
+        ort_encode, ort_engine = onnx_int8_encoder(model, Path(a.texts).parent / "onnx", a.threads)
+        # The int8 export's own quality, as Quarry's int8 is held to a bar:
+        # cosine with sentence-transformers' f32 vectors on the same texts.
+        import numpy as np
+        reference, quantized = st_encode(texts), np.concatenate([ort_encode(texts[i:i + 16]) for i in range(0, len(texts), 16)])
+        cosines = (reference * quantized).sum(axis=1)
+        emit({"area": f"{a.area}-agreement", "engine": ort_engine, "texts": len(texts),
+              "min_cosine_with_sentence_transformers": float(cosines.min()),
+              "mean_cosine_with_sentence_transformers": float(cosines.mean())})
+        engines.append((ort_engine, ort_encode))
 
-    for name, encode in ((engine, st_encode), (ort_engine, ort_encode)):
+    for name, encode in engines:
         for b in batches:
             def one_pass():
                 # One encode call per slice of b texts, as benches/embed.rs
@@ -538,7 +544,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     options = {
-        "embed": [("--model", None), ("--texts", None), ("--threads", 2), ("--runs", 3), ("--area", "embed")],
+        "embed": [("--model", None), ("--texts", None), ("--threads", 2), ("--runs", 3), ("--area", "embed"),
+                  ("--engines", "sentence-transformers,onnxruntime")],
         "bm25": [("--beir", None), ("--split", "test"), ("--runs", 3), ("--engines", "bm25s,rank-bm25")],
         "trec-eval": [("--qrels", None), ("--run", None)],
         "ann": [("--vectors", None), ("--threads", 2), ("--engines", "hnswlib,faiss")],

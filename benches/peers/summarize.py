@@ -21,34 +21,40 @@ def ratio(mine, theirs, higher_is_better=True):
     return f"{(mine / theirs) if higher_is_better else (theirs / mine):.2f}"
 
 
-embed = area("embed")
-if embed:
-    print("\nEmbedding (all-MiniLM-L6-v2, same texts; speed × = each Quarry engine in turn / peer)")
-    print(f"  {'engine':46} {'batch':>5} {'chunks/s':>9} {'tokens/s':>9}  speed ×")
-    for batch in sorted({r["batch"] for r in embed}):
-        group = [r for r in embed if r["batch"] == batch]
-        quarry = [r for r in group if r["engine"].startswith("quarry")]
-        for r in group:
-            x = " ".join(ratio(q["chunks_per_s"], r["chunks_per_s"]) for q in quarry) if r not in quarry else ""
-            print(f"  {r['engine'][:46]:46} {batch:>5} {r['chunks_per_s']:9.1f} {r['tokens_per_s']:9.0f}  {x}")
+def embedding_tables(prefix, heading):
+    embed = area(f"{prefix}embed")
+    if embed:
+        print(f"\nEmbedding{heading} (all-MiniLM-L6-v2, same texts; speed × = each Quarry engine in turn / peer)")
+        print(f"  {'engine':46} {'batch':>5} {'chunks/s':>9} {'tokens/s':>9}  speed ×")
+        for batch in sorted({r["batch"] for r in embed}):
+            group = [r for r in embed if r["batch"] == batch]
+            quarry = [r for r in group if r["engine"].startswith("quarry")]
+            for r in group:
+                x = " ".join(ratio(q["chunks_per_s"], r["chunks_per_s"]) for q in quarry) if r not in quarry else ""
+                print(f"  {r['engine'][:46]:46} {batch:>5} {r['chunks_per_s']:9.1f} {r['tokens_per_s']:9.0f}  {x}")
 
-for r in area("embed-agreement") + area("pipeline-peers-agreement"):
-    print(f"  {r['engine'][:46]:46} {r['texts']} texts: cosine with sentence-transformers "
-          f"min {r['min_cosine_with_sentence_transformers']:.4f}, mean {r['mean_cosine_with_sentence_transformers']:.4f}")
+    for r in area(f"{prefix}embed-agreement") + area(f"{prefix}pipeline-peers-agreement"):
+        print(f"  {r['engine'][:46]:46} {r['texts']} texts: cosine with sentence-transformers "
+              f"min {r['min_cosine_with_sentence_transformers']:.4f}, mean {r['mean_cosine_with_sentence_transformers']:.4f}")
 
-pipeline = area("pipeline")
-if pipeline:
-    print("\nquarry add end to end on SciFact abstracts, one file each, against encoders alone on the same passages "
-          "(× = quarry add / that encoder)")
-    peers = area("pipeline-peers")
-    for r in pipeline:
-        print(f"  quarry add {r['precision']:4} {r['files']} files, {r['chunks']} passages: "
-              f"{r['end_to_end_chunks_per_s']:.1f} chunks/s; Quarry's encoder alone {r['encoder_alone_chunks_per_s']:.1f} "
-              f"(× {r['ratio']:.2f})")
-        for p in peers:
-            calls = "all in one call, batches of 32 by length" if p["batch"] == 0 else f"calls of {p['batch']}"
-            print(f"    × {ratio(r['end_to_end_chunks_per_s'], p['chunks_per_s'])} against {p['engine']} "
-                  f"({p['chunks_per_s']:.1f} chunks/s, {calls})")
+    pipeline = area(f"{prefix}pipeline")
+    if pipeline:
+        print(f"\nquarry add{heading} end to end on SciFact abstracts, one file each, against encoders alone on the "
+              "same passages (× = quarry add / that encoder)")
+        peers = area(f"{prefix}pipeline-peers")
+        for r in pipeline:
+            print(f"  quarry add {r['precision']:4} {r['files']} files, {r['chunks']} passages: "
+                  f"{r['end_to_end_chunks_per_s']:.1f} chunks/s; Quarry's encoder alone {r['encoder_alone_chunks_per_s']:.1f} "
+                  f"(× {r['ratio']:.2f})")
+            for p in peers:
+                calls = "all in one call, batches of 32 by length" if p["batch"] == 0 else f"calls of {p['batch']}"
+                print(f"    × {ratio(r['end_to_end_chunks_per_s'], p['chunks_per_s'])} against {p['engine']} "
+                      f"({p['chunks_per_s']:.1f} chunks/s, {calls})")
+
+
+embedding_tables("", "")
+# benches/peers/run embed-avx2: Quarry's AVX2 kernel, PyTorch held to AVX2.
+embedding_tables("avx2-", " as on a CPU without AVX-512 (int8 on its AVX2 kernel, PyTorch held to AVX2)")
 
 ann = area("ann")
 if ann:

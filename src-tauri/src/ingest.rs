@@ -300,6 +300,13 @@ impl Worker {
                 if job.cancel.load(Ordering::SeqCst) {
                     return None;
                 }
+                // A library whose passages are another embedder's can take
+                // no new ones until it is re-embedded, which then catches its
+                // folders up: a file saved meanwhile is indexed then, not
+                // reported now as a failure the person did not ask for.
+                if *kind == JobKind::Watched && library.mismatch().is_some() {
+                    return None;
+                }
                 let paths = if *kind == JobKind::Watched {
                     quarry_core::watch::paths_to_sync(&library, job.paths.clone())
                 } else {

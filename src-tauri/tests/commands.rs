@@ -812,12 +812,28 @@ fn a_new_library_is_made_at_int8_and_a_change_of_precision_is_re_embedded_from_t
         other => panic!("an add into a library of the other precision ran: {other:?}"),
     }
 
+    // A file saved in the watched folder meanwhile is not a failure to
+    // report: the watcher's job waits for the re-embedding's catch-up.
+    write(
+        &docs.join("late.txt"),
+        "Lighthouses were kept by keepers who trimmed the wicks each night.\n",
+    );
+    std::thread::sleep(quarry_core::watch::DEFAULT_QUIET * 4);
+    let ends = |events: &[IngestEvent]| {
+        events
+            .iter()
+            .filter(|e| matches!(e, IngestEvent::Finished { .. } | IngestEvent::Failed { .. }))
+            .count()
+    };
+    assert_eq!(ends(&h.events.all()), 2, "{:#?}", h.events.all());
+
     block_on(library::reembed_library(h.state())).unwrap();
     // One run: the passages re-embedded, then the folder (not rescanned
-    // while the library could take nothing) caught up: all there already.
+    // while the library could take nothing) caught up: the new file added
+    // (and the broken PDF tried again).
     let end = h.events.job_end(3);
     assert!(
-        matches!(end, IngestEvent::Finished { reembedded, added: 0, unchanged: 3, cancelled: false, .. } if reembedded == passages),
+        matches!(end, IngestEvent::Finished { reembedded, added: 1, unchanged: 3, failed: 1, cancelled: false, .. } if reembedded == passages),
         "{end:?}"
     );
     let progress: Vec<(u64, u64)> = h
