@@ -45,7 +45,7 @@ struct Cli {
     #[arg(long, global = true, env = "QUARRY_EMBEDDER")]
     embedder: Option<PathBuf>,
     /// The local encoder's arithmetic: int8 (linear layers in 8-bit
-    /// integers, ~5x faster) or f32 (exact). Default: the precision the
+    /// integers, 2-3x faster) or f32 (exact). Default: the precision the
     /// library was made at, int8 for a new one. A library made at the other
     /// precision must be re-embedded (`quarry reembed --precision ...`).
     #[arg(long, global = true, env = "QUARRY_EMBED_PRECISION")]

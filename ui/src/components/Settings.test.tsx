@@ -48,7 +48,7 @@ describe('settings', () => {
     expect(precision.value).toBe('');
     expect(Array.from(precision.options).map((o) => o.textContent)).toEqual([
       'As the library was made (int8 for a new library)',
-      'int8 — indexes about 5× faster',
+      'int8 — indexes 2–3× faster',
       'f32 — exact, slower',
     ]);
     expect(within(panel).getByTestId('embed-precision-running').textContent).toBe('f32');

@@ -355,7 +355,7 @@ export function SettingsPanel({ onSaved }: Props) {
                   onChange={(e) => changed(setPrecision)((e.currentTarget as HTMLSelectElement).value as Precision | '')}
                 >
                   <option value="">As the library was made (int8 for a new library)</option>
-                  <option value="int8">int8 — indexes about 5× faster</option>
+                  <option value="int8">int8 — indexes 2–3× faster</option>
                   <option value="f32">f32 — exact, slower</option>
                 </select>
                 <p class="field__hint muted">

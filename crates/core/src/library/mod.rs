@@ -183,7 +183,7 @@ pub fn recorded_embedder(dir: &Path) -> LibraryResult<Option<EmbedderIdentity>> 
 
 /// The precision new libraries are embedded at: int8 held every quality bar
 /// (min cosine 0.9941 with f32 on 1,000 SciFact passages, dense nDCG@10
-/// −0.0038, fused unchanged; BENCHMARKS.md) and indexes ~5× faster.
+/// −0.0038, fused unchanged; BENCHMARKS.md) and indexes 2–3× faster.
 pub const DEFAULT_PRECISION: Precision = Precision::Int8;
 
 /// The precision the local encoder runs at for the library in `dir`:
