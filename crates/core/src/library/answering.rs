@@ -43,7 +43,7 @@ const EMBEDDING_FILE: &str = "embedding.lock";
 const POLL: Duration = Duration::from_millis(25);
 
 /// The longest an answer waits for an embedding call in flight (one call
-/// is ~0.1 s at int8 and ~0.5 s at f32 on 2 cores; a remote embedder's may
+/// is ~0.06 s at int8 and ~0.15 s at f32 on 2 cores; a remote embedder's may
 /// take longer, and the answer then goes on beside it).
 const CALL_IN_FLIGHT: Duration = Duration::from_secs(3);
 
