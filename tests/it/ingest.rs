@@ -196,8 +196,12 @@ fn chunks_are_those_text_splitter_cuts_tokenising_every_candidate() {
         }
     }
     hard.push_str(&"y".repeat(5000));
+    // Long enough (~300 KB) for the chunker to tokenise it in several
+    // blocks and drop the pieces it has passed.
+    let long_prose = (0..90).map(|_| prose.as_str()).collect::<Vec<_>>().join("\n\n");
+    assert!(long_prose.len() > 250_000, "{}", long_prose.len());
     let mut docs = vec![
-        extract(Path::new("prose.txt"), prose.as_bytes()).unwrap(),
+        extract(Path::new("prose.txt"), long_prose.as_bytes()).unwrap(),
         extract(Path::new("hard.txt"), hard.as_bytes()).unwrap(),
         extract(
             Path::new("hard.md"),
@@ -254,5 +258,5 @@ fn chunks_are_those_text_splitter_cuts_tokenising_every_candidate() {
         assert_eq!(chunks, expected, "{:?}", doc.format);
         compared += chunks.len();
     }
-    assert!(compared > 60, "{compared} passages compared");
+    assert!(compared > 500, "{compared} passages compared");
 }

@@ -22,6 +22,8 @@
 //! Invariant: chunk knows nothing of storage or indexes; it never loads a
 //! model, it is handed a tokenizer.
 
+use std::cell::RefCell;
+
 use text_splitter::{ChunkCapacity, ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
 use tokenizers::{PostProcessor, Tokenizer};
 
@@ -70,9 +72,9 @@ pub struct Chunker {
     model_max_tokens: usize,
 }
 
-/// Bytes of a segment tokenised at a time by [`SegmentSizer::new`]: bounds
-/// the tokenizer's transient memory (its `Encoding` holds ~40 bytes per
-/// word piece) for a long text file, which is one segment.
+/// Bytes of a segment tokenised at a time by [`SegmentSizer`]: bounds the
+/// tokenizer's transient memory (its `Encoding` holds ~40 bytes per word
+/// piece) for a long text file, which is one segment.
 const TOKENISED_AT_ONCE: usize = 64 * 1024;
 
 /// Sizes text-splitter's candidates, pieces of one segment, by counting the
@@ -89,62 +91,89 @@ const TOKENISED_AT_ONCE: usize = 64 * 1024;
 struct SegmentSizer<'a> {
     tokenizer: &'a Tokenizer,
     segment: &'a str,
-    /// Byte spans of the segment's word pieces, in order.
+    /// The word pieces of the part of the segment text-splitter is weighing.
+    window: RefCell<Window>,
+}
+
+/// Word pieces of `segment[from..tokenised_to]`, tokenised block by block
+/// as text-splitter moves forward and dropped once it is well past them, so
+/// a 200 MB text file holds the pieces of a few blocks, not 50 million.
+#[derive(Default)]
+struct Window {
+    from: usize,
+    tokenised_to: usize,
+    /// Byte spans in the segment, in order.
     pieces: Vec<(usize, usize)>,
 }
 
 impl<'a> SegmentSizer<'a> {
-    fn new(tokenizer: &'a Tokenizer, segment: &'a str) -> Result<Self, ChunkError> {
-        let mut pieces = Vec::new();
-        let mut block_start = 0;
-        while block_start < segment.len() {
+    fn new(tokenizer: &'a Tokenizer, segment: &'a str) -> Self {
+        SegmentSizer {
+            tokenizer,
+            segment,
+            window: RefCell::default(),
+        }
+    }
+
+    /// Tokenise blocks until `end` is covered; `None` if the tokenizer fails.
+    fn cover(&self, window: &mut Window, end: usize) -> Option<()> {
+        while window.tokenised_to < end {
+            let block_start = window.tokenised_to;
             // Blocks end at whitespace, which no word piece crosses.
-            let mut cut = (block_start + TOKENISED_AT_ONCE).min(segment.len());
-            while !segment.is_char_boundary(cut) {
+            let mut cut = (block_start + TOKENISED_AT_ONCE).min(self.segment.len());
+            while !self.segment.is_char_boundary(cut) {
                 cut += 1;
             }
-            let block_end = segment[cut..]
+            let block_end = self.segment[cut..]
                 .find(char::is_whitespace)
-                .map_or(segment.len(), |at| cut + at);
-            let encoding = tokenizer
-                .encode(&segment[block_start..block_end], false)
-                .map_err(|e| ChunkError::Tokenizer(e.to_string()))?;
-            pieces.extend(
+                .map_or(self.segment.len(), |at| cut + at);
+            let encoding = self
+                .tokenizer
+                .encode(&self.segment[block_start..block_end], false)
+                .ok()?;
+            window.pieces.extend(
                 encoding
                     .get_offsets()
                     .iter()
                     .map(|&(start, end)| (block_start + start, block_start + end)),
             );
-            block_start = block_end;
+            window.tokenised_to = block_end;
         }
-        Ok(SegmentSizer {
-            tokenizer,
-            segment,
-            pieces,
-        })
+        Some(())
     }
 }
 
 impl ChunkSizer for SegmentSizer<'_> {
     fn size(&self, chunk: &str) -> usize {
-        // Whether no word piece has `at` strictly inside it.
-        let between_pieces = |at: usize| {
-            let piece = self.pieces.partition_point(|p| p.1 <= at);
-            self.pieces.get(piece).is_none_or(|p| p.0 >= at)
-        };
-        let start = (chunk.as_ptr() as usize).checked_sub(self.segment.as_ptr() as usize);
-        let span = start
+        let window = &mut *self.window.borrow_mut();
+        let span = (chunk.as_ptr() as usize)
+            .checked_sub(self.segment.as_ptr() as usize)
             .map(|start| (start, start + chunk.len()))
-            .filter(|&(start, end)| {
-                end <= self.segment.len() && between_pieces(start) && between_pieces(end)
-            });
-        // Not a slice of the segment, or its ends cut a word piece.
-        let Some((start, end)) = span else {
-            return self.tokenizer.size(chunk);
-        };
-        let first = self.pieces.partition_point(|p| p.0 < start);
-        let after = self.pieces.partition_point(|p| p.1 <= end);
-        after.saturating_sub(first)
+            .filter(|&(start, end)| start >= window.from && end <= self.segment.len());
+        let counted = span.and_then(|(start, end)| {
+            self.cover(window, end)?;
+            // Pieces a block behind the candidate are not asked about again.
+            let behind = window
+                .pieces
+                .partition_point(|p| p.1 + TOKENISED_AT_ONCE <= start);
+            if behind > window.pieces.len() / 2 {
+                window.from = window.pieces[behind - 1].1;
+                window.pieces.drain(..behind);
+            }
+            let pieces = &window.pieces;
+            // Whether no word piece has `at` strictly inside it.
+            let between_pieces = |at: usize| {
+                let piece = pieces.partition_point(|p| p.1 <= at);
+                pieces.get(piece).is_none_or(|p| p.0 >= at)
+            };
+            (between_pieces(start) && between_pieces(end)).then(|| {
+                let first = pieces.partition_point(|p| p.0 < start);
+                let after = pieces.partition_point(|p| p.1 <= end);
+                after.saturating_sub(first)
+            })
+        });
+        // Not a slice of the segment's window, or its ends cut a word piece.
+        counted.unwrap_or_else(|| self.tokenizer.size(chunk))
     }
 }
 
@@ -174,7 +203,7 @@ impl Chunker {
             model_max_tokens,
         };
         // The configuration is checked here, once, not at each segment.
-        chunker.config(&SegmentSizer::new(&chunker.tokenizer, "")?)?;
+        chunker.config(&SegmentSizer::new(&chunker.tokenizer, ""))?;
         Ok(chunker)
     }
 
@@ -199,18 +228,26 @@ impl Chunker {
         let mut spans: Vec<(usize, &str, usize)> = Vec::new();
         for (start, end) in segments {
             let segment = &doc.text[start..end];
-            let sizer = SegmentSizer::new(&self.tokenizer, segment)?;
+            let sizer = SegmentSizer::new(&self.tokenizer, segment);
             let config = self.config(&sizer)?;
-            let pieces: Vec<(usize, &str)> = match doc.format {
-                Format::Markdown => MarkdownSplitter::new(config).chunk_indices(segment).collect(),
-                _ => TextSplitter::new(config).chunk_indices(segment).collect(),
-            };
-            spans.extend(
-                pieces
-                    .into_iter()
-                    .filter(|(_, text)| !text.trim().is_empty())
-                    .map(|(offset, text)| (start + offset, text, sizer.size(text) + self.special_tokens)),
-            );
+            // Each passage is counted as text-splitter yields it, while its
+            // word pieces are still in the sizer's window.
+            let keep = |(_, text): &(usize, &str)| !text.trim().is_empty();
+            let count = |(offset, text)| (start + offset, text, sizer.size(text) + self.special_tokens);
+            match doc.format {
+                Format::Markdown => spans.extend(
+                    MarkdownSplitter::new(config)
+                        .chunk_indices(segment)
+                        .filter(keep)
+                        .map(count),
+                ),
+                _ => spans.extend(
+                    TextSplitter::new(config)
+                        .chunk_indices(segment)
+                        .filter(keep)
+                        .map(count),
+                ),
+            }
         }
         spans
             .into_iter()
