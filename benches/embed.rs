@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use quarry_core::chunk::{Chunk, Chunker};
-use quarry_core::library::TOKENS_PER_CALL;
 use quarry_core::models::{ModelSearch, DEFAULT_EMBEDDER};
 use quarry_embed::bert::{CandleReference, Precision};
 use quarry_embed::int8::Kernel;
@@ -155,8 +154,8 @@ impl Embedder for Recorded {
 /// add` (the library's whole pipeline: walk, read, the extraction worker,
 /// chunk, embed, SQLite, tantivy, HNSW) on a folder of SciFact abstracts,
 /// one text file each, against the same encoder embedding the very same
-/// passages alone, in calls of 64 (its best rate), in the same process
-/// right after. One JSON line; with `QUARRY_BENCH_OUT`, the passages go to
+/// passages alone, in calls of 64 (its best rate) and in the very calls
+/// the add made ([`Recorded`]), in the same process right after. One JSON line; with `QUARRY_BENCH_OUT`, the passages go to
 /// `pipeline-texts.json` so the peers encode exactly them too.
 fn pipeline_against_encoder(
     encoder: &Arc<SentenceEncoder>,
@@ -201,24 +200,6 @@ fn pipeline_against_encoder(
         encoder.embed(call).unwrap();
     }
     let alone = started.elapsed().as_secs_f64();
-    // The same passages in calls as the pipeline makes them while files
-    // are waiting (at most TOKENS_PER_CALL word pieces each, in file order)
-    // rather than 64 at a time.
-    let mut calls: Vec<Vec<&str>> = vec![Vec::new()];
-    let mut pieces = 0;
-    for chunk in passages {
-        if pieces + chunk.token_count > TOKENS_PER_CALL && !calls.last().unwrap().is_empty() {
-            calls.push(Vec::new());
-            pieces = 0;
-        }
-        pieces += chunk.token_count;
-        calls.last_mut().unwrap().push(&chunk.text);
-    }
-    let started = Instant::now();
-    for call in &calls {
-        encoder.embed(call).unwrap();
-    }
-    let alone_in_passes = started.elapsed().as_secs_f64();
     // The calls the add made, replayed alone: the encoder's own rate on
     // the same passages in the same calls; and its time inside the add.
     let made = std::mem::take(&mut *recorded.calls.lock().unwrap());
@@ -241,8 +222,7 @@ fn pipeline_against_encoder(
             "area": "pipeline", "precision": encoder.identity().precision, "files": documents.len(),
             "chunks": texts.len(), "end_to_end_s": end_to_end, "end_to_end_chunks_per_s": e2e_rate,
             "encoder_alone_chunks_per_s": encoder_rate, "ratio": e2e_rate / encoder_rate,
-            "encoder_alone_in_pipeline_calls_chunks_per_s": texts.len() as f64 / alone_in_passes,
-            "calls": calls.len(), "first_call_s": first_call, "after_last_file_s": end_to_end - last_file,
+            "first_call_s": first_call, "after_last_file_s": end_to_end - last_file,
             "add_calls": made.len(), "add_encoder_s": inside_add,
             "add_calls_replayed_alone_chunks_per_s": texts.len() as f64 / replayed,
             "ratio_to_replayed": e2e_rate * replayed / texts.len() as f64,

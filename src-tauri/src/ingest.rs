@@ -302,9 +302,10 @@ impl Worker {
                 }
                 // A library whose passages are another embedder's can take
                 // no new ones until it is re-embedded, which then catches its
-                // folders up: a file saved meanwhile is indexed then, not
-                // reported now as a failure the person did not ask for.
-                if *kind == JobKind::Watched && library.mismatch().is_some() {
+                // folders up: what it would rescan or the watcher saw is
+                // indexed then, not reported now as a failure the person
+                // did not ask for. What a person adds still says why not.
+                if matches!(kind, JobKind::Watched | JobKind::Rescan) && library.mismatch().is_some() {
                     return None;
                 }
                 let paths = if *kind == JobKind::Watched {

@@ -241,13 +241,10 @@ impl AppState {
         self.parts
             .watches
             .restart(&library, self.parts.ingest.submitter());
-        // A library whose passages are another embedder's cannot take new
-        // ones: it is caught up once re-embedded (`reembed`), not now.
+        // The ingest worker holds this rescan back while the library's
+        // passages are another embedder's: its re-embedding catches up.
         match roots {
-            Ok(roots) if !roots.is_empty() && library.mismatch().is_none() => {
-                self.parts.ingest.submit(roots, JobKind::Rescan)
-            }
-            Ok(_) => {}
+            Ok(roots) => self.parts.ingest.submit(roots, JobKind::Rescan),
             Err(e) => tracing::warn!("cannot read the library's folders: {e}"),
         }
         self.parts.events.library_changed();

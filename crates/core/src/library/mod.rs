@@ -49,7 +49,6 @@ pub use answering::Answering;
 use dense::DenseIndex;
 pub use doctor::{Health, PartHealth};
 pub use ingest::{AddOptions, AddReport, FileReport, Outcome, Progress, TextDocument};
-pub use pipeline::TOKENS_PER_CALL;
 pub use search::{Candidates, CatalogRead, SearchHit, SearchOptions};
 
 const CATALOG_FILE: &str = "catalog.sqlite";

@@ -35,7 +35,7 @@ const EXTRACTED_QUEUE: usize = 8;
 /// (about 7 passages), so a call keeps its pass full and is short enough
 /// (≈ 0.06 s at int8, ≈ 0.15 s at f32 on 2 cores) that a question being
 /// answered waits little for the call in flight.
-pub const TOKENS_PER_CALL: usize = 1024;
+const TOKENS_PER_CALL: usize = 1024;
 
 /// One file on its way through the pipeline, with what planning knew of it.
 pub(super) struct Prepared {
